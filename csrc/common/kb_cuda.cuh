@@ -1,0 +1,34 @@
+// CUDA helpers shared by every CUDA rung: error checks that throw with file:line,
+// ceil_div, and fp16/bf16 <-> fp32 conversion through one overload set.
+#pragma once
+#include <cuda_runtime.h>
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
+#include "kb_error.h"
+#include "kb_types.h"
+
+#define KB_CUDA_CHECK(expr)                                                        \
+  do {                                                                             \
+    cudaError_t kb_err_ = (expr);                                                  \
+    if (kb_err_ != cudaSuccess) KB_THROW("CUDA error: " << cudaGetErrorString(kb_err_) << " in " #expr); \
+  } while (0)
+
+// After every <<<...>>> launch: catches bad configurations without synchronizing.
+#define KB_CUDA_CHECK_LAUNCH() KB_CUDA_CHECK(cudaGetLastError())
+
+namespace kb {
+__host__ __device__ inline kb_int64 ceil_div(kb_int64 a, kb_int64 b) { return (a + b - 1) / b; }
+inline cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
+}  // namespace kb
+
+// Host-side dtype dispatch: runs the body with `scalar_t` bound to the storage type.
+#define KB_DISPATCH_CUDA_TYPES(dtype, ...)                                          \
+  [&] {                                                                             \
+    switch (dtype) {                                                                \
+      case ::kb::DType::F32: { using scalar_t = float; return __VA_ARGS__(); }      \
+      case ::kb::DType::F64: { using scalar_t = double; return __VA_ARGS__(); }     \
+      case ::kb::DType::F16: { using scalar_t = __half; return __VA_ARGS__(); }     \
+      case ::kb::DType::BF16: { using scalar_t = __nv_bfloat16; return __VA_ARGS__(); } \
+    }                                                                               \
+    KB_THROW("unknown dtype");                                                      \
+  }()
