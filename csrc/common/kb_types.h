@@ -8,8 +8,8 @@ typedef unsigned long long kb_size_t;
 #else
 #include <cstddef>
 #include <cstdint>
-typedef long long kb_int64;
-typedef unsigned long long kb_size_t;
+typedef std::int64_t kb_int64;
+typedef std::uint64_t kb_size_t;
 #endif
 
 namespace kb {
