@@ -82,6 +82,10 @@ struct MatrixLayout {
 // and the other is a valid leading dimension.  Size-1 dims may carry any stride.
 MatrixLayout matrix_layout(kb_int64 rows, kb_int64 cols, kb_int64 rs, kb_int64 cs) {
   MatrixLayout l;
+  if (rows == 0 || cols == 0) {  // empty: strides are meaningless
+    l.ok = true; l.ld = cols > 1 ? cols : 1;
+    return l;
+  }
   if (cols <= 1) cs = 1;
   if (rows <= 1) rs = cols > 1 ? cols : 1;
   if (cs == 1 && rs >= (cols > 1 ? cols : 1)) { l.ok = true; l.trans = false; l.ld = rs; return l; }
@@ -93,7 +97,10 @@ MatrixLayout matrix_layout(kb_int64 rows, kb_int64 cols, kb_int64 rs, kb_int64 c
   return l;
 }
 
+kb_int64 numel(const TensorView& t);
+
 bool is_contiguous(const TensorView& t) {
+  if (numel(t) == 0) return true;
   kb_int64 expected = 1;
   for (int i = int(t.sizes.size()) - 1; i >= 0; --i) {
     if (t.sizes[i] != 1 && t.strides[i] != expected) return false;

@@ -42,8 +42,9 @@ kb::TensorView view_of(const py::array& a, const char* arg, kb::Device device) {
 }
 
 py::array empty_like_dtype(const std::vector<kb_int64>& sizes, const py::dtype& dt) {
-  std::vector<py::ssize_t> shape(sizes.begin(), sizes.end());
-  return py::array(dt, shape);
+  py::tuple shape(sizes.size());
+  for (size_t i = 0; i < sizes.size(); ++i) shape[i] = py::int_(sizes[i]);
+  return py::module_::import("numpy").attr("empty")(shape, dt).cast<py::array>();
 }
 
 py::array contiguous(const py::array& a) {
@@ -122,6 +123,7 @@ py::tuple matmul(py::array a, py::array b, const std::string& impl) {
   if (plan.copy_a || plan.copy_b) {
     a = contiguous(a); b = contiguous(b);
     plan = kb::plan_matmul(view_of(a, "a", dev), view_of(b, "b", dev), impl);
+    if (plan.copy_a || plan.copy_b) throw kb::Error("contiguous inputs were not accepted (a bug)");
   }
   py::array c = empty_like_dtype(plan.out_sizes, a.dtype());
   if (c.size() == 0) return py::make_tuple(c, py::none());
@@ -158,6 +160,7 @@ py::tuple reduce(py::array x, const std::string& op, std::optional<kb_int64> dim
   };
   kb::ReducePlan plan = plan_for(x);
   if (plan.copy_x) { x = contiguous(x); plan = plan_for(x); }
+  if (plan.copy_x) throw kb::Error("a contiguous input was not accepted (a bug)");
   py::array out = empty_like_dtype(plan.out_sizes, plan.index_output ? py::dtype("int64") : x.dtype());
   if (out.size() == 0) return py::make_tuple(out, py::none());
   if (!cuda) {

@@ -175,6 +175,7 @@ class KbMatmulOp : public OpKernel {
   void Compute(OpKernelContext* ctx) override {
     guarded(ctx, [&] {
       kb::MatmulPlan plan = kb::plan_matmul(view_of(ctx->input(0), D), view_of(ctx->input(1), D), impl_);
+      if (plan.copy_a || plan.copy_b) throw kb::Error("dense TF tensors were not accepted (a bug)");
       Tensor* c = nullptr;
       OP_REQUIRES_OK(ctx, ctx->allocate_output(0, shape_of(plan.out_sizes), &c));
       if (c->NumElements() == 0) return;
@@ -199,6 +200,7 @@ class KbReduceOp : public OpKernel {
   void Compute(OpKernelContext* ctx) override {
     guarded(ctx, [&] {
       kb::ReducePlan plan = kb::plan_reduce(view_of(ctx->input(0), D), op_, has_dim_, dim_, keepdim_, impl_);
+      if (plan.copy_x) throw kb::Error("a dense TF tensor was not accepted (a bug)");
       Tensor* y = nullptr;
       OP_REQUIRES_OK(ctx, ctx->allocate_output(0, shape_of(plan.out_sizes), &y));
       if (y->NumElements() == 0) return;

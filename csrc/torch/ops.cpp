@@ -73,6 +73,7 @@ at::Tensor matmul_impl(const at::Tensor& a_in, const at::Tensor& b_in, c10::stri
       if (plan.copy_a) a = a.contiguous();
       if (plan.copy_b) b = b.contiguous();
       plan = kb::plan_matmul(view_of(a, "a"), view_of(b, "b"), impl);
+      TORCH_CHECK(!plan.copy_a && !plan.copy_b, "kernelbench: contiguous inputs were not accepted (a bug)");
     }
     KB_DEVICE_GUARD(a);
     at::Tensor c = at::empty(plan.out_sizes, a.options());
@@ -95,6 +96,7 @@ at::Tensor reduce_impl(const at::Tensor& x_in, c10::string_view op, std::optiona
     if (plan.copy_x) {
       x = x.contiguous();
       plan = plan_for(x);
+      TORCH_CHECK(!plan.copy_x, "kernelbench: a contiguous input was not accepted (a bug)");
     }
     KB_DEVICE_GUARD(x);
     at::Tensor out = at::empty(plan.out_sizes, plan.index_output ? x.options().dtype(at::kLong) : x.options());

@@ -1,0 +1,125 @@
+"""`kernelbench info`: the machine, the toolchain, the frameworks and the front doors built."""
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(cmd: list[str]) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def cpu_info() -> dict:
+    model, flags, mhz = platform.processor() or platform.machine(), set(), None
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        m = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
+        model = m.group(1).strip() if m else model
+        f = re.search(r"^flags\s*:\s*(.+)$", text, re.M)
+        flags = set(f.group(1).split()) if f else set()
+        c = re.search(r"^cpu MHz\s*:\s*([\d.]+)$", text, re.M)
+        mhz = float(c.group(1)) if c else None
+    except OSError:
+        pass
+    simd = [s for s in ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "amx_tile")
+            if s in flags]
+    return {"model": model, "cores": os.cpu_count(), "threads_available": len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity") else os.cpu_count(), "mhz": mhz, "simd": simd}
+
+
+def gpu_info() -> Optional[dict]:
+    """First CUDA device, through torch if it sees one, else nvidia-smi; None without a GPU."""
+    try:
+        import torch
+        if torch.cuda.is_available():
+            p = torch.cuda.get_device_properties(0)
+            return {"name": p.name, "sm_count": p.multi_processor_count,
+                    "memory_gb": round(p.total_memory / 2**30, 1), "cc": f"{p.major}.{p.minor}",
+                    "l2_mb": round(getattr(p, "L2_cache_size", 0) / 2**20, 1),
+                    "driver": _run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"]) or None,
+                    "cuda_runtime": torch.version.cuda}
+    except ImportError:
+        pass
+    if shutil.which("nvidia-smi"):
+        out = _run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version,compute_cap",
+                    "--format=csv,noheader"])
+        if out:
+            name, mem, driver, cc = [s.strip() for s in out.splitlines()[0].split(",")]
+            return {"name": name, "memory": mem, "driver": driver, "cc": cc, "sm_count": None}
+    return None
+
+
+def _version(module: str) -> Optional[str]:
+    try:
+        mod = __import__(module)
+        return getattr(mod, "__version__", "?")
+    except Exception:  # noqa: BLE001 - an optional framework may fail to import in many ways
+        return None
+
+
+def toolchain() -> dict:
+    nvcc = shutil.which("nvcc") or ("/usr/local/cuda/bin/nvcc" if Path("/usr/local/cuda/bin/nvcc").exists() else None)
+    nvcc_v = _run([nvcc, "--version"]).splitlines()[-1] if nvcc else None
+    cxx = _run([os.environ.get("CXX", "g++"), "--version"]).splitlines()
+    return {"nvcc": nvcc_v, "cxx": cxx[0] if cxx else None, "python": platform.python_version()}
+
+
+def git_commit() -> Optional[str]:
+    out = _run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    dirty = _run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"])
+    return (out + ("-dirty" if dirty else "")) if out else None
+
+
+def collect() -> dict[str, Any]:
+    from ._frontdoors import build_info, frontdoors
+    versions = {m: _version(m) for m in ("numpy", "torch", "tensorflow", "numba", "cupy")}
+    try:
+        import torch
+        versions["torch_cuda"] = torch.version.cuda
+        versions["torch_threads"] = torch.get_num_threads()
+    except ImportError:
+        pass
+    return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "host": platform.node(), "os": platform.platform(), "cpu": cpu_info(), "gpu": gpu_info(),
+            "toolchain": toolchain(), "versions": versions, "frontdoors": frontdoors(),
+            "build": build_info(), "git_commit": git_commit()}
+
+
+def print_info() -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    info = collect()
+    console = Console()
+    cpu = info["cpu"]
+    console.print(f"[bold]CPU[/]  {cpu['model']} — {cpu['cores']} cores, SIMD: {' '.join(cpu['simd']) or 'none'}")
+    gpu = info["gpu"]
+    if gpu:
+        console.print(f"[bold]GPU[/]  {gpu['name']} — {gpu.get('sm_count')} SMs, {gpu.get('memory_gb', gpu.get('memory'))}"
+                      f" GB, compute capability {gpu['cc']}, driver {gpu.get('driver')}")
+    else:
+        console.print("[bold]GPU[/]  none visible")
+    tc = info["toolchain"]
+    console.print(f"[bold]nvcc[/] {tc['nvcc'] or 'not found'}   [bold]C++[/] {tc['cxx']}   [bold]Python[/] {tc['python']}")
+    console.print("[bold]versions[/] " + ", ".join(f"{k} {v or '-'}" for k, v in info["versions"].items()))
+    b = info["build"]
+    if b:
+        console.print(f"[bold]build[/] CUDA kernels: {'yes, archs ' + ';'.join(b['archs']) if b.get('cuda') else 'no'}")
+    table = Table(title="front doors")
+    for col in ("front door", "built", "CPU kernels", "CUDA kernels", "note"):
+        table.add_column(col)
+    yes = lambda v: "[green]yes[/]" if v else "[red]no[/]"  # noqa: E731
+    for name, fd in info["frontdoors"].items():
+        table.add_row(name, yes(fd["built"]), yes(fd["cpu"]), yes(fd["cuda"]), fd.get("reason", ""))
+    console.print(table)

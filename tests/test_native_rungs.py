@@ -1,0 +1,173 @@
+"""Every native rung (csrc/cpu, csrc/cuda) through every front door, against fp64 references.
+
+Parametrized from the registry: adding a rung to the registry adds it here."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import kernelbench as kb
+import kernelbench.testing  # noqa: F401
+from kernelbench.registry.core import REDUCE_OPS
+from kernelbench.testing import check_matmul, check_reduce, check_rowwise
+
+from conftest import CPU_DOORS, CUDA_DOORS, door_skip_reason, make_array, to_door
+
+MATMUL = [i for i in kb.list_impls(op="matmul") if i.native]
+REDUCE = [i for i in kb.list_impls(op="reduce") if i.native]
+SOFTMAX = [i for i in kb.list_impls(op="softmax") if i.native]
+L2NORM = [i for i in kb.list_impls(op="l2norm") if i.native]
+
+
+def doors_for(impl):
+    return [(d, impl.device) for d in (CPU_DOORS if impl.device == "cpu" else CUDA_DOORS)]
+
+
+def cases(impls):
+    return [pytest.param(i, d, dev, id=f"{i.name}-{d}") for i in impls for d, dev in doors_for(i)]
+
+
+def skip_unless_door(door, device):
+    reason = door_skip_reason(door, device)
+    if reason:
+        pytest.skip(reason)
+
+
+def skip_gemv_mismatch(impl, m, n):
+    if "gemv" in impl.name and not (m == 1 or n == 1):
+        pytest.skip("GEMV rung: vector shapes only")
+
+
+# (M, N, K): odd sizes, tile non-multiples, tall-skinny, K = 1, large K, vectors, empty.
+SHAPES = [(1, 1, 1), (7, 7, 7), (127, 129, 65), (129, 127, 33), (1, 300, 17), (300, 1, 17), (65, 33, 1),
+          (2000, 3, 5), (3, 7, 1500), (0, 5, 4), (5, 0, 4), (6, 5, 0)]
+SHAPES_CUDA_EXTRA = [(1031, 1025, 67), (4096, 1, 4096), (1, 4096, 4096), (64, 64, 16384)]
+
+
+@pytest.mark.parametrize("impl,door,device", cases(MATMUL))
+def test_matmul_shapes(impl, door, device, rng):
+    skip_unless_door(door, device)
+    shapes = SHAPES + (SHAPES_CUDA_EXTRA if device == "cuda" else [(1031, 67, 1025)])
+    for dtype in impl.dtypes:
+        for m, n, k in shapes:
+            if "gemv" in impl.name and not (m == 1 or n == 1):
+                continue
+            if "naive" in impl.name and device == "cpu" and m * n * k > 2e7 and dtype == "float64":
+                continue
+            a, b = make_array(rng, (m, k), dtype), make_array(rng, (k, n), dtype)
+            out = kb.matmul(to_door(a, door, device), to_door(b, door, device), impl=impl.name)
+            check_matmul(out, a, b, dtype)
+
+
+@pytest.mark.parametrize("impl,door,device", cases(MATMUL))
+@pytest.mark.parametrize("trans_a,trans_b", [(False, True), (True, False), (True, True)])
+def test_matmul_transposed_and_batched(impl, door, device, trans_a, trans_b, rng):
+    """Transposes arrive as column-major strides (torch, numpy) or as a copy (TF)."""
+    skip_unless_door(door, device)
+    if "gemv" in impl.name:
+        pytest.skip("GEMV rung: vector shapes only")
+    dtype = impl.dtypes[0]
+    for batch, m, n, k in [(None, 33, 17, 65), (3, 7, 129, 9), (2, 128, 64, 32)]:
+        sa = (k, m) if trans_a else (m, k)
+        sb = (n, k) if trans_b else (k, n)
+        if batch:
+            sa, sb = (batch, *sa), (batch, *sb)
+        a_store, b_store = make_array(rng, sa, dtype), make_array(rng, sb, dtype)
+        a = np.swapaxes(a_store, -1, -2) if trans_a else a_store
+        b = np.swapaxes(b_store, -1, -2) if trans_b else b_store
+        if door == "torch":
+            ta = to_door(a_store, door, device).transpose(-1, -2) if trans_a else to_door(a, door, device)
+            tb = to_door(b_store, door, device).transpose(-1, -2) if trans_b else to_door(b, door, device)
+        else:
+            ta, tb = to_door(np.ascontiguousarray(a), door, device), to_door(np.ascontiguousarray(b), door, device)
+            if door == "pybind":
+                ta, tb = a, b   # numpy views with transposed strides
+        check_matmul(kb.matmul(ta, tb, impl=impl.name), a, b, dtype)
+
+
+@pytest.mark.parametrize("impl,door,device", cases(MATMUL))
+def test_matmul_broadcast_batch_and_noncontiguous(impl, door, device, rng):
+    skip_unless_door(door, device)
+    if "gemv" in impl.name or door == "tf":
+        pytest.skip("GEMV: vectors only" if "gemv" in impl.name else "TF tensors are always dense")
+    dtype = impl.dtypes[0]
+    a = make_array(rng, (4, 9, 13), dtype)
+    b = make_array(rng, (13, 6), dtype)        # 2-D b broadcast over a's batch
+    check_matmul(kb.matmul(to_door(a, door, device), to_door(b, door, device), impl=impl.name), a, b, dtype)
+    big = make_array(rng, (20, 30), dtype)
+    a2, b2 = big[::2, 1:14], big[3:16, ::5]   # strided slices: neither row- nor column-major
+    ta = to_door(big, door, device)[::2, 1:14] if door == "torch" else a2
+    tb = to_door(big, door, device)[3:16, ::5] if door == "torch" else b2
+    check_matmul(kb.matmul(ta, tb, impl=impl.name), a2, b2, dtype)
+
+
+REDUCE_SIZES = [0, 1, 31, 32, 33, 1023, 1025, 2**20 + 3]
+
+
+def reduce_ok(impl, op, full):
+    return op in impl.variants and not (impl.full_only and not full)
+
+
+@pytest.mark.parametrize("impl,door,device", cases(REDUCE))
+def test_reduce_full(impl, door, device, rng):
+    skip_unless_door(door, device)
+    for dtype in impl.dtypes:
+        for n in REDUCE_SIZES:
+            if door != "torch" and n > 2**16:
+                continue
+            x = make_array(rng, (n,), dtype)
+            for op in REDUCE_OPS:
+                if not reduce_ok(impl, op, True) or (n == 0 and op not in ("sum", "mean")):
+                    continue
+                out = kb.reduce(to_door(x, door, device), op, impl=impl.name)
+                check_reduce(out, x, op, None, False, dtype)
+        # A slice that starts one element in: misaligned for 16-byte vector loads.
+        base = make_array(rng, (4099,), dtype)
+        for op in ("sum", "max", "argmin"):
+            if reduce_ok(impl, op, True) and door != "tf":
+                t = to_door(base, door, device)[1:]
+                check_reduce(kb.reduce(t, op, impl=impl.name), base[1:], op, None, False, dtype)
+
+
+@pytest.mark.parametrize("impl,door,device", cases([i for i in REDUCE if not i.full_only]))
+def test_reduce_every_dim(impl, door, device, rng):
+    skip_unless_door(door, device)
+    for dtype in impl.dtypes[:2]:
+        for shape in [(37,), (4, 5), (3, 1, 7), (2, 3, 4, 5), (6, 0, 3)]:
+            x = make_array(rng, shape, dtype)
+            for dim in range(-len(shape), len(shape)):
+                for op in impl.variants:
+                    if x.shape[dim] == 0 and op not in ("sum", "mean"):
+                        continue
+                    keepdim = dim % 2 == 0
+                    out = kb.reduce(to_door(x, door, device), op, dim=dim, keepdim=keepdim, impl=impl.name)
+                    check_reduce(out, x, op, dim, keepdim, dtype)
+
+
+@pytest.mark.parametrize("impl,door,device", cases(REDUCE))
+def test_reduce_ties_and_nan(impl, door, device):
+    """argmax/argmin take the first of equal values; NaN wins like in torch."""
+    skip_unless_door(door, device)
+    x = np.array([1.0, 5.0, 2.0, 5.0, -3.0, -3.0], dtype=np.float32)
+    xn = np.array([1.0, np.nan, 7.0, np.nan], dtype=np.float32)
+    for op, expect, expect_nan in [("argmax", 1, 1), ("argmin", 4, 1), ("max", 5.0, np.nan), ("min", -3.0, np.nan)]:
+        if not reduce_ok(impl, op, True) or "float32" not in impl.dtypes:
+            continue
+        got = np.asarray(kb.testing.to_float64(kb.reduce(to_door(x, door, device), op, impl=impl.name)))
+        assert got == expect, (op, got)
+        got = np.asarray(kb.testing.to_float64(kb.reduce(to_door(xn, door, device), op, impl=impl.name)))
+        assert (np.isnan(got) and np.isnan(expect_nan)) or got == expect_nan, (op, got)
+
+
+@pytest.mark.parametrize("impl,door,device", cases(SOFTMAX + L2NORM))
+def test_rowwise(impl, door, device, rng):
+    skip_unless_door(door, device)
+    for dtype in impl.dtypes:
+        for shape in [(1, 1), (7, 1000), (3, 33), (2, 3, 129), (64, 4097)]:
+            x = make_array(rng, shape, dtype) * 4
+            if impl.op == "l2norm":
+                check_rowwise(kb.l2norm(to_door(x, door, device), impl=impl.name), x, "l2norm", dtype)
+            else:
+                for log in (False, True):
+                    out = kb.softmax(to_door(x, door, device), log=log, impl=impl.name)
+                    check_rowwise(out, x, "log_softmax" if log else "softmax", dtype)
