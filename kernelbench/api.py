@@ -111,6 +111,8 @@ _FLOATS = ("float32", "float64", "float16", "bfloat16")
 def _resolve(op: str, x: Any, kind: str, arg: str, impl: Optional[str], variant: Optional[str],
              full: bool) -> Impl:
     """Check dtype and device of the first input, then pick the registry entry."""
+    if kind == "torch" and x.layout != __import__("torch").strided:
+        raise ValueError(f"{arg}: expected a dense (strided) tensor, got layout {x.layout}")
     device, dtype = _device(x, kind), _dtype(x, kind)
     if dtype not in _FLOATS:
         raise TypeError(f"{arg}: expected a floating-point array ({', '.join(_FLOATS)}), got {dtype}")
@@ -156,6 +158,8 @@ def matmul(a: Any, b: Any, impl: Optional[str] = None) -> Any:
     _check_same_kind(kind, b, "b")
     entry = _resolve("matmul", a, kind, "a", impl, None, True)
     name = entry.name
+    if _dtype(b, kind) != _dtype(a, kind):
+        raise TypeError(f"b: expected the dtype of a ({_dtype(a, kind)}), got {_dtype(b, kind)}")
     if not entry.native:
         return _python_rung(entry, [a, b], kind)
     import_torch_op = lambda x, y: __import__("torch").ops.kernelbench.matmul(x, y, name)  # noqa: E731

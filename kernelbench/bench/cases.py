@@ -1,0 +1,381 @@
+"""A benchmark case (op, shape, dtype, device), its seeded random inputs, its fp64 reference and
+the check of a rung's output against it.
+
+Inputs are uniform random (never zeros), seeded from the case key, so every rung of a case sees
+the same data and every run the same structure.  With torch installed they are made by torch on
+the case's device (and the reference is computed there, in fp64); without it, by numpy.
+"""
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass, replace
+from typing import Any, Optional
+
+from . import figures
+
+
+class Skip(Exception):
+    """The case or the rung cannot run here; the message is the reason."""
+
+
+@dataclass(frozen=True)
+class Case:
+    op: str                         # matmul | reduce | softmax | log_softmax | l2norm
+    device: str                     # cpu | cuda
+    dtype: str
+    shape: tuple                    # matmul: (M, N, K) or (batch, M, N, K); others: the input's shape
+    variant: Optional[str] = None   # reduce: sum | mean | max | min | argmax | argmin
+    dim: Optional[int] = None       # reduce: None = every element
+    keepdim: bool = False
+    trans_a: bool = False           # matmul: A passed as the transposed view of a contiguous (K, M)
+    trans_b: bool = False           # matmul: B passed as the transposed view of a contiguous (N, K)
+    tag: str = ""                   # shapes suite: "tall-skinny", ...; sweep: the series
+    note: str = ""                  # e.g. "measured at 512^3: too slow at 2048^3"
+
+    # ---------------------------------------------------------------- names
+    @property
+    def opname(self) -> str:
+        return f"reduce.{self.variant}" if self.op == "reduce" else self.op
+
+    @property
+    def shape_str(self) -> str:
+        if self.op == "matmul":
+            b, m, n, k = figures.matmul_dims(self.shape)
+            s = f"{m}x{n}x{k}"
+            if len(self.shape) == 4:
+                s = f"{b}x[{s}]"
+            return s + ("" if not (self.trans_a or self.trans_b) else
+                        "/" + ("At" if self.trans_a else "") + ("Bt" if self.trans_b else ""))
+        return "x".join(str(d) for d in self.shape)
+
+    @property
+    def key(self) -> str:
+        """Stable identity of the problem (for compare, tables and merging result files)."""
+        k = f"{self.opname}/{self.device}/{self.dtype}/{self.shape_str}"
+        if self.op == "reduce":
+            k += f"/dim={self.dim}" + ("/keepdim" if self.keepdim else "")
+        return k
+
+    @property
+    def label(self) -> str:
+        """Short human label: "matmul 2048x2048x2048", "sum 2^26", "sum dim=1 of (32, 2048, 1023)"."""
+        if self.op == "matmul":
+            b, m, n, k = figures.matmul_dims(self.shape)
+            s = f"matmul {m}x{n}x{k}" + (f" x{b} batch" if len(self.shape) == 4 else "")
+            if self.trans_a or self.trans_b:
+                s += " (" + " ".join(x for x, t in (("A^T", self.trans_a), ("B^T", self.trans_b)) if t) + ")"
+        elif self.op == "reduce":
+            n = self.numel
+            if self.dim is None and len(self.shape) == 1:
+                p = math.log2(n) if n else 0
+                size = f"2^{int(p)}" if n and p == int(p) else f"{n:,}"
+                s = f"{self.variant} {size}"
+            elif self.dim is None:
+                s = f"{self.variant} {tuple(self.shape)}"
+            else:
+                s = f"{self.variant} dim={self.dim} of {tuple(self.shape)}"
+        else:
+            s = f"{self.op} rows of {tuple(self.shape)}"
+        if self.tag:
+            s += f" [{self.tag}]"
+        return s
+
+    @property
+    def numel(self) -> int:
+        return int(math.prod(self.shape)) if self.op != "matmul" else 0
+
+    # ---------------------------------------------------------------- figures
+    @property
+    def flops(self) -> float:
+        return figures.flop_count(self.op, self.shape, self.dim, self.variant)
+
+    @property
+    def nbytes(self) -> float:
+        return figures.byte_count(self.op, self.shape, self.dtype, self.dim, self.variant)
+
+    @property
+    def metric(self) -> str:
+        return figures.primary_metric(self.op, self.shape)
+
+    @property
+    def seed(self) -> int:
+        return zlib.crc32(self.key.encode()) & 0x7FFFFFFF
+
+    def scaled(self, factor: int, note: str = "") -> "Case":
+        """The same problem with fewer elements: matmul dims / factor, else the largest kept dim /
+        factor^3 (the work of a matmul shrinks like factor^3)."""
+        if self.op == "matmul":
+            dims = list(self.shape)
+            start = 1 if len(dims) == 4 else 0
+            for i in range(start, len(dims)):
+                dims[i] = max(1, dims[i] // factor)
+            return replace(self, shape=tuple(dims), note=note)
+        dims = list(self.shape)
+        cand = [i for i in range(len(dims)) if i != self.dim] or [0]
+        i = max(cand, key=lambda j: dims[j])
+        dims[i] = max(1, dims[i] // factor ** 3)
+        return replace(self, shape=tuple(dims), note=note)
+
+    def to_dict(self) -> dict:
+        return {"op": self.op, "device": self.device, "dtype": self.dtype, "shape": list(self.shape),
+                "variant": self.variant, "dim": self.dim, "keepdim": self.keepdim,
+                "trans_a": self.trans_a, "trans_b": self.trans_b, "tag": self.tag, "note": self.note}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Case":
+        return cls(op=d["op"], device=d["device"], dtype=d["dtype"], shape=tuple(d["shape"]),
+                   variant=d.get("variant"), dim=d.get("dim"), keepdim=d.get("keepdim", False),
+                   trans_a=d.get("trans_a", False), trans_b=d.get("trans_b", False),
+                   tag=d.get("tag", ""), note=d.get("note", ""))
+
+
+# --------------------------------------------------------------------------------------- inputs
+def _torch():
+    try:
+        import torch
+        return torch
+    except ImportError:
+        return None
+
+
+def is_torch(x) -> bool:
+    return type(x).__module__.startswith("torch")
+
+
+def _uniform(shape, dtype: str, device: str, seed: int, lo: float, hi: float):
+    """Uniform [lo, hi) in `dtype`: torch on the device when torch is importable, else numpy."""
+    torch = _torch()
+    if torch is not None:
+        g = torch.Generator(device=device)
+        g.manual_seed(seed)
+        gen_dtype = torch.float64 if dtype == "float64" else torch.float32
+        x = torch.rand(tuple(shape), generator=g, device=device, dtype=gen_dtype)
+        x.mul_(hi - lo).add_(lo)
+        if dtype not in ("float64", "float32"):
+            x = x.to(getattr(torch, dtype))
+        return x
+    if device != "cpu":
+        raise Skip("torch is needed to make inputs on a GPU")
+    import numpy as np
+    if dtype == "bfloat16":
+        raise Skip("bfloat16 inputs need torch")
+    rng = np.random.default_rng(seed)
+    x = rng.random(tuple(shape), dtype=np.float64 if dtype == "float64" else np.float32)
+    x *= hi - lo
+    x += lo
+    return x.astype(dtype, copy=False)
+
+
+def _t(x):
+    """Transpose the last two dims (a view)."""
+    return x.transpose(-1, -2) if is_torch(x) else x.swapaxes(-1, -2)
+
+
+def make_inputs(case: Case) -> list:
+    """The master inputs of a case (torch tensors on its device, or numpy arrays)."""
+    s = case.seed
+    if case.op == "matmul":
+        b, m, n, k = figures.matmul_dims(case.shape)
+        lead = (b,) if len(case.shape) == 4 else ()
+        a = _t(_uniform(lead + (k, m), case.dtype, case.device, s, -1, 1)) if case.trans_a else \
+            _uniform(lead + (m, k), case.dtype, case.device, s, -1, 1)
+        bb = _t(_uniform(lead + (n, k), case.dtype, case.device, s + 1, -1, 1)) if case.trans_b else \
+            _uniform(lead + (k, n), case.dtype, case.device, s + 1, -1, 1)
+        return [a, bb]
+    if case.op in ("softmax", "log_softmax"):
+        return [_uniform(case.shape, case.dtype, case.device, s, -4, 4)]
+    return [_uniform(case.shape, case.dtype, case.device, s, -1, 1)]
+
+
+# ------------------------------------------------------------------------------------ reference
+@dataclass
+class Reference:
+    value: Any               # fp64 result (for argmax/argmin: the max/min values)
+    tol: Any                 # elementwise or scalar tolerance (same namespace)
+    scale: dict              # the scalars the tolerance was built from (recorded in the result)
+
+
+def _f64(x):
+    if is_torch(x):
+        import torch
+        return x.to(torch.float64)
+    import numpy as np
+    return np.asarray(x, dtype=np.float64)
+
+
+def _sum64(x, dim):
+    if is_torch(x):
+        import torch
+        return torch.sum(x, dim=dim, dtype=torch.float64) if dim is not None else torch.sum(x, dtype=torch.float64)
+    import numpy as np
+    return np.sum(x, axis=dim, dtype=np.float64)
+
+
+def _l2_64(x, dim):
+    if is_torch(x):
+        import torch
+        return torch.linalg.vector_norm(x, dim=dim, dtype=torch.float64)
+    import numpy as np
+    x64 = np.asarray(x, dtype=np.float64)
+    return np.sqrt(np.sum(x64 * x64, axis=dim))
+
+
+def _amax(x, dim, keepdim=False, minimum=False):
+    if is_torch(x):
+        import torch
+        if dim is None:
+            return (torch.amin if minimum else torch.amax)(x)
+        return (torch.amin if minimum else torch.amax)(x, dim=dim, keepdim=keepdim)
+    import numpy as np
+    return (np.min if minimum else np.max)(x, axis=dim, keepdims=keepdim)
+
+
+def _abs(x):
+    return x.abs() if is_torch(x) else abs(x)
+
+
+def _scalar(x) -> float:
+    return float(x.item() if hasattr(x, "item") else x)
+
+
+def reference(case: Case, inputs: list) -> Reference:
+    """fp64 result of the case and the tolerance each output element is allowed."""
+    dt = case.dtype
+    if case.op == "matmul":
+        a, b = inputs
+        c = _f64(a) @ _f64(b)
+        k = figures.matmul_dims(case.shape)[3]
+        ma, mb = _scalar(_abs(_f64(a)).mean()), _scalar(_abs(_f64(b)).mean())
+        tol = figures.matmul_tol(dt, k, ma, mb, _abs(c))
+        return Reference(c, tol, {"k": k, "mean_abs_a": ma, "mean_abs_b": mb})
+    x = inputs[0]
+    if case.op == "reduce":
+        v, dim = case.variant, case.dim
+        n = case.numel if dim is None else case.shape[dim]
+        if v in ("sum", "mean"):
+            s = _sum64(x, dim)
+            l2 = _l2_64(x, dim) if dim is not None else _l2_64(x.reshape(-1), 0)
+            if v == "mean":
+                s = s / n
+                l2 = l2 / n
+            if case.keepdim and dim is not None:
+                s = s.unsqueeze(dim) if is_torch(s) else s[(slice(None),) * dim + (None,)]
+                l2 = l2.unsqueeze(dim) if is_torch(l2) else l2[(slice(None),) * dim + (None,)]
+            tol = figures.sum_tol(dt, n, l2, _abs(s))
+            return Reference(s, tol, {"n": n})
+        minimum = v in ("min", "argmin")
+        m = _f64(_amax(x, dim, keepdim=case.keepdim and v in ("max", "min"), minimum=minimum))
+        return Reference(m, 0.0 * _abs(m), {"n": n, "exact": True})
+    n = case.shape[-1]
+    if case.op in ("softmax", "log_softmax"):
+        x64 = _f64(x)
+        mx = _amax(x64, -1, keepdim=True)
+        z = x64 - mx
+        if is_torch(z):
+            lse = z.exp().sum(-1, keepdim=True).log()
+        else:
+            import numpy as np
+            lse = np.log(np.exp(z).sum(-1, keepdims=True))
+        log = case.op == "log_softmax"
+        out = z - lse if log else (z - lse).exp() if is_torch(z) else __import__("numpy").exp(z - lse)
+        max_abs = _scalar(_abs(x64).max())
+        return Reference(out, figures.softmax_tol(dt, n, max_abs, _abs(out), log), {"n": n, "max_abs_x": max_abs})
+    if case.op == "l2norm":
+        r = _l2_64(x, -1)
+        return Reference(r, figures.l2norm_tol(dt, n, _abs(r)), {"n": n})
+    raise ValueError(f"op: unknown {case.op!r}")
+
+
+# ---------------------------------------------------------------------------------------- check
+@dataclass
+class Check:
+    ok: bool
+    max_abs_err: Optional[float]
+    err_ratio: Optional[float]       # max over elements of |err| / tol (<= 1 passes)
+    reason: str = ""
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "max_abs_err": self.max_abs_err, "err_ratio": self.err_ratio,
+                "reason": self.reason}
+
+
+def _shape(x) -> tuple:
+    return tuple(x.shape)
+
+
+def _gather(x, idx, dim):
+    """x[idx] along dim (idx holds indices into that dim), or into the flattened x (dim None)."""
+    if is_torch(x):
+        import torch
+        idx = idx.to(torch.int64)
+        if dim is None:
+            return x.reshape(-1)[idx.reshape(-1)].reshape(idx.shape)
+        return torch.gather(x, dim, idx.unsqueeze(dim)).squeeze(dim)
+    import numpy as np
+    idx = np.asarray(idx).astype(np.int64)
+    if dim is None:
+        return x.reshape(-1)[idx.reshape(-1)].reshape(idx.shape)
+    return np.take_along_axis(x, np.expand_dims(idx, dim), axis=dim).squeeze(dim)
+
+
+def check(case: Case, inputs: list, ref: Reference, out) -> Check:
+    """Compare a rung's output (already in the namespace and on the device of the inputs) with
+    the reference.  A wrong shape, a NaN where the reference has none, or any element beyond its
+    tolerance fails."""
+    want = _shape(ref.value)
+    if case.op == "reduce" and case.variant in ("argmax", "argmin"):
+        if _shape(out) != want and not (case.keepdim and _shape(out) == _with_kept(want, case)):
+            return Check(False, None, None, f"output shape {_shape(out)}, expected {want}")
+        x = inputs[0]
+        o = out.reshape(want) if hasattr(out, "reshape") else out
+        n_idx = case.numel if case.dim is None else case.shape[case.dim]
+        lo, hi = _scalar(o.min()) if _numel(o) else 0, _scalar(o.max()) if _numel(o) else 0
+        if lo < 0 or hi >= n_idx:
+            return Check(False, None, None, f"index out of range [{lo}, {hi}] for length {n_idx}")
+        got = _f64(_gather(x, o, case.dim))
+        err = _scalar(_abs(got - ref.value).max()) if _numel(got) else 0.0
+        return Check(err == 0.0, err, 0.0 if err == 0 else math.inf,
+                     "" if err == 0 else "the selected element is not the extremum")
+    if _shape(out) != want:
+        return Check(False, None, None, f"output shape {_shape(out)}, expected {want}")
+    if _numel(out) == 0:
+        return Check(True, 0.0, 0.0)
+    diff = _abs(_f64(out) - ref.value)
+    if _has_nan(diff):
+        return Check(False, math.nan, math.inf, "NaN in the output")
+    err = _scalar(diff.max())
+    tol = ref.tol
+    if hasattr(tol, "shape") and _shape(tol) == _shape(diff):
+        over = diff / _clamp_min(tol, 1e-300)
+        ratio = _scalar(over.max())
+    else:
+        t = _scalar(tol)
+        ratio = figures.err_ratio(err, t)
+    ok = ratio <= 1.0 or err == 0.0
+    return Check(ok, err, ratio, "" if ok else f"max error {err:.3g} is {ratio:.3g}x the tolerance")
+
+
+def _with_kept(shape, case):
+    s = list(shape)
+    s.insert(case.dim, 1)
+    return tuple(s)
+
+
+def _numel(x) -> int:
+    return int(math.prod(x.shape)) if hasattr(x, "shape") else 1
+
+
+def _has_nan(x) -> bool:
+    if is_torch(x):
+        import torch
+        return bool(torch.isnan(x).any())
+    import numpy as np
+    return bool(np.isnan(x).any())
+
+
+def _clamp_min(x, v):
+    if is_torch(x):
+        return x.clamp_min(v)
+    import numpy as np
+    return np.maximum(x, v)

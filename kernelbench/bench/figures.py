@@ -1,0 +1,145 @@
+"""Figures for every measurement: FLOP and byte counts per op, TFLOP/s, GB/s, % of peak,
+% of the library rung, and the dtype- and length-aware error tolerances.
+
+Counts are the *ideal* traffic (every input read once, every output written once), the usual
+convention: a rung that reads A twice does not get credit for it.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+ITEMSIZE = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4}
+# Machine epsilon (spacing at 1.0) per dtype.
+EPS = {"float64": 2.220446049250313e-16, "float32": 1.1920928955078125e-07,
+       "float16": 0.0009765625, "bfloat16": 0.0078125}
+C_TOL = 4.0      # safety factor on the probabilistic error estimates below
+
+
+def itemsize(dtype: str) -> int:
+    return ITEMSIZE[dtype]
+
+
+def matmul_dims(shape) -> tuple[int, int, int, int]:
+    """(batch, M, N, K) from a matmul case shape (M, N, K) or (batch, M, N, K)."""
+    if len(shape) == 3:
+        return (1, *shape)
+    if len(shape) == 4:
+        return tuple(shape)
+    raise ValueError(f"matmul shape: expected (M, N, K) or (batch, M, N, K), got {shape}")
+
+
+def _numel(shape) -> int:
+    return int(math.prod(shape)) if shape else 1
+
+
+def reduce_out_numel(shape, dim: Optional[int]) -> int:
+    if dim is None:
+        return 1
+    return _numel(shape) // shape[dim] if shape[dim] else 0
+
+
+def flop_count(op: str, shape, dim: Optional[int] = None, variant: Optional[str] = None) -> float:
+    """Floating-point operations of one call (an FMA counts 2)."""
+    if op == "matmul":
+        b, m, n, k = matmul_dims(shape)
+        return 2.0 * b * m * n * k
+    n = _numel(shape)
+    if op == "reduce":
+        return float(n)
+    if op in ("softmax", "log_softmax"):
+        return 5.0 * n          # max, subtract, exp, add, scale per element
+    if op == "l2norm":
+        return 2.0 * n          # multiply-add per element (+ one sqrt per row, ignored)
+    raise ValueError(f"op: unknown {op!r}")
+
+
+def byte_count(op: str, shape, dtype: str, dim: Optional[int] = None, variant: Optional[str] = None) -> float:
+    """Bytes read + written by one call, every operand touched once."""
+    s = itemsize(dtype)
+    if op == "matmul":
+        b, m, n, k = matmul_dims(shape)
+        return float((m * k + k * n + m * n) * s * b)
+    n = _numel(shape)
+    if op == "reduce":
+        out_size = 8 if variant in ("argmax", "argmin") else s
+        return float(n * s + reduce_out_numel(shape, dim) * out_size)
+    if op in ("softmax", "log_softmax"):
+        return float(2 * n * s)
+    if op == "l2norm":
+        rows = n // shape[-1] if shape and shape[-1] else 0
+        return float(n * s + rows * s)
+    raise ValueError(f"op: unknown {op!r}")
+
+
+def primary_metric(op: str, shape=None) -> str:
+    """"tflops" for compute-bound ops (matmul), "gbps" for the memory-bound ones (and GEMV)."""
+    if op == "matmul":
+        if shape is not None:
+            _, m, n, _ = matmul_dims(shape)
+            if m == 1 or n == 1:
+                return "gbps"
+        return "tflops"
+    return "gbps"
+
+
+def throughput(flops: float, nbytes: float, seconds: Optional[float]) -> dict:
+    if not seconds or seconds <= 0:
+        return {"tflops": None, "gbps": None}
+    return {"tflops": flops / seconds / 1e12, "gbps": nbytes / seconds / 1e9}
+
+
+def pct(value: Optional[float], peak: Optional[float]) -> Optional[float]:
+    """value / peak in percent (both in the same unit), None when either is unknown."""
+    if value is None or not peak:
+        return None
+    return 100.0 * value / peak
+
+
+def arithmetic_intensity(flops: float, nbytes: float) -> Optional[float]:
+    return flops / nbytes if nbytes else None
+
+
+# ------------------------------------------------------------------------------------ tolerances
+def eps_acc(dtype: str) -> float:
+    """Accumulation epsilon: 16-bit inputs are accumulated in fp32 (the project's contract)."""
+    return EPS["float32"] if dtype in ("float16", "bfloat16") else EPS[dtype]
+
+
+def eps_out(dtype: str) -> float:
+    """Rounding of the stored result."""
+    return EPS.get(dtype, 0.0)
+
+
+def matmul_tol(dtype: str, k: int, mean_abs_a: float, mean_abs_b: float, ref_abs) -> object:
+    """|C - C64| <= C_TOL * eps_acc * sqrt(K) * sum_k |a_ik b_kj|  +  eps_out * |C64|.
+    The sum is estimated as K * mean|A| * mean|B| (random inputs), so the first term is a scalar;
+    `ref_abs` may be an array (elementwise output rounding)."""
+    return C_TOL * eps_acc(dtype) * math.sqrt(max(k, 1)) * k * mean_abs_a * mean_abs_b + eps_out(dtype) * ref_abs
+
+
+def sum_tol(dtype: str, n: int, l2: object, ref_abs: object) -> object:
+    """Sum of n terms: C_TOL * eps_acc * sqrt(n) * ||x||_2 + eps_out * |ref|.  ||x||_2 (along the
+    reduced dim) is the natural scale of a sum of zero-mean terms; a sequential fp32 sum errs by
+    ~0.2 * eps * sqrt(n) * ||x||_2, while dropping or doubling even 1 % of the terms errs by
+    ~0.1 * ||x||_2 -- the tolerance sits well between the two."""
+    return C_TOL * eps_acc(dtype) * math.sqrt(max(n, 1)) * l2 + eps_out(dtype) * ref_abs
+
+
+def softmax_tol(dtype: str, n: int, max_abs_x: float, ref_abs: object, log: bool) -> object:
+    """Relative error of exp(x - max) ~ eps * |x - max|, of the row sum ~ eps * sqrt(n)."""
+    k = math.sqrt(max(n, 1)) + 2.0 * max_abs_x + 4.0
+    if log:
+        return C_TOL * eps_acc(dtype) * (k + ref_abs) + eps_out(dtype) * ref_abs
+    return C_TOL * eps_acc(dtype) * k * ref_abs + eps_out(dtype) * ref_abs + eps_acc(dtype) / max(n, 1)
+
+
+def l2norm_tol(dtype: str, n: int, ref_abs: object) -> object:
+    """Sum of n positive squares (error ~ eps * sqrt(n) relative), then a square root."""
+    return C_TOL * eps_acc(dtype) * (math.sqrt(max(n, 1)) + 4.0) * ref_abs + eps_out(dtype) * ref_abs
+
+
+def err_ratio(err: float, tol: float) -> float:
+    if tol > 0:
+        return err / tol
+    return 0.0 if err == 0 else math.inf

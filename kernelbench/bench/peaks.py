@@ -1,0 +1,294 @@
+"""Device peaks: datasheet figures for known GPUs, a computed peak for CPUs, and measured ones.
+
+% of peak is always said against a named figure: "H100 SXM5 fp32 67 TFLOP/s (datasheet)",
+"2 cores x 2.50 GHz x 16 fp32 lanes x 2 (FMA) x 2 FMA units (computed)", "copy 13.1 GB/s (measured)".
+Datasheet FLOP/s are dense (no sparsity); float16/bfloat16 are tensor-core figures with fp32
+accumulation, tf32 likewise; float32 and float64 are the non-tensor (SIMT) figures.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+T = 1e12
+
+
+@dataclass(frozen=True)
+class GpuSpec:
+    name: str                  # the product, as the datasheet names it
+    match: tuple               # every substring must occur in the upper-cased device name
+    flops: dict                # dtype -> FLOP/s
+    bandwidth: float           # bytes/s
+    memory: str                # memory type and size
+    exclude: tuple = ()        # none of these may occur
+    min_mem_gb: float = 0.0    # device memory bounds, to tell the 40 GB and 80 GB parts apart
+    max_mem_gb: float = 1e9
+    source: str = "NVIDIA datasheet"
+
+
+def _f(fp32, fp64, tf32=None, half=None) -> dict:
+    d = {"float32": fp32 * T, "float64": fp64 * T}
+    if tf32 is not None:
+        d["tf32"] = tf32 * T
+    if half is not None:
+        d["float16"] = half * T
+        d["bfloat16"] = half * T
+    return d
+
+
+# Order matters: the first entry whose substrings all match wins.
+GPUS = (
+    GpuSpec("H200 NVL", ("H200", "NVL"), _f(60, 30, 417.5, 835.5), 4.8 * T, "HBM3e 141 GB"),
+    GpuSpec("GH200 (HBM3e)", ("GH200",), _f(67, 34, 494.7, 989.4), 4.9 * T, "HBM3e 144 GB", min_mem_gb=120),
+    GpuSpec("GH200 (HBM3)", ("GH200",), _f(67, 34, 494.7, 989.4), 4.0 * T, "HBM3 96 GB"),
+    GpuSpec("H200 SXM", ("H200",), _f(67, 34, 494.7, 989.4), 4.8 * T, "HBM3e 141 GB"),
+    GpuSpec("H100 NVL", ("H100", "NVL"), _f(60, 30, 417.5, 835.5), 3.9 * T, "HBM3 94 GB"),
+    GpuSpec("H100 PCIe", ("H100", "PCIE"), _f(51.2, 25.6, 378, 756.5), 2.0 * T, "HBM2e 80 GB"),
+    GpuSpec("H100 SXM5", ("H100",), _f(67, 34, 494.7, 989.4), 3.35 * T, "HBM3 80 GB"),
+    GpuSpec("A100 SXM4 80GB", ("A100", "SXM"), _f(19.5, 9.7, 156, 312), 2.039 * T, "HBM2e 80 GB", min_mem_gb=60),
+    GpuSpec("A100 SXM4 40GB", ("A100", "SXM"), _f(19.5, 9.7, 156, 312), 1.555 * T, "HBM2 40 GB"),
+    GpuSpec("A100 PCIe 80GB", ("A100",), _f(19.5, 9.7, 156, 312), 1.935 * T, "HBM2e 80 GB", min_mem_gb=60),
+    GpuSpec("A100 PCIe 40GB", ("A100",), _f(19.5, 9.7, 156, 312), 1.555 * T, "HBM2 40 GB"),
+    GpuSpec("L40S", ("L40S",), _f(91.6, 1.43, 183, 362.05), 0.864 * T, "GDDR6 48 GB"),
+    GpuSpec("L4", ("L4",), _f(30.3, 0.49, 60, 121), 0.300 * T, "GDDR6 24 GB", exclude=("L40",)),
+    GpuSpec("A10", ("A10",), _f(31.2, 0.98, 62.5, 125), 0.600 * T, "GDDR6 24 GB", exclude=("A100", "A10G")),
+    GpuSpec("A10G", ("A10G",), _f(31.2, 0.98), 0.600 * T, "GDDR6 24 GB"),
+    GpuSpec("GeForce RTX 4090", ("4090",), _f(82.6, 1.29, 82.6, 165.2), 1.008 * T, "GDDR6X 24 GB"),
+    GpuSpec("GeForce RTX 3090", ("3090",), _f(35.6, 0.56, 35.6, 71), 0.936 * T, "GDDR6X 24 GB"),
+    GpuSpec("T4", ("T4",), _f(8.1, 0.25, None, 65), 0.320 * T, "GDDR6 16 GB", exclude=("RTX",)),
+    GpuSpec("V100 SXM2", ("V100", "SXM"), _f(15.7, 7.8, None, 125), 0.900 * T, "HBM2 16/32 GB"),
+    GpuSpec("V100 PCIe", ("V100",), _f(14, 7, None, 112), 0.900 * T, "HBM2 16/32 GB"),
+)
+
+
+def lookup_gpu(name: str, memory_bytes: Optional[float] = None) -> Optional[GpuSpec]:
+    """The datasheet entry for a device name (as torch / nvidia-smi report it) and memory size."""
+    up = (name or "").upper()
+    mem_gb = (memory_bytes or 0) / 1e9
+    for spec in GPUS:
+        if not all(m in up for m in spec.match):
+            continue
+        if any(x in up for x in spec.exclude):
+            continue
+        if memory_bytes is not None and not (spec.min_mem_gb <= mem_gb <= spec.max_mem_gb):
+            continue
+        return spec
+    return None
+
+
+# ----------------------------------------------------------------------------------------- CPU
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def _lscpu() -> dict:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    d = {}
+    for line in out.splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            d[k.strip()] = v.strip()
+    return d
+
+
+def cpu_facts() -> dict:
+    """Model, usable cores, clock (GHz) and SIMD flags of this CPU, from /proc/cpuinfo and lscpu."""
+    cpuinfo = _read("/proc/cpuinfo")
+    ls = _lscpu()
+    model = ls.get("Model name") or next(
+        (ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines() if ln.startswith("model name")), "")
+    flags_line = ls.get("Flags") or next(
+        (ln.split(":", 1)[1] for ln in cpuinfo.splitlines() if ln.startswith("flags")), "")
+    flags = set(flags_line.split())
+    try:
+        logical = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        logical = os.cpu_count() or 1
+    tpc = int(ls.get("Thread(s) per core", "1") or 1)
+    cores = max(1, math.ceil(logical / max(1, tpc)))
+    ghz, clock_src = None, None
+    m = re.search(r"@\s*([\d.]+)\s*GHz", model)
+    if m:
+        ghz, clock_src = float(m.group(1)), "nominal clock in the model name"
+    elif ls.get("CPU max MHz"):
+        ghz, clock_src = float(ls["CPU max MHz"]) / 1000.0, "lscpu CPU max MHz"
+    else:
+        mhz = [float(ln.split(":", 1)[1]) for ln in cpuinfo.splitlines() if ln.startswith("cpu MHz")]
+        if mhz:
+            ghz, clock_src = max(mhz) / 1000.0, "/proc/cpuinfo cpu MHz"
+    return {"model": model, "logical": logical, "threads_per_core": tpc, "cores": cores,
+            "ghz": ghz, "clock_source": clock_src, "flags": sorted(flags & SIMD_FLAGS)}
+
+
+SIMD_FLAGS = {"sse2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_tile", "neon", "asimd"}
+
+
+def cpu_peak(cores: int, ghz: Optional[float], flags, fma_units: Optional[int] = None) -> dict:
+    """Peak FLOP/s = cores x clock x SIMD lanes x 2 (FMA) x FMA units, for float32 and float64.
+    FMA units per core cannot be read from the flags; 2 is assumed for AVX2 / AVX-512 server
+    parts (1 on some AVX-512 SKUs: then the real peak is half), 1 without FMA."""
+    flags = set(flags)
+    if "avx512f" in flags:
+        bits, isa = 512, "AVX-512"
+    elif "avx2" in flags or "avx" in flags:
+        bits, isa = 256, "AVX2" if "avx2" in flags else "AVX"
+    elif "asimd" in flags or "neon" in flags:
+        bits, isa = 128, "NEON"
+    else:
+        bits, isa = 128, "SSE"
+    has_fma = "fma" in flags or isa in ("AVX-512", "NEON")
+    units = fma_units if fma_units is not None else (2 if has_fma and bits >= 256 else 1)
+    per_op = 2 if has_fma else 1
+    if ghz is None:
+        return {"flops": {}, "formula": "clock unknown: no computed peak", "isa": isa}
+    lanes32 = bits // 32
+    f32 = cores * ghz * 1e9 * lanes32 * per_op * units
+    formula = (f"{cores} cores x {ghz:.2f} GHz x {lanes32} fp32 lanes ({isa}) x {per_op} "
+               f"({'FMA' if has_fma else 'no FMA'}) x {units} FMA unit{'s' if units > 1 else ''}")
+    return {"flops": {"float32": f32, "float64": f32 / 2}, "formula": formula, "isa": isa}
+
+
+# ------------------------------------------------------------------------------------ measured
+def measure_cpu_copy_bandwidth(nbytes: int = 256 << 20, reps: int = 5) -> dict:
+    """Copy bandwidth of this CPU: best of numpy.copyto (one thread) and torch copy_ (all threads),
+    counting read + write (2 x nbytes) per copy; median of `reps` copies."""
+    import time
+
+    import numpy as np
+
+    from .stats import median
+    n = nbytes // 4
+    src = np.random.default_rng(0).random(n, dtype=np.float32)
+    dst = np.empty_like(src)
+    np.copyto(dst, src)
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        np.copyto(dst, src)
+        ts.append(time.perf_counter() - t0)
+    out = {"numpy": 2 * src.nbytes / median(ts)}
+    try:
+        import torch
+        s, d = torch.from_numpy(src), torch.from_numpy(dst)
+        d.copy_(s)
+        ts = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            d.copy_(s)
+            ts.append(time.perf_counter() - t0)
+        out["torch"] = 2 * src.nbytes / median(ts)
+    except ImportError:
+        pass
+    best = max(out, key=out.get)
+    return {"copy_bandwidth": out[best], "copy_method": f"{best} copy of {nbytes >> 20} MB (read + write)",
+            "copy_all": out}
+
+
+def measure_gpu_copy_bandwidth(nbytes: int = 1 << 30, reps: int = 10, device: str = "cuda") -> dict:
+    """Device-to-device copy bandwidth through torch (read + write = 2 x nbytes per copy)."""
+    import torch
+
+    from .stats import median
+    src = torch.empty(nbytes // 4, dtype=torch.float32, device=device).uniform_()
+    dst = torch.empty_like(src)
+    dst.copy_(src)
+    ts = []
+    for _ in range(reps):
+        a = torch.cuda.Event(enable_timing=True)
+        b = torch.cuda.Event(enable_timing=True)
+        a.record()
+        dst.copy_(src)
+        b.record()
+        b.synchronize()
+        ts.append(a.elapsed_time(b) / 1e3)
+    del src, dst
+    torch.cuda.empty_cache()
+    return {"copy_bandwidth": 2 * nbytes / median(ts),
+            "copy_method": f"torch device-to-device copy of {nbytes >> 20} MB (read + write)"}
+
+
+# ------------------------------------------------------------------------------------- per run
+@dataclass
+class DevicePeaks:
+    """Everything known about one device's limits, as stored in the result file."""
+    device: str                               # "cpu" | "cuda"
+    name: str
+    flops: dict = field(default_factory=dict)          # dtype -> FLOP/s (datasheet or computed)
+    flops_source: str = ""
+    bandwidth: Optional[float] = None                  # bytes/s (datasheet; CPU: measured copy)
+    bandwidth_source: str = ""
+    measured: dict = field(default_factory=dict)       # copy_bandwidth, library_flops {dtype: FLOP/s}
+    facts: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"device": self.device, "name": self.name, "flops": self.flops,
+                "flops_source": self.flops_source, "bandwidth": self.bandwidth,
+                "bandwidth_source": self.bandwidth_source, "measured": self.measured, "facts": self.facts}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DevicePeaks":
+        return cls(**{k: d.get(k, v.default if not callable(v.default_factory) else v.default_factory())
+                      for k, v in cls.__dataclass_fields__.items()})
+
+
+def cpu_peaks(measure: bool = True, copy_bytes: int = 256 << 20) -> DevicePeaks:
+    facts = cpu_facts()
+    pk = cpu_peak(facts["cores"], facts["ghz"], facts["flags"])
+    p = DevicePeaks(device="cpu", name=facts["model"] or "CPU", flops=pk["flops"],
+                    flops_source=pk["formula"] + " (computed)", facts={**facts, "isa": pk["isa"]})
+    if measure:
+        m = measure_cpu_copy_bandwidth(copy_bytes)
+        p.measured.update(m)
+        p.bandwidth = m["copy_bandwidth"]
+        p.bandwidth_source = m["copy_method"] + " (measured)"
+    return p
+
+
+def gpu_peaks(measure: bool = True, copy_bytes: int = 1 << 30) -> Optional[DevicePeaks]:
+    try:
+        import torch
+        if not torch.cuda.is_available():
+            return None
+    except ImportError:
+        return None
+    props = torch.cuda.get_device_properties(0)
+    spec = lookup_gpu(props.name, props.total_memory)
+    facts = {"sm_count": props.multi_processor_count, "memory_bytes": props.total_memory,
+             "cc": f"{props.major}.{props.minor}", "datasheet_entry": spec.name if spec else None}
+    p = DevicePeaks(device="cuda", name=props.name, facts=facts)
+    if spec:
+        p.flops = dict(spec.flops)
+        p.flops_source = f"{spec.name} datasheet"
+        p.bandwidth = spec.bandwidth
+        p.bandwidth_source = f"{spec.name} {spec.memory} datasheet"
+    if measure:
+        m = measure_gpu_copy_bandwidth(copy_bytes)
+        p.measured.update(m)
+        if p.bandwidth is None:
+            p.bandwidth = m["copy_bandwidth"]
+            p.bandwidth_source = m["copy_method"] + " (measured; no datasheet entry for this GPU)"
+    return p
+
+
+def peak_for(peaks: Optional[dict], kind: str, dtype: str) -> tuple[Optional[float], str]:
+    """(value, label) of the peak a measurement is compared with: kind "flops" or "bandwidth"."""
+    if not peaks:
+        return None, ""
+    if kind == "bandwidth":
+        return peaks.get("bandwidth"), peaks.get("bandwidth_source", "")
+    flops = peaks.get("flops") or {}
+    v = flops.get(dtype)
+    if v is None and dtype in ("float16", "bfloat16"):
+        v = flops.get("float32")
+    return v, peaks.get("flops_source", "")

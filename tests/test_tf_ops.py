@@ -1,0 +1,87 @@
+"""TensorFlow front door: shape functions, tf.function, registered gradients vs tf's own."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+import kernelbench as kb  # noqa: E402
+from kernelbench import _frontdoors  # noqa: E402
+
+pytestmark = pytest.mark.skipif(_frontdoors.tf_ops() is None, reason="TensorFlow op library not built")
+
+
+def best(op):
+    names = [i.name for i in kb.list_impls(op=op, device="cpu") if i.native]
+    return names[-1] if names else None
+
+
+def test_shape_inference_inside_tf_function():
+    lib = _frontdoors.tf_ops()
+    impl = best("matmul")
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 5], tf.float32), tf.TensorSpec([5, 3], tf.float32)])
+    def f(a, b):
+        c = lib.kb_matmul(a, b, impl=impl)
+        assert c.shape.as_list() == [None, 3]
+        r = lib.kb_reduce(c, op="sum", has_dim=True, dim=1, keepdim=True, impl=best("reduce"))
+        assert r.shape.as_list() == [None, 1]
+        return r
+
+    a, b = np.random.randn(4, 5).astype(np.float32), np.random.randn(5, 3).astype(np.float32)
+    np.testing.assert_allclose(f(a, b).numpy(), (a @ b).sum(1, keepdims=True), rtol=1e-5, atol=1e-5)
+
+
+def test_matmul_gradient_matches_tf():
+    impl = best("matmul")
+    a = tf.constant(np.random.randn(2, 6, 4))
+    b = tf.constant(np.random.randn(4, 3))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([a, b])
+        ours = tf.reduce_sum(kb.matmul(a, b, impl=impl) ** 2)
+        theirs = tf.reduce_sum(tf.matmul(a, tf.broadcast_to(b, [2, 4, 3])) ** 2)
+    for x in (a, b):
+        np.testing.assert_allclose(tape.gradient(ours, x).numpy(), tape.gradient(theirs, x).numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "max", "min"])
+def test_reduce_gradients(op):
+    entry = next(i for i in kb.list_impls(op="reduce", device="cpu") if i.native and op in i.variants
+                 and not i.full_only)
+    x = tf.constant(np.random.randn(3, 5, 4))
+    for dim in (None, 1):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = kb.reduce(x, op, dim=dim, impl=entry.name)
+        grad = tape.gradient(y, x).numpy()
+        ref_fn = {"sum": np.ones_like, "mean": lambda v: np.ones_like(v) / (v.size if dim is None else v.shape[dim])}
+        if op in ref_fn:
+            np.testing.assert_allclose(grad, ref_fn[op](x.numpy()))
+        else:
+            xv = x.numpy()
+            sel = (np.argmax if op == "max" else np.argmin)(xv if dim is None else xv, axis=dim)
+            expect = np.zeros_like(xv)
+            if dim is None:
+                expect.flat[sel] = 1
+            else:
+                np.put_along_axis(expect, np.expand_dims(sel, dim), 1, axis=dim)
+            np.testing.assert_array_equal(grad, expect)
+
+
+def test_softmax_and_l2norm_gradients():
+    sm, l2 = best("softmax"), best("l2norm")
+    if sm is None or l2 is None:
+        pytest.skip("no CPU softmax / l2norm rung registered yet")
+    x = tf.constant(np.random.randn(4, 9))
+    for log in (False, True):
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            ours = tf.reduce_sum(kb.softmax(x, log=log, impl=sm) * tf.range(9, dtype=tf.float64))
+            ref = tf.nn.log_softmax(x) if log else tf.nn.softmax(x)
+            theirs = tf.reduce_sum(ref * tf.range(9, dtype=tf.float64))
+        np.testing.assert_allclose(tape.gradient(ours, x).numpy(), tape.gradient(theirs, x).numpy(), atol=1e-10)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        ours, theirs = tf.reduce_sum(kb.l2norm(x, impl=l2)), tf.reduce_sum(tf.norm(x, axis=-1))
+    np.testing.assert_allclose(tape.gradient(ours, x).numpy(), tape.gradient(theirs, x).numpy(), atol=1e-10)
