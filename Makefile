@@ -19,7 +19,7 @@ PY := $(VENV)/bin/python
 DEPS_STAMP := $(VENV)/.deps-installed
 endif
 
-.PHONY: setup build test test-fast bench report info selftest-gpu cmake-check profile sass clean help
+.PHONY: setup build test test-fast bench info selftest-gpu cmake-check profile sass clean help
 help:
 	@echo "make test | bench | info | report | selftest-gpu | cmake-check | profile RUNG=… | sass RUNG=… | clean"
 
@@ -43,8 +43,7 @@ test-fast: build
 	$(PY) -m pytest -q -x -p no:cacheprovider tests -k "not nvcc"
 
 bench: build
-	$(PY) -m kernelbench run $(BENCH_ARGS)
-	$(PY) -m kernelbench report --latest
+	$(PY) -m kernelbench run $(BENCH_ARGS)   # ladder table, JSON result file, HTML report + PNGs
 
 info: build
 	$(PY) -m kernelbench info

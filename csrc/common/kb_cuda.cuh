@@ -4,7 +4,9 @@
 #include <cuda_runtime.h>
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
+#include <string>
 #include "kb_error.h"
+#include "kb_tables.h"
 #include "kb_types.h"
 
 #define KB_CUDA_CHECK(expr)                                                        \
@@ -19,6 +21,16 @@
 namespace kb {
 __host__ __device__ inline kb_int64 ceil_div(kb_int64 a, kb_int64 b) { return (a + b - 1) / b; }
 inline cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
+// C++ spelling of the storage type, for LaunchConfig kernel name expressions (NVRTC / CuPy).
+inline const char* cuda_type_name(DType d) {
+  switch (d) {
+    case DType::F32: return "float";
+    case DType::F64: return "double";
+    case DType::F16: return "__half";
+    case DType::BF16: return "__nv_bfloat16";
+  }
+  return "?";
+}
 }  // namespace kb
 
 // Host-side dtype dispatch: runs the body with `scalar_t` bound to the storage type.

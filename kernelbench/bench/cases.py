@@ -78,7 +78,7 @@ class Case:
         else:
             s = f"{self.op} rows of {tuple(self.shape)}"
         if self.tag:
-            s += f" [{self.tag}]"
+            s += f" — {self.tag}"
         return s
 
     @property
@@ -235,6 +235,11 @@ def _abs(x):
     return x.abs() if is_torch(x) else abs(x)
 
 
+def _rms(x) -> float:
+    n = int(math.prod(x.shape)) or 1
+    return float(_l2_64(x.reshape(-1), 0)) / math.sqrt(n)
+
+
 def _scalar(x) -> float:
     return float(x.item() if hasattr(x, "item") else x)
 
@@ -246,9 +251,9 @@ def reference(case: Case, inputs: list) -> Reference:
         a, b = inputs
         c = _f64(a) @ _f64(b)
         k = figures.matmul_dims(case.shape)[3]
-        ma, mb = _scalar(_abs(_f64(a)).mean()), _scalar(_abs(_f64(b)).mean())
-        tol = figures.matmul_tol(dt, k, ma, mb, _abs(c))
-        return Reference(c, tol, {"k": k, "mean_abs_a": ma, "mean_abs_b": mb})
+        ra, rb = _rms(a), _rms(b)
+        tol = figures.matmul_tol(dt, k, ra, rb, _abs(c))
+        return Reference(c, tol, {"k": k, "rms_a": ra, "rms_b": rb})
     x = inputs[0]
     if case.op == "reduce":
         v, dim = case.variant, case.dim
@@ -278,7 +283,9 @@ def reference(case: Case, inputs: list) -> Reference:
             import numpy as np
             lse = np.log(np.exp(z).sum(-1, keepdims=True))
         log = case.op == "log_softmax"
-        out = z - lse if log else (z - lse).exp() if is_torch(z) else __import__("numpy").exp(z - lse)
+        out = z - lse
+        if not log:
+            out = out.exp() if is_torch(out) else __import__("numpy").exp(out)
         max_abs = _scalar(_abs(x64).max())
         return Reference(out, figures.softmax_tol(dt, n, max_abs, _abs(out), log), {"n": n, "max_abs_x": max_abs})
     if case.op == "l2norm":

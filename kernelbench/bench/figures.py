@@ -111,11 +111,15 @@ def eps_out(dtype: str) -> float:
     return EPS.get(dtype, 0.0)
 
 
-def matmul_tol(dtype: str, k: int, mean_abs_a: float, mean_abs_b: float, ref_abs) -> object:
-    """|C - C64| <= C_TOL * eps_acc * sqrt(K) * sum_k |a_ik b_kj|  +  eps_out * |C64|.
-    The sum is estimated as K * mean|A| * mean|B| (random inputs), so the first term is a scalar;
-    `ref_abs` may be an array (elementwise output rounding)."""
-    return C_TOL * eps_acc(dtype) * math.sqrt(max(k, 1)) * k * mean_abs_a * mean_abs_b + eps_out(dtype) * ref_abs
+def matmul_tol(dtype: str, k: int, rms_a: float, rms_b: float, ref_abs) -> object:
+    """|C - C64| <= C_TOL * eps_acc * K * rms(A) * rms(B)  +  eps_out * |C64|.
+
+    With zero-mean random inputs the partial sums of a K-term dot product stay ~sqrt(k) * rms(ab),
+    so the accumulated rounding error is ~(eps / 2) * rms(A) rms(B) * K / sqrt(2) -- i.e.
+    ~sqrt(K) * eps relative to |C| ~ sqrt(K) * rms(A) rms(B).  The bound sits ~10x above that:
+    wide enough for any fp32 summation order, tight enough to catch a wrong element, a dropped
+    k-block or TF32 inputs (error ~2^-11 per product)."""
+    return C_TOL * eps_acc(dtype) * max(k, 1) * rms_a * rms_b + eps_out(dtype) * ref_abs
 
 
 def sum_tol(dtype: str, n: int, l2: object, ref_abs: object) -> object:

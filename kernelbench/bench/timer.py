@@ -67,10 +67,6 @@ def warm_up(call: Callable[[], object], sync: Callable[[], None], budget_s: floa
     return n, now() - start
 
 
-def _noop() -> None:
-    return None
-
-
 class CpuTimer:
     name = "perf_counter"
     l2_flush = False

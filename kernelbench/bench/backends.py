@@ -1,0 +1,274 @@
+"""How the harness calls a rung: inputs converted to the rung's array type, the call itself,
+the matching device sync and timer, and the output brought back next to the reference.
+
+Native rungs (layers handwritten-cuda and cpu) go through the public API with torch tensors --
+the torch front door, on the current stream -- or, when torch or its extension is missing, with
+numpy arrays through the pybind11 module (CPU).  Python-level rungs get arrays of their backend
+already on the device and are called as `impl.fn(*arrays, **op_kwargs)`.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from .cases import Case, Skip, is_torch
+from .timer import CpuTimer, CudaEventTimer, WallSyncTimer
+
+
+# ------------------------------------------------------------------------------ environment
+@functools.lru_cache(maxsize=None)
+def frontdoors() -> dict:
+    """kernelbench.frontdoors(), once per process (it imports TensorFlow)."""
+    try:
+        import kernelbench
+        return kernelbench.frontdoors()
+    except Exception as exc:  # the API is missing or broken: no native rung can run
+        return {"torch": {"built": False, "cpu": False, "cuda": False, "reason": f"frontdoors() failed: {exc}"},
+                "tf": {"built": False, "cpu": False, "cuda": False, "reason": f"frontdoors() failed: {exc}"},
+                "pybind": {"built": False, "cpu": False, "cuda": False, "reason": f"frontdoors() failed: {exc}"}}
+
+
+@functools.lru_cache(maxsize=None)
+def cuda_available() -> bool:
+    try:
+        import torch
+        return bool(torch.cuda.is_available())
+    except ImportError:
+        return False
+
+
+def devices_present() -> list:
+    return ["cpu", "cuda"] if cuda_available() else ["cpu"]
+
+
+def has_torch() -> bool:
+    try:
+        import torch  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+# ------------------------------------------------------------------------------ conversions
+def _torch_to_numpy(x):
+    import torch
+    if x.dtype == torch.bfloat16:
+        raise Skip("numpy has no bfloat16")
+    return x.detach().cpu().numpy()
+
+
+def to_backend(x: Any, backend: str, device: str) -> Any:
+    """A master input (torch tensor on `device`, or numpy array) as an array of `backend`."""
+    if is_torch(x):
+        if backend == "torch":
+            return x
+        if backend == "numpy" or (backend == "numba" and device == "cpu"):
+            return _torch_to_numpy(x)
+        if backend == "cupy":
+            import cupy
+            return cupy.from_dlpack(x.contiguous() if device == "cpu" else x)
+        if backend == "numba":
+            from numba import cuda
+            return cuda.as_cuda_array(x.detach())
+        if backend == "tf":
+            import tensorflow as tf
+            if device == "cuda":
+                try:
+                    from torch.utils import dlpack
+                    with tf.device("/GPU:0"):
+                        return tf.experimental.dlpack.from_dlpack(dlpack.to_dlpack(x.contiguous()))
+                except Exception:
+                    pass
+            import torch
+            host = x.detach().cpu()
+            with tf.device("/GPU:0" if device == "cuda" else "/CPU:0"):
+                if host.dtype == torch.bfloat16:
+                    return tf.cast(tf.constant(host.float().numpy()), tf.bfloat16)
+                return tf.constant(host.contiguous().numpy())
+        raise Skip(f"unknown backend {backend!r}")
+    # numpy master (no torch here)
+    if backend in ("numpy", "numba"):
+        return x
+    if backend == "tf":
+        import tensorflow as tf
+        with tf.device("/CPU:0"):
+            return tf.constant(x)
+    if backend == "cupy":
+        import cupy
+        return cupy.asarray(x)
+    raise Skip(f"backend {backend!r} needs torch to share inputs on {device}")
+
+
+def _host(a) -> Any:
+    """numpy array, C-contiguous, keeping 0-d results 0-d (np.ascontiguousarray makes them 1-d)."""
+    import numpy as np
+    a = np.asarray(a)
+    return a if a.ndim == 0 or a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
+def to_master(out: Any, master: Any) -> Any:
+    """A rung's output converted to the namespace (torch on the master's device, or numpy) of the
+    master inputs, for the check against the reference."""
+    import numpy as np
+    mod = type(out).__module__
+    if is_torch(master):
+        import torch
+        dev = master.device
+        if mod.startswith("torch"):
+            return out.to(dev)
+        if mod.startswith("cupy"):
+            return torch.from_dlpack(out).to(dev)
+        if mod.startswith("numba"):
+            return torch.as_tensor(out.copy_to_host()).to(dev)
+        if mod.startswith("tensorflow") or hasattr(out, "numpy") and not isinstance(out, np.ndarray):
+            import tensorflow as tf
+            if out.dtype == tf.bfloat16:
+                out = tf.cast(out, tf.float32)
+            return torch.from_numpy(_host(out.numpy())).to(dev)
+        return torch.from_numpy(_host(out)).to(dev)
+    if mod.startswith("torch"):
+        return out.detach().float().cpu().numpy() if str(out.dtype) == "torch.bfloat16" else out.detach().cpu().numpy()
+    if mod.startswith("cupy"):
+        return out.get()
+    if mod.startswith("numba"):
+        return out.copy_to_host()
+    if mod.startswith("tensorflow"):
+        return out.numpy()
+    return np.asarray(out)
+
+
+# ------------------------------------------------------------------------------ op calls
+def op_kwargs(case: Case) -> dict:
+    """Keyword arguments of a Python-level rung's fn for this case."""
+    if case.op == "reduce":
+        return {"op": case.variant, "dim": case.dim, "keepdim": case.keepdim}
+    return {}
+
+
+def native_call(impl_name: str, case: Case, arrays: list) -> Callable[[], Any]:
+    """A zero-argument call of a native rung through the public API."""
+    import kernelbench as kb
+    if case.op == "matmul":
+        a, b = arrays
+        return lambda: kb.matmul(a, b, impl=impl_name)
+    x = arrays[0]
+    if case.op == "reduce":
+        v, d, k = case.variant, case.dim, case.keepdim
+        return lambda: kb.reduce(x, op=v, dim=d, keepdim=k, impl=impl_name)
+    if case.op == "softmax":
+        return lambda: kb.softmax(x, log=False, impl=impl_name)
+    if case.op == "log_softmax":
+        return lambda: kb.softmax(x, log=True, impl=impl_name)
+    if case.op == "l2norm":
+        return lambda: kb.l2norm(x, impl=impl_name)
+    raise ValueError(f"op: unknown {case.op!r}")
+
+
+def _tf_sync_factory(state: dict) -> Callable[[], None]:
+    import tensorflow as tf
+    sync_devices = getattr(getattr(getattr(tf, "test", None), "experimental", None), "sync_devices", None)
+    if sync_devices is not None:
+        return lambda: sync_devices()
+    return lambda: state.get("out") is not None and state["out"].numpy()
+
+
+def _torch_cuda_sync() -> None:
+    import torch
+    torch.cuda.synchronize()
+
+
+def _noop() -> None:
+    return None
+
+
+@dataclass
+class Prepared:
+    call: Callable[[], Any]        # one call of the rung on prepared inputs; returns its output
+    front_door: str                # torch | pybind | tf | numpy | numba | cupy
+    backend: str                   # "native" or the Python-level backend
+    timer: Any                     # CpuTimer | CudaEventTimer | WallSyncTimer
+    sync: Callable[[], None]
+    inputs: list                   # the arrays the call uses (kept alive)
+
+
+def native_front_door(device: str, master_is_torch: bool, fds: Optional[dict] = None) -> tuple[str, Optional[str]]:
+    """(front door, skip reason) for a native rung on `device`."""
+    fds = fds if fds is not None else frontdoors()
+    t, p = fds.get("torch", {}), fds.get("pybind", {})
+    if device == "cuda":
+        if not cuda_available():
+            return "torch", "no CUDA device"
+        if not t.get("built"):
+            return "torch", f"the torch front door is not built: {t.get('reason') or 'unknown'}"
+        if not t.get("cuda"):
+            return "torch", "the torch front door was built without CUDA kernels"
+        return "torch", None
+    if master_is_torch and t.get("built") and t.get("cpu"):
+        return "torch", None
+    if p.get("built"):
+        return "pybind", None
+    reasons = "; ".join(r for r in (t.get("reason"), p.get("reason")) if r)
+    return "torch", f"no front door for native CPU rungs ({reasons or 'torch and pybind11 not built'})"
+
+
+def prepare(impl, case: Case, master: list, flush: bool = True, fds: Optional[dict] = None) -> Prepared:
+    """Everything needed to call and time `impl` on `case`.  Raises Skip with the reason when the
+    rung cannot run here."""
+    reason = impl.unavailable_reason()
+    if reason:
+        raise Skip(reason)
+    if case.device == "cuda" and not cuda_available():
+        raise Skip("no CUDA device")
+    master_torch = bool(master) and is_torch(master[0])
+    if impl.native:
+        door, why = native_front_door(case.device, master_torch, fds)
+        if why:
+            raise Skip(why)
+        arrays = master if (door == "torch") == master_torch else [to_backend(x, "numpy", case.device) for x in master]
+        call = native_call(impl.name, case, arrays)
+        backend = "native"
+        timer_kind = "events"
+    else:
+        if impl.fn is None:
+            raise Skip("registry entry has no callable")
+        backend = impl.backend or "numpy"
+        door = backend
+        arrays = [to_backend(x, backend, case.device) for x in master]
+        kw = op_kwargs(case)
+        fn = impl.fn
+        call = (lambda: fn(*arrays, **kw)) if kw else (lambda: fn(*arrays))
+        timer_kind = "wall" if backend == "tf" else "events"
+    if case.device == "cpu":
+        return Prepared(call, door, backend, CpuTimer(), _noop, arrays)
+    if not has_torch():
+        raise Skip("timing GPU work needs torch (CUDA events, L2 flush)")
+    if timer_kind == "wall":
+        state: dict = {}
+        inner = call
+
+        def call():  # noqa: F811 -- keep the last output for the TF sync fallback
+            state["out"] = inner()
+            return state["out"]
+        sync = _tf_sync_factory(state)
+        return Prepared(call, door, backend, WallSyncTimer(sync, flush=flush), sync, arrays)
+    return Prepared(call, door, backend, CudaEventTimer(flush=flush), _torch_cuda_sync, arrays)
+
+
+def cuda_memory_probe():
+    """(start, stop) pair measuring torch's peak device memory over a call, or None."""
+    torch = sys.modules.get("torch")
+    if torch is None or not cuda_available():
+        return None
+
+    def start():
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        return base
+
+    def stop(base):
+        torch.cuda.synchronize()
+        return max(0, torch.cuda.max_memory_allocated() - base)
+    return start, stop

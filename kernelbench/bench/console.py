@@ -1,0 +1,121 @@
+"""Terminal output with rich: one table per case (rows = rungs, one unit per table), the sweep
+as a pivot (rows = rungs, columns = sizes), the layers view, the overhead table."""
+from __future__ import annotations
+
+from typing import Optional
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from . import analysis
+from .fmt import METRIC_UNIT, fmt_err, fmt_num, fmt_pct, fmt_time, status_text
+
+
+def _style_for(e: dict, best: Optional[float]) -> str:
+    """Colour within 1 % / 10 % of the best time of the table (like torch.benchmark.Compare)."""
+    if not analysis.ok(e) or not best:
+        return ""
+    r = e["median_s"] / best
+    return "bold green" if r <= 1.01 else "green" if r <= 1.10 else ""
+
+
+def case_table(entries: list, title: Optional[str] = None) -> Table:
+    e0 = entries[0]
+    unit = METRIC_UNIT[e0.get("metric") or "gbps"]
+    dev = e0.get("device")
+    t = Table(title=Text(title or f"{e0['suite']} · {e0['label']} · {e0['dtype']} · {dev}", style="bold"),
+              box=box.SIMPLE_HEAVY, title_justify="left", caption_justify="left")
+    for col, just in (("rung", "left"), ("layer", "left"), ("time", "right"), ("IQR", "right"),
+                      (unit, "right"), ("% peak", "right"), ("% lib", "right"), ("max err", "right"),
+                      ("status", "left")):
+        t.add_column(col, justify=just, no_wrap=col not in ("status",), overflow="fold")
+    okays = analysis.ranked(entries)
+    best = okays[0]["median_s"] if okays else None
+    for e in entries:
+        style = _style_for(e, best)
+        iqr = fmt_pct(100 * e["rel_iqr"]) if e.get("rel_iqr") is not None else "-"
+        iqr_text = Text(iqr + (" ~" if e.get("noisy") else ""), style="yellow" if e.get("noisy") else "")
+        st = status_text(e)
+        st_style = "green" if e.get("status") == "ok" else "red" if e.get("status") in ("failed", "error") else "dim"
+        name = e["impl"] + (" (ref)" if e.get("role") == "reference" else "")
+        t.add_row(Text(name, style=style), Text(e.get("layer", "")), Text(fmt_time(e.get("median_s")), style=style),
+                  iqr_text, Text(fmt_num(e.get("value")), style=style), fmt_pct(e.get("pct_peak")),
+                  fmt_pct(e.get("pct_library")), fmt_err(e.get("max_abs_err")), Text(st, style=st_style))
+    caption = []
+    peak = next((e.get("peak_label") for e in entries if e.get("peak_label")), None)
+    if peak:
+        caption.append(f"% peak: {peak}")
+    lib = next((e.get("library_ref") for e in entries if e.get("library_ref")), None)
+    if lib:
+        caption.append(f"% lib: time of {lib} / time of the rung")
+    notes = sorted({e["note"] for e in entries if e.get("note")})
+    caption += notes
+    if any(e.get("noisy") for e in entries):
+        caption.append("~ noisy: IQR > 10% of the median")
+    if caption:
+        t.caption = Text("\n".join(caption), style="dim")
+    return t
+
+
+def sweep_table(entries: list, series: str, dtype: str) -> Table:
+    rows = [e for e in entries if e.get("suite") == "sweep" and e.get("series") == series and e["dtype"] == dtype]
+    sizes = sorted({e["size"] for e in rows})
+    unit = METRIC_UNIT[rows[0].get("metric") or "gbps"] if rows else ""
+    t = Table(title=f"sweep · {series} · {dtype} · {unit} (time in brackets)", box=box.SIMPLE_HEAVY,
+              title_justify="left")
+    t.add_column("rung")
+    t.add_column("dev")
+    for s in sizes:
+        t.add_column(f"{s:,}", justify="right")
+    by_impl: dict = {}
+    for e in rows:
+        by_impl.setdefault((e["impl"], e["device"]), {})[e["size"]] = e
+    for (impl, dev), per in by_impl.items():
+        cells = []
+        for s in sizes:
+            e = per.get(s)
+            if e is None:
+                cells.append("")
+            elif analysis.ok(e):
+                cells.append(f"{fmt_num(e['value'])} ({fmt_time(e['median_s'])})")
+            else:
+                cells.append(Text(e["status"], style="dim"))
+        t.add_row(Text(impl), dev, *cells)
+    cx = [c for c in analysis.crossovers(entries) if c["series"] == series and c["dtype"] == dtype]
+    if cx:
+        t.caption = Text(f"crossover: {cx[0]['note']}")
+    return t
+
+
+def layers_table(entries: list) -> Optional[Table]:
+    per = analysis.best_per_layer(entries)
+    if not per:
+        return None
+    t = Table(title="layers · the best rung of each layer, per case", box=box.SIMPLE_HEAVY, title_justify="left")
+    for col in ("case", "layer", "best rung", "time", "throughput", "% peak", "% lib"):
+        t.add_column(col, justify="right" if col in ("time", "throughput", "% peak", "% lib") else "left")
+    for key, layers in per.items():
+        first = True
+        for layer, e in layers.items():
+            unit = METRIC_UNIT[e.get("metric") or "gbps"]
+            t.add_row(Text(f"{e['label']} · {e['dtype']} · {e['device']}" if first else ""), layer, Text(e["impl"]),
+                      fmt_time(e["median_s"]), f"{fmt_num(e.get('value'))} {unit}", fmt_pct(e.get("pct_peak")),
+                      fmt_pct(e.get("pct_library")))
+            first = False
+        t.add_section()
+    return t
+
+
+def overhead_table(entries: list) -> Optional[Table]:
+    rows = [e for e in entries if e.get("suite") == "overhead"]
+    if not rows:
+        return None
+    t = Table(title="overhead · per-call cost at tiny sizes", box=box.SIMPLE_HEAVY, title_justify="left")
+    for col in ("case", "dev", "front door", "rung", "wall / call", "device / call", "host overhead", "status"):
+        t.add_column(col, justify="right" if "call" in col or "overhead" in col else "left")
+    for e in rows:
+        t.add_row(Text(e["label"]), e["device"], e.get("front_door") or "", Text(e["impl"]), fmt_time(e.get("wall_s")),
+                  fmt_time(e.get("device_s")), fmt_time(e.get("overhead_s")), Text(status_text(e)))
+    t.caption = "wall: back-to-back calls then one sync, divided by the count; device: CUDA events around the same loop"
+    return t

@@ -1,0 +1,356 @@
+"""The run: every group of the plan, rung by rung -- verify, then time -- into result entries.
+
+Robustness: a rung that raises is recorded with its error and the run goes on; a rung that cannot
+run here (missing front door, device, package) is "skipped" with the reason; Ctrl-C stops the
+run and the entries gathered so far are still written.
+"""
+from __future__ import annotations
+
+import gc
+import sys
+import time
+import traceback
+from dataclasses import replace
+from typing import Callable, Optional
+
+from . import analysis
+from .backends import (Prepared, cuda_available, cuda_memory_probe, frontdoors, prepare, to_backend,
+                       to_master)
+from .cases import Case, Skip, check, make_inputs, reference
+from .figures import arithmetic_intensity, pct, throughput
+from .peaks import peak_for
+from .stats import is_noisy
+from .suites import HANDWRITTEN, Budget, Group, OverheadItem
+from .timer import cuda_loop_time, host_overhead, measure, thread_info
+
+PROBE_FACTOR = 4          # matmul probe: every dim / 4 (work / 64)
+PROBE_SAFETY = 1.5        # larger problems fall out of cache: be pessimistic about the estimate
+
+
+def _err_text(exc: BaseException) -> str:
+    msg = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {msg[0] if msg else ''}"[:300]
+
+
+def new_entry(suite: str, impl, case: Case, library: list, preferred: tuple, series: str = "") -> dict:
+    e = {"suite": suite, "key": case.key, "label": case.label, "case": case.to_dict(),
+         "op": case.op, "variant": case.variant, "dtype": case.dtype, "device": case.device,
+         "impl": impl.name, "layer": impl.layer, "native": bool(impl.native), "backend": None,
+         "front_door": None, "adds": impl.adds, "source": impl.source, "impl_note": impl.note,
+         "role": "reference" if impl.name in library else "rung",
+         "library_candidates": list(library), "library_preferred": list(preferred),
+         "status": None, "reason": "", "note": case.note,
+         "flops": case.flops, "bytes": case.nbytes, "metric": case.metric,
+         "intensity": arithmetic_intensity(case.flops, case.nbytes),
+         "median_s": None, "iqr_s": None, "q1_s": None, "q3_s": None, "n": None, "rel_iqr": None,
+         "noisy": None, "timing": None, "first_call_s": None,
+         "tflops": None, "gbps": None, "value": None, "pct_peak": None, "peak_label": "",
+         "pct_measured_peak": None, "pct_library": None, "library_ref": None,
+         "max_abs_err": None, "err_ratio": None, "peak_mem_bytes": None, "threads": None}
+    if series:
+        e["series"] = series
+        e["size"] = case.shape[0]
+    return e
+
+
+def fill_figures(e: dict, case: Case, peaks: dict) -> None:
+    t = e["median_s"]
+    tp = throughput(case.flops, case.nbytes, t)
+    e["tflops"], e["gbps"] = tp["tflops"], tp["gbps"]
+    e["value"] = tp[case.metric]
+    dev_peaks = peaks.get(case.device)
+    if case.metric == "tflops":
+        pk, label = peak_for(dev_peaks, "flops", case.dtype)
+        e["pct_peak"] = pct(tp["tflops"] * 1e12 if tp["tflops"] is not None else None, pk)
+    else:
+        pk, label = peak_for(dev_peaks, "bandwidth", case.dtype)
+        e["pct_peak"] = pct(tp["gbps"] * 1e9 if tp["gbps"] is not None else None, pk)
+    e["peak_label"] = label
+
+
+class Runner:
+    """Runs groups and overhead items; collects entries into `self.entries` as it goes."""
+
+    def __init__(self, peaks: dict, progress=None, on_group_done: Optional[Callable] = None,
+                 keep_samples: bool = False, fds: Optional[dict] = None, log: Callable = print):
+        self.peaks = peaks
+        self.progress = progress
+        self.task = None
+        self.on_group_done = on_group_done
+        self.keep_samples = keep_samples
+        self.fds = fds
+        self.log = log
+        self.entries: list = []
+        self.history: dict = {}           # (op, impl, device, series) -> (flops, seconds)
+        self.scaled_refs_done: set = set()
+
+    # ---------------------------------------------------------------- progress
+    def _advance(self, text: str, step: int = 0) -> None:
+        if self.progress is not None and self.task is not None:
+            self.progress.update(self.task, description=text, advance=step)
+
+    # ---------------------------------------------------------------- groups
+    def run_group(self, g: Group) -> list:
+        case = g.case
+        out: list = []
+        self._advance(f"{g.suite} · {case.label} · inputs")
+        master = ref = None
+        setup_error: Optional[str] = None
+        setup_skip: Optional[str] = None
+        if case.device == "cuda" and not cuda_available():
+            setup_skip = "no CUDA device"
+        else:
+            try:
+                master = make_inputs(case)
+                ref = reference(case, master)
+            except Skip as s:
+                setup_skip = str(s)
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:
+                setup_error = "inputs / reference: " + _err_text(exc)
+        extras: list = []           # measurements at a smaller size, shown after the case
+        for impl in g.impls:
+            self._advance(f"{g.suite} · {case.label} · {impl.name}")
+            e = new_entry(g.suite, impl, case, g.references, g.preferred, g.series)
+            out.append(e)
+            self.entries.append(e)
+            if setup_skip or setup_error:
+                e["status"], e["reason"] = ("skipped", setup_skip) if setup_skip else ("error", setup_error)
+            else:
+                small = self.run_impl(g, impl, case, master, ref, e)
+                if small is not None:
+                    extras.append(small)
+            self._advance(f"{g.suite} · {case.label} · {impl.name}", step=1)
+        del master, ref
+        self._free()
+        by_case: dict = {}
+        for impl, small in extras:
+            by_case.setdefault(small.key, (small, []))[1].append(impl)
+        for small, impls in by_case.values():
+            note = (f"{', '.join(i.name for i in impls)}: too slow at {case.shape_str} "
+                    f"(> {g.budget.max_call_s:g} s per call), measured here beside the library rungs")
+            out += self._scaled(g, impls, replace(small, note=note))
+        analysis.apply_library_ratios(out)
+        if self.on_group_done:
+            self.on_group_done(g, out)
+        return out
+
+    def _free(self) -> None:
+        gc.collect()
+        torch = sys.modules.get("torch")
+        if torch is not None and cuda_available():
+            torch.cuda.empty_cache()
+
+    def _scaled(self, g: Group, impls: list, case: Case) -> list:
+        """Measure too-slow rungs at the smaller `case`, and the library rungs there too (once)."""
+        out = []
+        try:
+            master = make_inputs(case)
+            ref = reference(case, master)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:
+            for impl in impls:
+                e = new_entry(g.suite, impl, case, g.references, g.preferred, g.series)
+                e["status"], e["reason"] = "error", "inputs / reference: " + _err_text(exc)
+                self.entries.append(e)
+                out.append(e)
+            return out
+        todo = list(impls)
+        if case.key not in self.scaled_refs_done:
+            self.scaled_refs_done.add(case.key)
+            todo += [i for i in g.impls if i.name in g.references and all(i is not j for j in impls)]
+        for i in todo:
+            self._advance(f"{g.suite} · {case.label} · {i.name}")
+            e = new_entry(g.suite, i, case, g.references, g.preferred, g.series)
+            e["note"] = case.note
+            self.measure_impl(g, i, case, master, ref, e)
+            out.append(e)
+            self.entries.append(e)
+        del master, ref
+        self._free()
+        return out
+
+    # ---------------------------------------------------------------- one rung
+    def run_impl(self, g: Group, impl, case: Case, master, ref, e: dict) -> Optional[tuple]:
+        """Fill entry `e`.  Returns (impl, smaller case) when the rung is too slow here and is to be
+        measured at that smaller size instead (the ladder's rule); `e` then says so."""
+        budget = g.budget
+        if impl.name in g.skip:
+            e["status"], e["reason"] = "skipped", g.skip[impl.name]
+            return None
+        try:
+            est = self._estimate(g, impl, case)
+        except KeyboardInterrupt:
+            raise
+        except Skip as s:
+            e["status"], e["reason"] = "skipped", str(s)
+            return None
+        except Exception as exc:
+            e["status"], e["reason"] = "error", _err_text(exc)
+            return None
+        if est is not None and est[0] > budget.max_call_s:
+            t_est, small, t_small = est
+            e["status"] = "skipped"
+            if g.too_slow == "scale" and small is not None and t_small <= budget.max_call_s:
+                e["reason"] = f"too slow at this size (est. {t_est:.3g} s per call); measured at {small.shape_str}"
+                return impl, small
+            e["reason"] = f"too slow: est. {t_est:.3g} s per call > {budget.max_call_s:g} s cap at this size"
+            return None
+        self.measure_impl(g, impl, case, master, ref, e)
+        return None
+
+    def _estimate(self, g: Group, impl, case: Case):
+        """(estimated seconds per call at `case`, the probe case, its time) or None."""
+        hkey = (case.op, impl.name, case.device, g.series)
+        if g.series and hkey in self.history:
+            flops, t = self.history[hkey]
+            return (t * case.flops / flops, None, t) if flops else None
+        if not g.probe or impl.layer not in HANDWRITTEN or case.op != "matmul":
+            return None
+        small = case.scaled(PROBE_FACTOR)
+        if small.flops >= case.flops:
+            return None
+        sm = make_inputs(small)
+        prep = prepare(impl, small, sm, flush=False, fds=self.fds)
+        prep.call()
+        prep.sync()
+        t0 = time.perf_counter()
+        prep.call()
+        prep.sync()
+        t = time.perf_counter() - t0
+        del prep, sm
+        return (t * case.flops / small.flops * PROBE_SAFETY, small, t)
+
+    def measure_impl(self, g: Group, impl, case: Case, master, ref, e: dict) -> None:
+        budget: Budget = g.budget
+        try:
+            prep: Prepared = prepare(impl, case, master, flush=budget.flush, fds=self.fds)
+        except KeyboardInterrupt:
+            raise
+        except Skip as s:
+            e["status"], e["reason"] = "skipped", str(s)
+            return
+        except Exception as exc:
+            e["status"], e["reason"] = "error", "preparing inputs: " + _err_text(exc)
+            return
+        e["backend"], e["front_door"] = prep.backend, prep.front_door
+        if case.device == "cpu":
+            e["threads"] = thread_info()
+        if budget.cooldown_s:
+            time.sleep(budget.cooldown_s)
+        try:
+            # 1. verify before timing (the first call also pays any compilation)
+            mem = cuda_memory_probe() if case.device == "cuda" else None
+            base = mem[0]() if mem else None
+            t0 = time.perf_counter()
+            out = prep.call()
+            prep.sync()
+            e["first_call_s"] = time.perf_counter() - t0
+            if g.series:   # even a wrong answer tells how long the next size would take
+                self.history[(case.op, impl.name, case.device, g.series)] = (case.flops, e["first_call_s"])
+            if mem:
+                e["peak_mem_bytes"] = mem[1](base)
+            got = to_master(out, master[0])
+            del out
+            chk = check(case, master, ref, got)
+            del got
+            e["max_abs_err"], e["err_ratio"] = chk.max_abs_err, chk.err_ratio
+            if not chk.ok:
+                e["status"], e["reason"] = "failed", chk.reason
+                return
+            # 2. time
+            timing = measure(prep.call, prep.timer, budget.rule(), budget.warmup_s)
+        except KeyboardInterrupt:
+            raise
+        except Skip as s:
+            e["status"], e["reason"] = "skipped", str(s)
+            return
+        except Exception as exc:
+            e["status"], e["reason"] = "error", _err_text(exc)
+            e["traceback"] = traceback.format_exc(limit=-4)[-2000:]
+            return
+        st = timing.stats
+        e.update({"status": "ok", "median_s": st.median, "iqr_s": st.iqr, "q1_s": st.q1, "q3_s": st.q3,
+                  "n": st.n, "rel_iqr": st.rel_iqr, "noisy": is_noisy(st),
+                  "timing": timing.to_dict(keep_samples=self.keep_samples)})
+        fill_figures(e, case, self.peaks)
+        if g.series or case.op == "matmul":
+            self.history[(case.op, impl.name, case.device, g.series)] = (case.flops, st.median)
+
+    # ---------------------------------------------------------------- overhead
+    def run_overhead(self, item: OverheadItem, quick: bool) -> dict:
+        case, impl = item.case, item.impl
+        e = new_entry("overhead", impl, case, [], ())
+        e["front_door"] = item.door
+        e["backend"] = "native" if impl.native else impl.backend
+        self._advance(f"overhead · {case.label} · {item.door} · {impl.name}")
+        try:
+            master = make_inputs(case)
+            ref = reference(case, master)
+            call, sync, dev_time = self._overhead_call(item, master)
+            out = call()
+            sync()
+            chk = check(case, master, ref, to_master(out, master[0]))
+            e["max_abs_err"], e["err_ratio"] = chk.max_abs_err, chk.err_ratio
+            if not chk.ok:
+                e["status"], e["reason"] = "failed", chk.reason
+            else:
+                t0 = time.perf_counter()
+                call()
+                sync()
+                single = max(time.perf_counter() - t0, 1e-7)
+                per_round = 0.005 if quick else 0.02
+                n = int(min(20000, max(5, per_round / single)))
+                res = host_overhead(call, sync, n, 3 if quick else 7, dev_time)
+                e.update({"status": "ok", "median_s": res["wall_s"], "wall_s": res["wall_s"],
+                          "iqr_s": res["wall_iqr_s"], "device_s": res["device_s"],
+                          "overhead_s": res["overhead_s"], "n": res["calls"],
+                          "rel_iqr": res["wall_iqr_s"] / res["wall_s"] if res["wall_s"] else None})
+                e["noisy"] = bool(e["rel_iqr"] and e["rel_iqr"] > 0.10)
+        except KeyboardInterrupt:
+            raise
+        except Skip as s:
+            e["status"], e["reason"] = "skipped", str(s)
+        except Exception as exc:
+            e["status"], e["reason"] = "error", _err_text(exc)
+        self.entries.append(e)
+        self._advance(f"overhead · {case.label} · {item.door}", step=1)
+        return e
+
+    def _overhead_call(self, item: OverheadItem, master: list):
+        """(call, sync, device_time or None) for one front door."""
+        case, impl, door = item.case, item.impl, item.door
+        fds = self.fds if self.fds is not None else frontdoors()
+        dev = case.device
+        if not impl.native:
+            prep = prepare(impl, case, master, flush=False, fds=fds)
+            dt = cuda_loop_time(prep.call) if dev == "cuda" and prep.backend != "tf" else None
+            return prep.call, prep.sync, dt
+        from .backends import _torch_cuda_sync, native_call
+        info = fds.get("cupy" if door == "cupy" else door, {})
+        if door == "cupy":
+            info = fds.get("torch", {})
+            try:
+                import cupy  # noqa: F401
+            except ImportError:
+                raise Skip("cupy is not installed") from None
+        if not info.get("built"):
+            raise Skip(f"the {door} front door is not built: {info.get('reason') or 'unknown'}")
+        if not info.get(dev):
+            raise Skip(f"the {door} front door has no {dev.upper()} kernels in this build")
+        if door == "torch":
+            arrays = master
+        elif door == "pybind":
+            arrays = [to_backend(x, "numpy", "cpu") for x in master] if dev == "cuda" else \
+                [to_backend(x, "numpy", dev) for x in master]
+        else:
+            arrays = [to_backend(x, door, dev) for x in master]
+        call = native_call(impl.name, case, arrays)
+        if dev == "cpu":
+            return call, (lambda: None), None
+        if door == "tf":
+            from .backends import _tf_sync_factory
+            return call, _tf_sync_factory({}), None
+        return call, _torch_cuda_sync, cuda_loop_time(call)

@@ -1,0 +1,153 @@
+"""The versioned result file: schema, environment, write / read.
+
+    {"schema_version": 1, "kind": "kernelbench-results", "created": ISO date, "host": ...,
+     "git": {"commit": ..., "dirty": bool}, "argv": [...], "suites": [...], "quick": bool,
+     "selection": {...}, "environment": kernelbench.info.collect() (or a fallback),
+     "threads": {...}, "peaks": {"cpu": DevicePeaks, "cuda": DevicePeaks},
+     "entries": [entry, ...], "analysis": {"crossovers": [...]}, "interrupted": bool,
+     "duration_s": float}
+
+An entry is one rung on one case (see engine.new_entry for its fields).  Non-finite floats are
+written as null.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+SCHEMA_VERSION = 1
+KIND = "kernelbench-results"
+
+
+class ResultFileError(ValueError):
+    pass
+
+
+def git_info(repo: Optional[Path] = None) -> dict:
+    repo = repo or Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
+                                timeout=10).stdout.strip() or None
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+                                    capture_output=True, text=True, timeout=10).stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit, "dirty": dirty}
+
+
+def _fallback_environment() -> dict:
+    versions = {"python": platform.python_version()}
+    for mod in ("numpy", "torch", "tensorflow", "numba", "cupy"):
+        m = sys.modules.get(mod)
+        if m is None:
+            try:
+                import importlib.util
+                if importlib.util.find_spec(mod) is None:
+                    continue
+            except (ImportError, ValueError):
+                continue
+            if mod in ("numpy", "torch"):
+                try:
+                    m = __import__(mod)
+                except ImportError:
+                    continue
+        if m is not None:
+            versions[mod] = getattr(m, "__version__", "?")
+    return {"platform": platform.platform(), "versions": versions, "source": "kernelbench.bench fallback"}
+
+
+def environment() -> dict:
+    """kernelbench.info.collect() when it exists, else a minimal description of this machine."""
+    try:
+        from .. import info
+        env = info.collect()
+        if isinstance(env, dict):
+            return env
+    except Exception as exc:  # info.py missing or broken: the run must not depend on it
+        env = _fallback_environment()
+        env["info_error"] = f"{type(exc).__name__}: {exc}"
+        return env
+    return _fallback_environment()
+
+
+def new_result(suites: list, argv: list, quick: bool, selection: dict) -> dict:
+    return {"schema_version": SCHEMA_VERSION, "kind": KIND,
+            "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "host": socket.gethostname(), "git": git_info(), "argv": list(argv), "suites": list(suites),
+            "quick": quick, "selection": selection, "environment": {}, "threads": {}, "peaks": {},
+            "entries": [], "analysis": {}, "interrupted": False, "duration_s": None}
+
+
+def default_path(results_dir: str = "kb_results") -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path(results_dir) / f"{socket.gethostname()}-{stamp}.json"
+
+
+def clean(obj):
+    """JSON-safe copy: non-finite floats -> None, tuples -> lists, numpy scalars -> Python."""
+    if isinstance(obj, dict):
+        return {str(k): clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [clean(v) for v in obj]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, (int, str)):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if hasattr(obj, "item"):
+        return clean(obj.item())
+    return str(obj)
+
+
+def write(path, data: dict) -> Path:
+    """Write atomically (temp file + rename); returns the path.  Creates the folder."""
+    path = Path(path)
+    if path.suffix != ".json":
+        path = default_path(str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(clean(data), indent=1, sort_keys=False, allow_nan=False) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read(path) -> dict:
+    try:
+        data = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as exc:
+        raise ResultFileError(f"{path}: not JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("kind") != KIND:
+        raise ResultFileError(f"{path}: not a kernelbench result file")
+    v = data.get("schema_version")
+    if not isinstance(v, int) or v > SCHEMA_VERSION:
+        raise ResultFileError(f"{path}: schema_version {v!r}; this kernelbench reads <= {SCHEMA_VERSION}")
+    data.setdefault("entries", [])
+    data.setdefault("peaks", {})
+    data.setdefault("analysis", {})
+    data["_path"] = str(path)
+    return data
+
+
+def environment_summary(data: dict) -> dict:
+    """A few lines that say where a result came from (for tables and the report)."""
+    env = data.get("environment") or {}
+    cpu = env.get("cpu") or {}
+    gpu = env.get("gpu") or {}
+    peaks = data.get("peaks") or {}
+    versions = env.get("versions") or {}
+    git = data.get("git") or {}
+    return {
+        "cpu": cpu.get("model") or (peaks.get("cpu") or {}).get("name"),
+        "gpu": (gpu.get("name") if isinstance(gpu, dict) else None) or (peaks.get("cuda") or {}).get("name"),
+        "versions": ", ".join(f"{k} {v}" for k, v in versions.items() if v),
+        "commit": (git.get("commit") or "")[:10] + ("+dirty" if git.get("dirty") else ""),
+        "created": data.get("created"),
+        "host": data.get("host"),
+    }

@@ -1,0 +1,142 @@
+"""`kernelbench run`: plan the suites, measure with a progress bar, print a table per case, write
+the result file (also after Ctrl-C), optionally the HTML report."""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Optional
+
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                           TimeElapsedColumn)
+
+from . import analysis, console as con, results
+from .backends import devices_present, frontdoors
+from .engine import Runner
+from .peaks import cpu_peaks, gpu_peaks
+from .suites import SUITES, Selection, plan
+from .timer import release_flush_buffers, thread_info
+
+
+def measure_peaks(devices: list, quick: bool, log) -> dict:
+    peaks = {}
+    if "cpu" in devices:
+        try:
+            peaks["cpu"] = cpu_peaks(measure=True, copy_bytes=256 << 20).to_dict()
+        except Exception as exc:  # never fatal: % of peak is then "-"
+            log(f"[yellow]CPU peaks unavailable: {exc}[/]")
+    if "cuda" in devices:
+        try:
+            p = gpu_peaks(measure=True, copy_bytes=(256 << 20) if quick else (1 << 30))
+            if p is not None:
+                peaks["cuda"] = p.to_dict()
+        except Exception as exc:
+            log(f"[yellow]GPU peaks unavailable: {exc}[/]")
+    return peaks
+
+
+def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[list] = None,
+        console: Optional[Console] = None, report_dir: Optional[str] = None, make_report: bool = True,
+        keep_samples: bool = False, strict: bool = False) -> tuple[int, Optional[Path]]:
+    """Returns (exit code, result path)."""
+    console = console or Console()
+    t_start = time.perf_counter()
+    for s in suites:
+        if s not in SUITES:
+            raise ValueError(f"--suite: unknown {s!r} (one of {', '.join(SUITES)}, all)")
+    present = devices_present()
+    devices = [d for d in present if d in sel.devices]
+    for d in sel.devices:
+        if d not in present and len(sel.devices) == 1:
+            console.print(f"[yellow]no {d.upper()} device here: nothing to run on it[/]")
+    sel_dict = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(sel).items()}
+    sel_dict["sizes"] = {k: [list(map(str, x)) for x in v] for k, v in sel.sizes.items()}
+    data = results.new_result(suites, argv or sys.argv, sel.quick, sel_dict)
+    data["devices"] = devices
+    with console.status("collecting the environment and measuring peaks ..."):
+        try:
+            data["environment"] = results.environment()
+        except Exception as exc:
+            data["environment"] = {"error": str(exc)}
+        fds = frontdoors()
+        data["frontdoors"] = fds
+        data["peaks"] = measure_peaks(devices, sel.quick, console.print)
+        data["threads"] = thread_info()
+    groups, overhead = plan(suites, sel, devices)
+    total = sum(len(g.impls) for g in groups) + len(overhead)
+    if total == 0:
+        console.print("[yellow]nothing to measure: no registered rung matches the filters "
+                      f"(op={','.join(sel.ops)}, impl={','.join(sel.impl_globs) or '*'}, devices={','.join(devices)})[/]")
+
+    def on_group_done(g, entries):
+        if g.suite != "sweep":
+            by_key: dict = {g.case.key: []}
+            for e in entries:
+                by_key.setdefault(e["key"], []).append(e)
+            for es in by_key.values():
+                if es:
+                    progress.console.print(con.case_table(es))
+
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console, transient=True)
+    runner = Runner(data["peaks"], progress=progress, on_group_done=on_group_done, keep_samples=keep_samples,
+                    fds=fds)
+    interrupted = False
+    with progress:
+        runner.task = progress.add_task("starting", total=total)
+        try:
+            for g in groups:
+                runner.run_group(g)
+            for item in overhead:
+                runner.run_overhead(item, sel.quick)
+        except KeyboardInterrupt:
+            interrupted = True
+    release_flush_buffers()
+    entries = runner.entries
+    data["entries"] = entries
+    data["interrupted"] = interrupted
+    data["duration_s"] = time.perf_counter() - t_start
+    try:   # derived figures; a bug here must not lose the measurements
+        analysis.apply_library_ratios(entries)
+        analysis.apply_measured_peaks(entries, data["peaks"])
+        data["analysis"] = {"crossovers": analysis.crossovers(entries)}
+    except Exception as exc:
+        data["analysis"] = {"error": f"{type(exc).__name__}: {exc}"}
+        console.print(f"[red]deriving figures failed: {type(exc).__name__}: {exc}[/]")
+    path = results.write(out or results.default_path(), data)
+    try:
+        for (series, dtype) in analysis.sweep_series(entries):
+            console.print(con.sweep_table(entries, series, dtype))
+        if any(e["suite"] == "ladder" for e in entries):
+            lt = con.layers_table(entries)
+            if lt is not None:
+                console.print(lt)
+        ot = con.overhead_table(entries)
+        if ot is not None:
+            console.print(ot)
+    except Exception as exc:
+        console.print(f"[red]summary tables failed: {type(exc).__name__}: {exc}[/]")
+    n = {s: sum(1 for e in entries if e["status"] == s) for s in ("ok", "failed", "error", "skipped")}
+    msg = (f"{len(entries)} measurements: {n['ok']} ok, {n['failed']} FAILED, {n['error']} errors, "
+           f"{n['skipped']} skipped in {data['duration_s']:.0f} s -> {path}")
+    if interrupted:
+        console.print(f"[yellow]interrupted: the results gathered so far are written.[/] {msg}")
+    else:
+        console.print(msg)
+    if make_report and entries:
+        try:
+            from ..report.html import build_report
+            rdir = Path(report_dir) if report_dir else path.with_suffix("")
+            page = build_report([path], rdir)
+            console.print(f"report: {page}")
+        except Exception as exc:  # the measurements are safe on disk; the report can be redone
+            console.print(f"[yellow]report not generated ({type(exc).__name__}: {exc}); "
+                          f"run `kernelbench report {path}`[/]")
+    code = 0
+    if strict and (n["failed"] or n["error"]):
+        code = 1
+    if interrupted:
+        code = 130
+    return code, path

@@ -1,0 +1,225 @@
+"""The `kernelbench` command: run, report, compare, tables, list, info.
+
+    kernelbench run [--suite ladder|sweep|shapes|overhead|layers|all] [--op OP] [--impl GLOB]
+                    [--dtype DT] [--device cpu|cuda] [--sizes SPEC] [--quick] [--out PATH]
+    kernelbench report RESULTS... [--out DIR]
+    kernelbench compare A.json B.json
+    kernelbench tables RESULTS... --readme README.md [--docs docs] [--check]
+    kernelbench list [--op OP] [--device DEV] [--layer LAYER]
+    kernelbench info
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+REDUCE_VARIANTS = ("sum", "mean", "max", "min", "argmax", "argmin")
+
+
+def _quiet_frameworks() -> None:
+    # Before TensorFlow is imported: no C++ info logs, and no grabbing all GPU memory at start-up.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+
+
+def _split(values) -> list:
+    out = []
+    for v in values or []:
+        out += [x.strip() for x in v.split(",") if x.strip()]
+    return out
+
+
+def _ops(values) -> tuple:
+    from .bench.suites import OPS
+    ops = []
+    for o in _split(values):
+        o = {"sum": "reduce", "reduction": "reduce", "reductions": "reduce"}.get(o, o)
+        if o in REDUCE_VARIANTS:
+            o = "reduce"
+        if o not in OPS:
+            raise SystemExit(f"kernelbench: --op: unknown op {o!r} (one of {', '.join(OPS)})")
+        ops.append(o)
+        if o == "softmax":
+            ops.append("log_softmax")
+    return tuple(dict.fromkeys(ops)) or OPS
+
+
+def _console():
+    """rich console; wide tables when the output is a file or a pipe (logs, CI)."""
+    from rich.console import Console
+    c = Console()
+    return c if c.is_terminal else Console(width=160)
+
+
+def cmd_run(args) -> int:
+    from .bench.run import run
+    from .bench.suites import SUITES, Selection, parse_sizes
+    suites = _split(args.suite) or ["ladder"]
+    if "all" in suites:
+        suites = list(SUITES)
+    for s in suites:
+        if s not in SUITES:
+            raise SystemExit(f"kernelbench: --suite: unknown suite {s!r} (one of {', '.join(SUITES)}, all)")
+    devices = tuple(_split(args.device)) or ("cpu", "cuda")
+    for d in devices:
+        if d not in ("cpu", "cuda"):
+            raise SystemExit(f"kernelbench: --device: expected cpu or cuda, got {d!r}")
+    if args.dtype and args.dtype not in ("float32", "float64", "float16", "bfloat16"):
+        raise SystemExit(f"kernelbench: --dtype: expected float32, float64, float16 or bfloat16, got {args.dtype!r}")
+    try:
+        sizes = parse_sizes(args.sizes)
+    except ValueError as exc:
+        raise SystemExit(f"kernelbench: {exc}")
+    sel = Selection(ops=_ops(args.op), impl_globs=tuple(_split(args.impl)), dtype=args.dtype, devices=devices,
+                    sizes=sizes, quick=args.quick)
+    code, _ = run(suites, sel, out=args.out, argv=["kernelbench"] + sys.argv[1:], console=_console(),
+                  report_dir=args.report_dir, make_report=not args.no_report, keep_samples=args.samples,
+                  strict=args.strict)
+    return code
+
+
+def cmd_report(args) -> int:
+    from .report.html import build_report
+    out = Path(args.out) if args.out else Path(args.results[0]).with_suffix("")
+    page = build_report(args.results, out)
+    pngs = sorted(p.name for p in page.parent.rglob("*.png"))
+    print(f"{page}  ({len(pngs)} plots)")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from .report.compare import main
+    return main(args.a, args.b, min_change=args.min_change, only_changes=args.changes,
+                fail_on_regression=args.fail_on_regression, console=_console())
+
+
+def cmd_tables(args) -> int:
+    from .report.tables import update_files
+    mds = []
+    if args.readme:
+        mds.append(Path(args.readme))
+    for d in args.docs or []:
+        p = Path(d)
+        mds += sorted(p.rglob("*.md")) if p.is_dir() else [p]
+    if not mds:
+        raise SystemExit("kernelbench tables: name the markdown files: --readme README.md and/or --docs docs")
+    return update_files(args.results, mds, root=args.root, check=args.check)
+
+
+def cmd_list(args) -> int:
+    from rich import box
+    from rich.table import Table
+
+    from . import list_impls
+    impls = list_impls(op=args.op, device=args.device, layer=args.layer)
+    t = Table(title=f"kernelbench registry: {len(impls)} implementations", box=box.SIMPLE_HEAVY, title_justify="left")
+    for col in ("name", "op", "layer", "device", "dtypes", "front doors", "adds", "source"):
+        t.add_column(col, overflow="fold", no_wrap=col in ("name", "layer", "device"), ratio=3 if col == "adds" else None)
+    if args.available:
+        t.add_column("here")
+    for i in impls:
+        row = [i.name, i.op + (f" ({','.join(i.variants)})" if i.variants else ""), i.layer, i.device,
+               ",".join(d.replace("float", "f").replace("bf16", "bf16") for d in i.dtypes), ",".join(i.front_doors),
+               i.adds, i.source]
+        if args.available:
+            try:
+                r = i.unavailable_reason()
+            except Exception as exc:
+                r = f"error: {exc}"
+            row.append("✔" if not r else f"✘ {r}")
+        t.add_row(*row)
+    _console().print(t)
+    return 0
+
+
+def cmd_info(args) -> int:
+    try:
+        from . import info
+        fn = getattr(info, "print_info", None)
+        if fn is not None:
+            fn()
+            return 0
+    except Exception as exc:
+        print(f"(kernelbench.info unavailable: {type(exc).__name__}: {exc}; showing what the benchmark sees)")
+    import json
+
+    from .bench.backends import frontdoors
+    from .bench.peaks import cpu_facts, cpu_peak
+    from .bench.results import environment
+    facts = cpu_facts()
+    print(json.dumps({"environment": environment(), "cpu": facts,
+                      "cpu_peak": cpu_peak(facts["cores"], facts["ghz"], facts["flags"]),
+                      "frontdoors": frontdoors()}, indent=1, default=str))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kernelbench", description="Measure every rung of the matmul and reduction "
+                                "ladders side by side, and report it.")
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
+
+    r = sub.add_parser("run", help="measure: ladder (default), sweep, shapes, overhead, layers or all")
+    r.add_argument("--suite", action="append", help="ladder | sweep | shapes | overhead | layers | all (repeat or comma)")
+    r.add_argument("--op", action="append", help="matmul, reduce (or sum), softmax, log_softmax, l2norm")
+    r.add_argument("--impl", action="append", help="glob on rung names, e.g. 'cuda_0*' (the library rungs are "
+                   "always measured too, for %% of library)")
+    r.add_argument("--dtype", help="float32 (default), float64, float16, bfloat16")
+    r.add_argument("--device", action="append", help="cpu and/or cuda (default: every device present)")
+    r.add_argument("--sizes", help="'1024,2048' (matmul N^3, full-sum lengths; 1e6 and 2^20 work) or per op: "
+                   "'matmul=512x512x4096;reduce=1e8,128x4096x4095:1;softmax=4096x32768'")
+    r.add_argument("--quick", action="store_true", help="small sizes, short budgets (CI smoke test, < 1 min)")
+    r.add_argument("--out", help="result file (.json) or folder (default: kb_results/<host>-<date>.json)")
+    r.add_argument("--report-dir", help="folder of the HTML report (default: next to the result file)")
+    r.add_argument("--no-report", action="store_true", help="do not write the HTML report and plots")
+    r.add_argument("--samples", action="store_true", help="keep every repetition's time in the result file")
+    r.add_argument("--strict", action="store_true", help="exit 1 when a rung FAILED or raised")
+    r.set_defaults(fn=cmd_run)
+
+    rp = sub.add_parser("report", help="HTML page + PNG plots from result files")
+    rp.add_argument("results", nargs="+")
+    rp.add_argument("--out", help="output folder (default: the first result file's name without .json)")
+    rp.set_defaults(fn=cmd_report)
+
+    c = sub.add_parser("compare", help="per-entry time ratios of two result files; regressions flagged")
+    c.add_argument("a")
+    c.add_argument("b")
+    c.add_argument("--min-change", type=float, default=0.05, help="smallest relative change flagged (default 0.05)")
+    c.add_argument("--changes", action="store_true", help="show only rows whose verdict is not 'same'")
+    c.add_argument("--fail-on-regression", action="store_true", help="exit 1 when B regressed beyond the noise")
+    c.set_defaults(fn=cmd_compare)
+
+    t = sub.add_parser("tables", help="regenerate the markdown tables between <!-- kb:table:NAME --> markers")
+    t.add_argument("results", nargs="+")
+    t.add_argument("--readme", help="README.md to update")
+    t.add_argument("--docs", action="append", help="a folder of .md files (or one file) to update")
+    t.add_argument("--root", default=".", help="repository root, for links to the rungs' sources")
+    t.add_argument("--check", action="store_true", help="write nothing; exit 1 when a table is out of date")
+    t.set_defaults(fn=cmd_tables)
+
+    ls = sub.add_parser("list", help="the registry: every implementation")
+    ls.add_argument("--op")
+    ls.add_argument("--device")
+    ls.add_argument("--layer")
+    ls.add_argument("--available", action="store_true", help="also say whether each can run here")
+    ls.set_defaults(fn=cmd_list)
+
+    i = sub.add_parser("info", help="CPU, GPU, versions, front doors")
+    i.set_defaults(fn=cmd_info)
+    return p
+
+
+def main(argv: Optional[list] = None) -> int:
+    _quiet_frameworks()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "fn", None):
+        parser.print_help()
+        return 0
+    return int(args.fn(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

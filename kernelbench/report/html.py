@@ -1,0 +1,187 @@
+"""`kernelbench report RESULTS... --out DIR`: one self-contained HTML page (plots embedded as
+base64 PNG) plus the PNG files themselves, from one or more result files."""
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+from ..bench import analysis
+from ..bench.fmt import METRIC_UNIT, fmt_bytes, fmt_err, fmt_num, fmt_pct, fmt_time, status_text
+from ..bench.results import environment_summary, read
+from . import plots
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1200px;color:#222}
+h1{font-size:1.5em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em} h3{font-size:1.05em;margin-bottom:.3em}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0 1em} th,td{padding:.2em .6em;border-bottom:1px solid #eee;text-align:right}
+th{background:#f6f6f6} td.l,th.l{text-align:left} tr.failed td{color:#b00} tr.skipped td,tr.error td{color:#888}
+tr.best td{font-weight:600;color:#060} .noisy{color:#b80} .cap{font-size:.8em;color:#666;margin-top:-.6em}
+img{max-width:100%;border:1px solid #eee;margin:.4em 0} code{background:#f3f3f3;padding:0 .2em}
+.env td{text-align:left}
+"""
+
+
+def _img(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<img alt="{html.escape(path.name)}" src="data:image/png;base64,{data}">'
+
+
+def _case_table(entries: list) -> str:
+    e0 = entries[0]
+    unit = METRIC_UNIT[e0.get("metric") or "gbps"]
+    okays = analysis.ranked(entries)
+    best = okays[0]["median_s"] if okays else None
+    rows = []
+    for e in entries:
+        cls = e.get("status") or ""
+        if analysis.ok(e) and best and e["median_s"] <= best * 1.01:
+            cls += " best"
+        iqr = fmt_pct(100 * e["rel_iqr"]) if e.get("rel_iqr") is not None else "-"
+        if e.get("noisy"):
+            iqr = f'<span class="noisy">{iqr} ~</span>'
+        name = html.escape(e["impl"]) + (" (ref)" if e.get("role") == "reference" else "")
+        rows.append(
+            f'<tr class="{cls}"><td class="l" title="{html.escape(e.get("adds") or "")}">{name}</td>'
+            f'<td class="l">{html.escape(e.get("layer") or "")}</td><td>{fmt_time(e.get("median_s"))}</td>'
+            f'<td>{iqr}</td><td>{fmt_num(e.get("value"))}</td><td>{fmt_pct(e.get("pct_peak"))}</td>'
+            f'<td>{fmt_pct(e.get("pct_library"))}</td><td>{fmt_err(e.get("max_abs_err"))}</td>'
+            f'<td>{fmt_bytes(e.get("peak_mem_bytes"))}</td>'
+            f'<td class="l">{html.escape(status_text(e))}</td></tr>')
+    head = ("<tr><th class=l>rung</th><th class=l>layer</th><th>time (median)</th><th>IQR</th>"
+            f"<th>{unit}</th><th>% peak</th><th>% lib</th><th>max err</th><th>peak mem</th><th class=l>status</th></tr>")
+    cap = []
+    peak = next((e.get("peak_label") for e in entries if e.get("peak_label")), None)
+    if peak:
+        cap.append(f"% peak: {html.escape(peak)}")
+    lib = next((e.get("library_ref") for e in entries if e.get("library_ref")), None)
+    if lib:
+        cap.append(f"% lib: against {html.escape(lib)}")
+    cap += [html.escape(n) for n in sorted({e["note"] for e in entries if e.get("note")})]
+    return f"<table>{head}{''.join(rows)}</table><div class=cap>{' · '.join(cap)}</div>"
+
+
+def _sweep_table(entries: list, series: str, dtype: str) -> str:
+    rows = [e for e in entries if e.get("suite") == "sweep" and e.get("series") == series and e["dtype"] == dtype]
+    sizes = sorted({e["size"] for e in rows})
+    by: dict = {}
+    for e in rows:
+        by.setdefault((e["impl"], e["device"]), {})[e["size"]] = e
+    head = "<tr><th class=l>rung</th><th class=l>device</th>" + "".join(f"<th>{s:,}</th>" for s in sizes) + "</tr>"
+    body = []
+    for (impl, dev), per in by.items():
+        cells = []
+        for s in sizes:
+            e = per.get(s)
+            cells.append("<td></td>" if e is None else
+                         f"<td>{fmt_time(e['median_s'])}</td>" if analysis.ok(e) else
+                         f"<td title='{html.escape(status_text(e, plain=True))}'>{e['status']}</td>")
+        body.append(f"<tr><td class=l>{html.escape(impl)}</td><td class=l>{dev}</td>{''.join(cells)}</tr>")
+    return f"<table>{head}{''.join(body)}</table>"
+
+
+def _env_table(data: dict) -> str:
+    s = environment_summary(data)
+    p = data.get("peaks") or {}
+    rows = [("host", s["host"]), ("created", s["created"]), ("git commit", s["commit"]),
+            ("CPU", s["cpu"]), ("GPU", s["gpu"] or "none"), ("versions", s["versions"]),
+            ("suites", ", ".join(data.get("suites") or [])), ("quick", str(data.get("quick"))),
+            ("interrupted", str(data.get("interrupted")))]
+    for dev, pk in p.items():
+        fl = ", ".join(f"{k} {v / 1e12:.3g} TFLOP/s" for k, v in (pk.get("flops") or {}).items())
+        rows.append((f"{dev} peak FLOP/s", f"{fl} — {pk.get('flops_source', '')}"))
+        if pk.get("bandwidth"):
+            rows.append((f"{dev} peak bandwidth", f"{pk['bandwidth'] / 1e9:.4g} GB/s — {pk.get('bandwidth_source', '')}"))
+        m = pk.get("measured") or {}
+        if m.get("bandwidth"):
+            rows.append((f"{dev} measured bandwidth", f"{m['bandwidth'] / 1e9:.4g} GB/s — {m.get('bandwidth_method', '')}"))
+        for dt, lib in (m.get("library_flops") or {}).items():
+            rows.append((f"{dev} best library GEMM ({dt})", f"{lib['flops'] / 1e12:.4g} TFLOP/s — {lib['impl']}"))
+    th = (data.get("threads") or {})
+    if th:
+        rows.append(("threads", ", ".join(f"{k}={v}" for k, v in th.items() if v is not None)))
+    return "<table class=env>" + "".join(
+        f"<tr><th class=l>{html.escape(str(k))}</th><td>{html.escape(str(v or '-'))}</td></tr>" for k, v in rows) + "</table>"
+
+
+def _section(data: dict, out_dir: Path, prefix: str) -> tuple[str, list]:
+    entries = data.get("entries") or []
+    peaks = data.get("peaks") or {}
+    pngs: list = []
+    d = out_dir / prefix if prefix else out_dir
+    parts = [f"<h2>{html.escape(Path(data.get('_path', 'results')).name)}</h2>", _env_table(data)]
+
+    def add(png):
+        if png is not None:
+            pngs.append(png)
+            parts.append(_img(png))
+
+    ladder = analysis.case_groups(entries, "ladder")
+    if ladder:
+        parts.append("<h2>ladder</h2><p>Every rung at one representative size per device; bars are % of the "
+                     "library rung (time ratio) and % of the device peak. FAILED rungs are never ranked.</p>")
+        for (_, key), es in ladder.items():
+            parts.append(f"<h3>{html.escape(es[0]['label'])} · {es[0]['dtype']} · {es[0]['device']}</h3>")
+            parts.append(_case_table(es))
+            add(plots.ladder_bars(es, d))
+        parts.append("<h2>layers</h2><p>The best rung of each layer, per case.</p>")
+        for dev in sorted({e["device"] for e in entries if e.get("suite") == "ladder"}):
+            add(plots.layers_chart(entries, dev, d))
+    series = analysis.sweep_series(entries)
+    if series:
+        parts.append("<h2>sweep: CPU vs GPU</h2>")
+        for c in (data.get("analysis") or {}).get("crossovers") or analysis.crossovers(entries):
+            parts.append(f"<p><b>{html.escape(str(c['series']))}</b> ({c['dtype']}): {html.escape(c['note'])}</p>")
+        for (s, dt) in series:
+            add(plots.sweep_plot(entries, s, dt, d))
+            parts.append(_sweep_table(entries, s, dt))
+    shapes = analysis.case_groups(entries, "shapes")
+    if shapes:
+        parts.append("<h2>shapes</h2><p>Irregular, skinny, batched and transposed problems: the best rung of each "
+                     "layer per shape, then every rung.</p>")
+        for dev in sorted({e["device"] for e in entries if e.get("suite") == "shapes"}):
+            for ops in (("matmul",), ("reduce",), ("softmax", "log_softmax", "l2norm")):
+                add(plots.layers_chart(entries, dev, d, suite="shapes", ops=ops))
+        for (_, key), es in shapes.items():
+            parts.append(f"<h3>{html.escape(es[0]['label'])} · {es[0]['dtype']} · {es[0]['device']}</h3>")
+            parts.append(_case_table(es))
+    devs = sorted({e["device"] for e in entries if analysis.ok(e) and e.get("suite") in ("ladder", "shapes")})
+    if devs:
+        parts.append("<h2>roofline</h2><p>Achieved GFLOP/s against arithmetic intensity (ideal traffic: every "
+                     "operand read or written once), under the device's bandwidth and compute ceilings.</p>")
+        for dev in devs:
+            for dt in sorted({e["dtype"] for e in entries if e["device"] == dev and analysis.ok(e)}):
+                add(plots.roofline(entries, peaks, dev, d, dt))
+    over = [e for e in entries if e.get("suite") == "overhead"]
+    if over:
+        parts.append("<h2>overhead</h2>")
+        add(plots.overhead_chart(entries, d))
+        rows = "".join(
+            f"<tr><td class=l>{html.escape(e['label'])}</td><td class=l>{e['device']}</td>"
+            f"<td class=l>{html.escape(e.get('front_door') or '')}</td><td class=l>{html.escape(e['impl'])}</td>"
+            f"<td>{fmt_time(e.get('wall_s'))}</td><td>{fmt_time(e.get('device_s'))}</td>"
+            f"<td>{fmt_time(e.get('overhead_s'))}</td><td class=l>{html.escape(status_text(e))}</td></tr>" for e in over)
+        parts.append("<table><tr><th class=l>case</th><th class=l>device</th><th class=l>front door</th>"
+                     "<th class=l>rung</th><th>wall/call</th><th>device/call</th><th>host overhead</th>"
+                     f"<th class=l>status</th></tr>{rows}</table>")
+    return "\n".join(parts), pngs
+
+
+def build_report(paths: list, out_dir) -> Path:
+    """Write out_dir/index.html (self-contained) and the PNGs; returns the page's path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    datas = [read(p) for p in paths]
+    body = []
+    for i, data in enumerate(datas):
+        prefix = plots.slug(Path(data["_path"]).stem) if len(datas) > 1 else ""
+        sec, _ = _section(data, out_dir, prefix)
+        body.append(sec)
+    page = (f"<!doctype html><html><head><meta charset=utf-8><title>kernelbench report</title>"
+            f"<style>{CSS}</style></head><body><h1>kernelbench report</h1>"
+            f"<p>Median of repeated timings (IQR = interquartile range; ~ marks IQR &gt; 10% of the median). "
+            f"Throughput counts ideal traffic. Generated from {', '.join(html.escape(str(p)) for p in paths)}.</p>"
+            + "\n".join(body) + "</body></html>")
+    index = out_dir / "index.html"
+    index.write_text(page)
+    return index

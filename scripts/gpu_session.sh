@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One call on a lent GPU machine: build, self-test, test and benchmark; everything lands in $OUT.
+#   STAGE=check  build + C++ self-tests + GPU pytest       (a few minutes)
+#   STAGE=bench  build + `kernelbench run` ladder suite    (the measured results)
+#   STAGE=all    both
+set -uo pipefail
+export PYTHONUNBUFFERED=1 MAX_JOBS=${MAX_JOBS:-16}
+OUT=${OUT:-/tmp/kb-out}; mkdir -p "$OUT"
+STAGE=${STAGE:-all}
+PY=${PY:-python3}
+log() { echo "=== $* ($(date +%T))"; }
+
+log "device"; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$OUT/nvidia-smi.csv"
+log "build"
+$PY -m pip install -q -e . --no-build-isolation --no-deps > "$OUT/build.log" 2>&1 || { tail -60 "$OUT/build.log"; exit 1; }
+$PY -m kernelbench info 2>&1 | tee "$OUT/info.txt"
+
+if [[ $STAGE == check || $STAGE == all ]]; then
+  log "C++ self-tests"
+  (cmake -S . -B build/cmake -G Ninja -DKB_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a > "$OUT/cmake.log" 2>&1 &&
+   cmake --build build/cmake >> "$OUT/cmake.log" 2>&1) || tail -40 "$OUT/cmake.log"
+  for t in build/cmake/selftest_*; do
+    [[ -x $t ]] || continue
+    log "$t"; timeout 240 "$t" > "$OUT/$(basename "$t").log" 2>&1; echo "rc=$?"
+    grep -E "FAIL|TFLOP|GB/s" "$OUT/$(basename "$t").log" | head -60
+  done
+  log "pytest (GPU)"
+  timeout 420 $PY -m pytest -q -n 8 -p no:cacheprovider tests -x --timeout 300 > "$OUT/pytest.log" 2>&1
+  echo "pytest rc=$?"; grep -E "passed|failed|FAILED|Error" "$OUT/pytest.log" | tail -25
+fi
+
+if [[ $STAGE == bench || $STAGE == all ]]; then
+  log "kernelbench run"
+  timeout 540 $PY -m kernelbench run ${BENCH_ARGS:-} --out "$OUT" 2>&1 | tee "$OUT/run.txt" | tail -80
+fi
+log "done"

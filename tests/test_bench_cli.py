@@ -1,0 +1,64 @@
+"""The command line: list, report, compare, tables, info and argument errors (no measuring here;
+the `run --quick` smoke test lives with the build)."""
+from pathlib import Path
+
+import pytest
+
+from kernelbench import cli
+
+FIXTURE = Path(__file__).parent / "data" / "results_quick.json"
+
+
+def test_list(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "kernelbench registry" in out and "cpu_01_naive" in out
+
+
+def test_report_compare_tables(tmp_path, capsys):
+    from kernelbench.bench import results
+    d = results.read(FIXTURE)
+    d["entries"] = [e for e in d["entries"] if e.get("suite") == "overhead"]
+    small = results.write(tmp_path / "small.json", d)
+    assert cli.main(["report", str(small), "--out", str(tmp_path / "rep")]) == 0
+    assert (tmp_path / "rep" / "index.html").exists()
+    assert cli.main(["compare", str(FIXTURE), str(FIXTURE)]) == 0
+    md = tmp_path / "README.md"
+    md.write_text("<!-- kb:table:ladder-reduce-cpu -->\n<!-- kb:end -->\n")
+    assert cli.main(["tables", str(FIXTURE), "--readme", str(md)]) == 0
+    assert "sum 2^20" in md.read_text()
+    assert cli.main(["tables", str(FIXTURE), "--readme", str(md), "--check"]) == 0
+
+
+def test_bad_arguments():
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--suite", "nope"])
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--op", "conv"])
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--dtype", "int8"])
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--sizes", "matmul=abc"])
+
+
+def test_op_aliases():
+    assert cli._ops(["sum"]) == ("reduce",)
+    assert cli._ops(["softmax"]) == ("softmax", "log_softmax")
+    assert cli._ops(["matmul,argmax"]) == ("matmul", "reduce")
+
+
+def test_run_quick_smoke(tmp_path):
+    """The real thing, small: `kernelbench run --quick --op reduce` writes a result file whose
+    every entry has a status; a native rung that is built runs and passes."""
+    from kernelbench import frontdoors
+    from kernelbench.bench import results
+    out = tmp_path / "smoke.json"
+    code = cli.main(["run", "--quick", "--op", "reduce", "--device", "cpu", "--no-report", "--out", str(out)])
+    assert code == 0
+    data = results.read(out)
+    assert data["entries"] and all(e["status"] in ("ok", "failed", "error", "skipped") for e in data["entries"])
+    assert data["peaks"]["cpu"]["flops"] and data["threads"]
+    fd = frontdoors()
+    if fd["torch"]["cpu"] or fd["pybind"]["cpu"]:
+        native = [e for e in data["entries"] if e["native"]]
+        assert native and all(e["status"] == "ok" for e in native), [(e["impl"], e["reason"]) for e in native]

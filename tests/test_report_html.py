@@ -1,0 +1,71 @@
+"""The report from a stored result file (tests/data/results_quick.json: CPU entries from a real
+--quick run, CUDA entries synthetic): one self-contained HTML page and its PNG plots."""
+import base64
+import re
+from pathlib import Path
+
+import pytest
+
+from kernelbench.bench import analysis, results
+from kernelbench.report import plots
+from kernelbench.report.html import build_report
+
+FIXTURE = Path(__file__).parent / "data" / "results_quick.json"
+
+
+def test_fixture_is_a_valid_result_file():
+    d = results.read(FIXTURE)
+    assert d["entries"] and {e["device"] for e in d["entries"]} == {"cpu", "cuda"}
+    assert {e["status"] for e in d["entries"]} >= {"ok", "failed", "error", "skipped"}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("rep")
+    return build_report([FIXTURE], out), out
+
+
+def small_fixture(tmp_path, keep=lambda e: e.get("suite") == "sweep"):
+    """The fixture cut down to a few entries (one plot): plotting is what costs time."""
+    d = results.read(FIXTURE)
+    d["entries"] = [e for e in d["entries"] if keep(e)]
+    return results.write(tmp_path / "small.json", d)
+
+
+def test_report_page_and_plots(report):
+    page, out = report
+    html = page.read_text()
+    names = sorted(p.name for p in out.glob("*.png"))
+    for prefix in ("ladder_matmul_cpu", "ladder_matmul_cuda", "sweep_sum", "roofline_cpu", "roofline_cuda",
+                   "layers_cpu", "overhead"):
+        assert any(n.startswith(prefix) for n in names), (prefix, names)
+    imgs = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    assert len(imgs) == len(names)                         # self-contained: every plot embedded
+    assert base64.b64decode(imgs[0])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "FAILED" in html and "crossover" in html.lower() or "GPU faster" in html
+    assert "100,000" in html                               # the synthetic crossover
+    assert "<script" not in html                           # nothing external to load
+
+
+def test_two_files_side_by_side(tmp_path):
+    small = small_fixture(tmp_path)
+    page = build_report([small, small], tmp_path / "two")
+    assert page.read_text().count("<h2>small.json</h2>") == 2
+    assert any((tmp_path / "two").rglob("*.png"))
+
+
+def test_crossover_and_layers_from_the_fixture():
+    d = results.read(FIXTURE)
+    cx = analysis.crossovers(d["entries"])
+    assert cx[0]["series"] == "sum" and cx[0]["crossover_size"] == 100_000
+    per = analysis.best_per_layer(d["entries"])
+    cuda = [v for k, v in per.items() if "/cuda/" in k][0]
+    assert list(cuda) == ["handwritten-cuda", "vendor-library"]
+
+
+def test_each_plot_returns_none_without_data(tmp_path):
+    assert plots.ladder_bars([], tmp_path) is None
+    assert plots.sweep_plot([], "sum", "float32", tmp_path) is None
+    assert plots.roofline([], {}, "cpu", tmp_path) is None
+    assert plots.layers_chart([], "cpu", tmp_path) is None
+    assert plots.overhead_chart([], tmp_path) is None
