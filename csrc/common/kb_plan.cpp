@@ -281,8 +281,8 @@ RowwisePlan plan_rowwise(const TensorView& x, const std::string& kind, bool log,
   const int nd = int(x.sizes.size());
   KB_REQUIRE(nd >= 1, "x: expected at least a 1-D tensor (rows over the last dim), got a 0-D tensor");
   const bool softmax = kind == "softmax";
-  plan.kernel = lookup(cpu_softmax_kernels(), cuda_rowwise_table(true), "softmax", impl, x.device, "x");
-  if (!softmax) plan.kernel = lookup(cpu_l2norm_kernels(), cuda_rowwise_table(false), "l2norm", impl, x.device, "x");
+  plan.kernel = softmax ? lookup(cpu_softmax_kernels(), cuda_rowwise_table(true), "softmax", impl, x.device, "x")
+                        : lookup(cpu_l2norm_kernels(), cuda_rowwise_table(false), "l2norm", impl, x.device, "x");
   require_dtype(plan.kernel->dtypes, x.dtype, impl, "x");
   plan.copy_x = !is_contiguous(x);
   const kb_int64 cols = x.sizes[nd - 1];
