@@ -1,5 +1,6 @@
 // CPU matmul rungs: launchers (same contract as CUDA, stream ignored) and element access.
 #pragma once
+#include "../../common/kb_tables.h"
 #include "../../common/kb_types.h"
 
 namespace kb {
@@ -13,4 +14,10 @@ inline T b_at(const MatmulArgs& p, const T* b, kb_int64 q, kb_int64 j) {
 }
 
 void cpu_matmul_01_naive(const MatmulArgs& p, void* stream);
+void cpu_matmul_02_loop_order(const MatmulArgs& p, void* stream);
+void cpu_matmul_03_cache_blocked(const MatmulArgs& p, void* stream);
+void cpu_matmul_04_avx2_packed(const MatmulArgs& p, void* stream);
+// Which micro-kernel cpu_04 picks on this CPU for `dtype` ("avx512", "avx2" or "scalar"),
+// after the KB_CPU_ISA cap; for reports.
+const char* cpu_matmul_04_isa(DType dtype);
 }  // namespace kb
