@@ -1,34 +1,49 @@
-// 02_coalesced: threadIdx.x now walks along a row of C (the column index j), so a warp reads
-// 32 consecutive elements of B and writes 32 consecutive elements of C (one transaction each).
-// Limits: still no reuse — every multiply-add reads A and B from global memory (L1/L2 absorb
-// some of it); arithmetic intensity stays ~0.25 FLOP/byte.
+// 02_coalesced: threadIdx.x now walks along a row of C (the column index j), so a warp reads 32
+// consecutive elements of B and writes 32 consecutive elements of C: one transaction each.
+// Limits: still no reuse: every FMA reads A and B from global memory (L1/L2 absorb part of it);
+// ~0.25 FLOP per byte loaded.  No smem; any arch.
 #include "matmul_common.cuh"
 
 namespace kb {
 template <typename T>
 __global__ void matmul_02_coalesced_kernel(MatmulArgs p) {
+  typedef typename Acc<T>::type AccT;
   const kb_int64 j = blockIdx.x * (kb_int64)blockDim.x + threadIdx.x;  // column of C: consecutive lanes
-  const kb_int64 i = blockIdx.y * (kb_int64)blockDim.y + threadIdx.y;  // row of C
-  if (i >= p.m || j >= p.n) return;
-  const MatmulBatch<T> m = batch_pointers<T>(p, blockIdx.z);
-  typename Acc<T>::type acc = 0;
-  for (kb_int64 q = 0; q < p.k; ++q) acc += load_a(p, m.a, i, q) * load_b(p, m.b, q, j);
-  m.c[i * p.ldc + j] = from_acc<T>(acc);
+  if (j >= p.n) return;
+  for (kb_int64 z = blockIdx.z; z < p.batch; z += gridDim.z) {
+    const MatmulBatch<T> m = batch_pointers<T>(p, z);
+    for (kb_int64 i = blockIdx.y * (kb_int64)blockDim.y + threadIdx.y; i < p.m; i += (kb_int64)gridDim.y * blockDim.y) {
+      AccT acc = 0;
+      for (kb_int64 q = 0; q < p.k; ++q) acc += load_a(p, m.a, i, q) * load_b(p, m.b, q, j);
+      m.c[i * p.ldc + j] = from_acc<T>(acc);
+    }
+  }
 }
 }  // namespace kb
 
 #ifndef __CUDACC_RTC__
-#include "../../common/kb_cuda.cuh"
 #include "matmul_launchers.h"
 namespace kb {
+static MatmulLaunch plan_02(const MatmulArgs& p) {
+  matmul_require_dtype(p, kF32 | kF64 | kF16 | kBF16, "cuda_02_coalesced");
+  MatmulLaunch l{};
+  switch (p.dtype) {
+    case DType::F32: l.kernel = KB_KERNEL_REF(kb::matmul_02_coalesced_kernel<float>); break;
+    case DType::F64: l.kernel = KB_KERNEL_REF(kb::matmul_02_coalesced_kernel<double>); break;
+    case DType::F16: l.kernel = KB_KERNEL_REF(kb::matmul_02_coalesced_kernel<__half>); break;
+    case DType::BF16: l.kernel = KB_KERNEL_REF(kb::matmul_02_coalesced_kernel<__nv_bfloat16>); break;
+  }
+  l.block = dim3(32, 8);
+  l.grid = matmul_grid(ceil_div(p.n, 32), ceil_div(p.m, 8), p.batch);  // x: columns of C, y: rows
+  l.shared_bytes = 0;
+  return l;
+}
+
+LaunchConfig matmul_02_coalesced_config(const MatmulArgs& p) { return to_config(plan_02(p)); }
+
 void matmul_02_coalesced(const MatmulArgs& p, void* stream) {
-  if (p.m == 0 || p.n == 0 || p.batch == 0) return;
-  const dim3 block(32, 8);
-  const dim3 grid(ceil_div(p.n, 32), ceil_div(p.m, 8), p.batch);
-  KB_DISPATCH_CUDA_TYPES(p.dtype, [&] {
-    matmul_02_coalesced_kernel<scalar_t><<<grid, block, 0, as_stream(stream)>>>(p);
-  });
-  KB_CUDA_CHECK_LAUNCH();
+  const MatmulLaunch l = plan_02(p);
+  if (!matmul_is_empty(p)) launch_matmul(l, p, stream);
 }
 }  // namespace kb
 #endif

@@ -1,46 +1,65 @@
-// 03_smem_tiles: a block stages a (TILE, TILE) tile of A and of B in shared memory, then every
+// 03_smem_tiles: a block stages a (TILE, TILE) tile of A and of B in shared memory and every
 // thread reads TILE values of each from there: each global element is loaded once per block
 // instead of once per thread, a TILE-fold cut in global traffic.
-// Limits: one result per thread, so each FMA needs two shared-memory loads — shared-memory
-// bandwidth, not arithmetic, is now the ceiling.  Smem: 2 * TILE * TILE * sizeof(acc).
+// Limits: one result per thread, so every FMA needs two shared-memory loads: shared-memory
+// bandwidth, not arithmetic, is the ceiling.  Smem: 2 * TILE * (TILE + 1) * sizeof(acc); any arch.
 #include "matmul_common.cuh"
 
 namespace kb {
 template <typename T, int TILE>
-__global__ void matmul_03_smem_tiles_kernel(MatmulArgs p) {
+__global__ void __launch_bounds__(TILE * TILE) matmul_03_smem_tiles_kernel(MatmulArgs p) {
   typedef typename Acc<T>::type AccT;
-  __shared__ AccT As[TILE][TILE];  // (TILE rows of C, TILE of K)
-  __shared__ AccT Bs[TILE][TILE];  // (TILE of K, TILE columns of C)
+  __shared__ AccT As[TILE][TILE + 1];  // (TILE rows of C, TILE of K); +1 column: conflict-free column writes
+  __shared__ AccT Bs[TILE][TILE + 1];  // (TILE of K, TILE columns of C)
   const int tx = threadIdx.x, ty = threadIdx.y;
-  const kb_int64 row = blockIdx.y * (kb_int64)TILE + ty;
-  const kb_int64 col = blockIdx.x * (kb_int64)TILE + tx;
-  const MatmulBatch<T> m = batch_pointers<T>(p, blockIdx.z);
-  AccT acc = 0;
-  for (kb_int64 k0 = 0; k0 < p.k; k0 += TILE) {
-    As[ty][tx] = load_a(p, m.a, row, k0 + tx);
-    Bs[ty][tx] = load_b(p, m.b, k0 + ty, col);
-    __syncthreads();
+  const kb_int64 col0 = blockIdx.x * (kb_int64)TILE;
+  const kb_int64 tiles_m = (p.m + TILE - 1) / TILE;
+  for (kb_int64 z = blockIdx.z; z < p.batch; z += gridDim.z) {
+    const MatmulBatch<T> m = batch_pointers<T>(p, z);
+    for (kb_int64 by = blockIdx.y; by < tiles_m; by += gridDim.y) {
+      const kb_int64 row0 = by * TILE;
+      AccT acc = 0;
+      for (kb_int64 k0 = 0; k0 < p.k; k0 += TILE) {
+        // Consecutive tx read consecutive addresses whichever way A and B are stored.
+        if (!p.trans_a) As[ty][tx] = load_a(p, m.a, row0 + ty, k0 + tx);
+        else As[tx][ty] = load_a(p, m.a, row0 + tx, k0 + ty);
+        if (!p.trans_b) Bs[ty][tx] = load_b(p, m.b, k0 + ty, col0 + tx);
+        else Bs[tx][ty] = load_b(p, m.b, k0 + tx, col0 + ty);
+        __syncthreads();
 #pragma unroll
-    for (int q = 0; q < TILE; ++q) acc += As[ty][q] * Bs[q][tx];
-    __syncthreads();
+        for (int q = 0; q < TILE; ++q) acc += As[ty][q] * Bs[q][tx];
+        __syncthreads();
+      }
+      const kb_int64 row = row0 + ty, col = col0 + tx;
+      if (row < p.m && col < p.n) m.c[row * p.ldc + col] = from_acc<T>(acc);
+    }
   }
-  if (row < p.m && col < p.n) m.c[row * p.ldc + col] = from_acc<T>(acc);
 }
 }  // namespace kb
 
 #ifndef __CUDACC_RTC__
-#include "../../common/kb_cuda.cuh"
 #include "matmul_launchers.h"
 namespace kb {
+static MatmulLaunch plan_03(const MatmulArgs& p) {
+  matmul_require_dtype(p, kF32 | kF64 | kF16 | kBF16, "cuda_03_smem_tiles");
+  MatmulLaunch l{};
+  switch (p.dtype) {
+    case DType::F32: l.kernel = KB_KERNEL_REF(kb::matmul_03_smem_tiles_kernel<float, 32>); break;
+    case DType::F64: l.kernel = KB_KERNEL_REF(kb::matmul_03_smem_tiles_kernel<double, 32>); break;
+    case DType::F16: l.kernel = KB_KERNEL_REF(kb::matmul_03_smem_tiles_kernel<__half, 32>); break;
+    case DType::BF16: l.kernel = KB_KERNEL_REF(kb::matmul_03_smem_tiles_kernel<__nv_bfloat16, 32>); break;
+  }
+  l.block = dim3(32, 32);
+  l.grid = matmul_grid(ceil_div(p.n, 32), ceil_div(p.m, 32), p.batch);
+  l.shared_bytes = 0;
+  return l;
+}
+
+LaunchConfig matmul_03_smem_tiles_config(const MatmulArgs& p) { return to_config(plan_03(p)); }
+
 void matmul_03_smem_tiles(const MatmulArgs& p, void* stream) {
-  if (p.m == 0 || p.n == 0 || p.batch == 0) return;
-  constexpr int TILE = 32;
-  const dim3 block(TILE, TILE);
-  const dim3 grid(ceil_div(p.n, TILE), ceil_div(p.m, TILE), p.batch);
-  KB_DISPATCH_CUDA_TYPES(p.dtype, [&] {
-    matmul_03_smem_tiles_kernel<scalar_t, TILE><<<grid, block, 0, as_stream(stream)>>>(p);
-  });
-  KB_CUDA_CHECK_LAUNCH();
+  const MatmulLaunch l = plan_03(p);
+  if (!matmul_is_empty(p)) launch_matmul(l, p, stream);
 }
 }  // namespace kb
 #endif

@@ -1,54 +1,84 @@
-// 04_blocktile_1d: each thread computes TM results down a column of C.  The B value it loads
+// 04_blocktile_1d: each thread computes TM results down a column of C.  The B value it reads
 // from shared memory is reused TM times from a register, so shared-memory loads per FMA drop
-// from 2 to ~(1 + 1/TM).  Block tile (BM, BN) = (64, 64), BK = 8, TM = 8: 512 threads.
-// Limits: A values are still re-read from shared memory for every result column; one-
-// dimensional reuse only.  Smem: (BM*BK + BK*BN) * sizeof(acc).
+// from 2 to (1 + 1/TM).  Block tile (BM, BN) = (64, 64), BK = 8, TM = 8: 512 threads.
+// Limits: A values are still re-read from shared memory for every FMA; the reuse is one-
+// dimensional.  Smem: (BM * BK + BK * BN) * sizeof(acc) = 4 KB for fp32; any arch.
 #include "matmul_common.cuh"
 
 namespace kb {
 template <typename T, int BM, int BN, int BK, int TM>
 __global__ void __launch_bounds__((BM / TM) * BN) matmul_04_blocktile_1d_kernel(MatmulArgs p) {
   typedef typename Acc<T>::type AccT;
+  constexpr int THREADS = (BM / TM) * BN;
+  static_assert((BM * BK) % THREADS == 0 && (BK * BN) % THREADS == 0, "tiles split evenly over the threads");
   __shared__ AccT As[BM][BK];  // (BM, BK)
   __shared__ AccT Bs[BK][BN];  // (BK, BN)
   const int tid = threadIdx.x;
-  const int tcol = tid % BN, trow = tid / BN;           // thread owns rows trow*TM .. +TM-1
-  const kb_int64 row0 = blockIdx.y * (kb_int64)BM, col0 = blockIdx.x * (kb_int64)BN;
-  const MatmulBatch<T> m = batch_pointers<T>(p, blockIdx.z);
-  AccT acc[TM] = {};
-  for (kb_int64 k0 = 0; k0 < p.k; k0 += BK) {
-    for (int e = tid; e < BM * BK; e += (BM / TM) * BN) As[e / BK][e % BK] = load_a(p, m.a, row0 + e / BK, k0 + e % BK);
-    for (int e = tid; e < BK * BN; e += (BM / TM) * BN) Bs[e / BN][e % BN] = load_b(p, m.b, k0 + e / BN, col0 + e % BN);
-    __syncthreads();
+  const int tcol = tid % BN, trow = tid / BN;  // this thread: rows trow*TM .. trow*TM+TM-1, column tcol
+  const kb_int64 col0 = blockIdx.x * (kb_int64)BN;
+  const kb_int64 tiles_m = (p.m + BM - 1) / BM;
+  for (kb_int64 z = blockIdx.z; z < p.batch; z += gridDim.z) {
+    const MatmulBatch<T> m = batch_pointers<T>(p, z);
+    for (kb_int64 by = blockIdx.y; by < tiles_m; by += gridDim.y) {
+      const kb_int64 row0 = by * BM;
+      AccT acc[TM] = {};
+      for (kb_int64 k0 = 0; k0 < p.k; k0 += BK) {
+        // Element e of a tile: consecutive threads take the direction that is contiguous in memory.
 #pragma unroll
-    for (int q = 0; q < BK; ++q) {
-      const AccT b = Bs[q][tcol];
+        for (int s = 0; s < BM * BK / THREADS; ++s) {
+          const int e = tid + s * THREADS;
+          const int r = p.trans_a ? e % BM : e / BK, q = p.trans_a ? e / BM : e % BK;
+          As[r][q] = load_a(p, m.a, row0 + r, k0 + q);
+        }
 #pragma unroll
-      for (int r = 0; r < TM; ++r) acc[r] += As[trow * TM + r][q] * b;
+        for (int s = 0; s < BK * BN / THREADS; ++s) {
+          const int e = tid + s * THREADS;
+          const int q = p.trans_b ? e % BK : e / BN, c = p.trans_b ? e / BK : e % BN;
+          Bs[q][c] = load_b(p, m.b, k0 + q, col0 + c);
+        }
+        __syncthreads();
+#pragma unroll
+        for (int q = 0; q < BK; ++q) {
+          const AccT b = Bs[q][tcol];
+#pragma unroll
+          for (int r = 0; r < TM; ++r) acc[r] += As[trow * TM + r][q] * b;
+        }
+        __syncthreads();
+      }
+      const kb_int64 col = col0 + tcol;
+#pragma unroll
+      for (int r = 0; r < TM; ++r) {
+        const kb_int64 row = row0 + trow * TM + r;
+        if (row < p.m && col < p.n) m.c[row * p.ldc + col] = from_acc<T>(acc[r]);
+      }
     }
-    __syncthreads();
-  }
-  const kb_int64 col = col0 + tcol;
-#pragma unroll
-  for (int r = 0; r < TM; ++r) {
-    const kb_int64 row = row0 + trow * TM + r;
-    if (row < p.m && col < p.n) m.c[row * p.ldc + col] = from_acc<T>(acc[r]);
   }
 }
 }  // namespace kb
 
 #ifndef __CUDACC_RTC__
-#include "../../common/kb_cuda.cuh"
 #include "matmul_launchers.h"
 namespace kb {
+static MatmulLaunch plan_04(const MatmulArgs& p) {
+  matmul_require_dtype(p, kF32 | kF64 | kF16 | kBF16, "cuda_04_blocktile_1d");
+  MatmulLaunch l{};
+  switch (p.dtype) {  // <T, BM, BN, BK, TM>
+    case DType::F32: l.kernel = KB_KERNEL_REF(kb::matmul_04_blocktile_1d_kernel<float, 64, 64, 8, 8>); break;
+    case DType::F64: l.kernel = KB_KERNEL_REF(kb::matmul_04_blocktile_1d_kernel<double, 64, 64, 8, 8>); break;
+    case DType::F16: l.kernel = KB_KERNEL_REF(kb::matmul_04_blocktile_1d_kernel<__half, 64, 64, 8, 8>); break;
+    case DType::BF16: l.kernel = KB_KERNEL_REF(kb::matmul_04_blocktile_1d_kernel<__nv_bfloat16, 64, 64, 8, 8>); break;
+  }
+  l.block = dim3((64 / 8) * 64);
+  l.grid = matmul_grid(ceil_div(p.n, 64), ceil_div(p.m, 64), p.batch);
+  l.shared_bytes = 0;
+  return l;
+}
+
+LaunchConfig matmul_04_blocktile_1d_config(const MatmulArgs& p) { return to_config(plan_04(p)); }
+
 void matmul_04_blocktile_1d(const MatmulArgs& p, void* stream) {
-  if (p.m == 0 || p.n == 0 || p.batch == 0) return;
-  constexpr int BM = 64, BN = 64, BK = 8, TM = 8;
-  const dim3 grid(ceil_div(p.n, BN), ceil_div(p.m, BM), p.batch);
-  KB_DISPATCH_CUDA_TYPES(p.dtype, [&] {
-    matmul_04_blocktile_1d_kernel<scalar_t, BM, BN, BK, TM><<<grid, (BM / TM) * BN, 0, as_stream(stream)>>>(p);
-  });
-  KB_CUDA_CHECK_LAUNCH();
+  const MatmulLaunch l = plan_04(p);
+  if (!matmul_is_empty(p)) launch_matmul(l, p, stream);
 }
 }  // namespace kb
 #endif

@@ -1,8 +1,9 @@
-// 05_blocktile_2d: each thread computes a (TM, TN) = (8, 8) tile of C from TM values of A and
-// TN values of B held in registers: 64 FMAs per 16 shared-memory loads (outer product).
-// A is stored transposed in shared memory, As[k][m], so a thread's TM values are contiguous.
-// Limits: global loads are scalar and the transposing store into As has bank conflicts;
-// the thread -> tile mapping ignores warps.  Smem: (BK*BM + BK*BN) * sizeof(acc).
+// 05_blocktile_2d: each thread computes a (TM, TN) tile of C as an outer product of TM values of
+// A and TN values of B held in registers: TM * TN FMAs per TM + TN shared-memory loads (64 per 16
+// for 8x8).  Two configurations: (128, 128) tiles with 8x8 per thread, (64, 64) with 4x4.
+// Limits: scalar global loads and scalar fragment reads; the B fragment reads of a warp hit the
+// same banks (TN-float stride); threads map to C row-major, not by warp.
+// Smem: (BM * BK + BK * BN) * sizeof(acc) = 8 KB (fp32, 128x128); any arch.
 #include "matmul_common.cuh"
 
 namespace kb {
@@ -10,69 +11,98 @@ template <typename T, int BM, int BN, int BK, int TM, int TN>
 __global__ void __launch_bounds__((BM / TM) * (BN / TN)) matmul_05_blocktile_2d_kernel(MatmulArgs p) {
   typedef typename Acc<T>::type AccT;
   constexpr int THREADS = (BM / TM) * (BN / TN);
-  __shared__ AccT As[BK][BM];  // (BK, BM): A tile, transposed
+  static_assert((BM * BK) % THREADS == 0 && (BK * BN) % THREADS == 0, "tiles split evenly over the threads");
+  __shared__ AccT As[BM][BK];  // (BM, BK)
   __shared__ AccT Bs[BK][BN];  // (BK, BN)
   const int tid = threadIdx.x;
-  const int trow = tid / (BN / TN), tcol = tid % (BN / TN);
-  const kb_int64 row0 = blockIdx.y * (kb_int64)BM, col0 = blockIdx.x * (kb_int64)BN;
-  const MatmulBatch<T> m = batch_pointers<T>(p, blockIdx.z);
-  AccT acc[TM][TN] = {};
-  AccT a_frag[TM], b_frag[TN];
-  for (kb_int64 k0 = 0; k0 < p.k; k0 += BK) {
-    for (int e = tid; e < BM * BK; e += THREADS) As[e % BK][e / BK] = load_a(p, m.a, row0 + e / BK, k0 + e % BK);
-    for (int e = tid; e < BK * BN; e += THREADS) Bs[e / BN][e % BN] = load_b(p, m.b, k0 + e / BN, col0 + e % BN);
-    __syncthreads();
+  const int trow = tid / (BN / TN), tcol = tid % (BN / TN);  // this thread's (TM, TN) tile of the block tile
+  const kb_int64 col0 = blockIdx.x * (kb_int64)BN;
+  const kb_int64 tiles_m = (p.m + BM - 1) / BM;
+  for (kb_int64 z = blockIdx.z; z < p.batch; z += gridDim.z) {
+    const MatmulBatch<T> m = batch_pointers<T>(p, z);
+    for (kb_int64 by = blockIdx.y; by < tiles_m; by += gridDim.y) {
+      const kb_int64 row0 = by * BM;
+      AccT acc[TM][TN] = {};
+      AccT a_frag[TM], b_frag[TN];
+      for (kb_int64 k0 = 0; k0 < p.k; k0 += BK) {
+        // Element e of a tile: consecutive threads take the direction that is contiguous in memory.
 #pragma unroll
-    for (int q = 0; q < BK; ++q) {
+        for (int s = 0; s < BM * BK / THREADS; ++s) {
+          const int e = tid + s * THREADS;
+          const int r = p.trans_a ? e % BM : e / BK, q = p.trans_a ? e / BM : e % BK;
+          As[r][q] = load_a(p, m.a, row0 + r, k0 + q);
+        }
 #pragma unroll
-      for (int r = 0; r < TM; ++r) a_frag[r] = As[q][trow * TM + r];
+        for (int s = 0; s < BK * BN / THREADS; ++s) {
+          const int e = tid + s * THREADS;
+          const int q = p.trans_b ? e % BK : e / BN, c = p.trans_b ? e / BK : e % BN;
+          Bs[q][c] = load_b(p, m.b, k0 + q, col0 + c);
+        }
+        __syncthreads();
 #pragma unroll
-      for (int c = 0; c < TN; ++c) b_frag[c] = Bs[q][tcol * TN + c];
+        for (int q = 0; q < BK; ++q) {
 #pragma unroll
-      for (int r = 0; r < TM; ++r)
+          for (int r = 0; r < TM; ++r) a_frag[r] = As[trow * TM + r][q];
 #pragma unroll
-        for (int c = 0; c < TN; ++c) acc[r][c] += a_frag[r] * b_frag[c];
-    }
-    __syncthreads();
-  }
+          for (int c = 0; c < TN; ++c) b_frag[c] = Bs[q][tcol * TN + c];
 #pragma unroll
-  for (int r = 0; r < TM; ++r) {
-    const kb_int64 row = row0 + trow * TM + r;
+          for (int r = 0; r < TM; ++r)
 #pragma unroll
-    for (int c = 0; c < TN; ++c) {
-      const kb_int64 col = col0 + tcol * TN + c;
-      if (row < p.m && col < p.n) m.c[row * p.ldc + col] = from_acc<T>(acc[r][c]);
+            for (int c = 0; c < TN; ++c) acc[r][c] += a_frag[r] * b_frag[c];
+        }
+        __syncthreads();
+      }
+#pragma unroll
+      for (int r = 0; r < TM; ++r) {
+        const kb_int64 row = row0 + trow * TM + r;
+#pragma unroll
+        for (int c = 0; c < TN; ++c) {
+          const kb_int64 col = col0 + tcol * TN + c;
+          if (row < p.m && col < p.n) m.c[row * p.ldc + col] = from_acc<T>(acc[r][c]);
+        }
+      }
     }
   }
 }
 }  // namespace kb
 
 #ifndef __CUDACC_RTC__
-#include "../../common/kb_cuda.cuh"
 #include "matmul_launchers.h"
 namespace kb {
-// Big tiles for big problems; (64, 64) tiles with (4, 4) per thread keep small ones busy.
-LaunchConfig matmul_05_blocktile_2d_config(const MatmulArgs& p) {
-  const bool big = p.m >= 512 && p.n >= 512;
-  const int bm = big ? 128 : 64, bn = bm, tm = big ? 8 : 4;
-  LaunchConfig c;
-  c.kernel = std::string("kb::matmul_05_blocktile_2d_kernel<") + cuda_type_name(p.dtype) + (big ? ", 128, 128, 8, 8, 8>" : ", 64, 64, 8, 4, 4>");
-  c.grid[0] = (unsigned)ceil_div(p.n, bn); c.grid[1] = (unsigned)ceil_div(p.m, bm); c.grid[2] = (unsigned)p.batch;
-  c.block[0] = (bm / tm) * (bn / tm); c.block[1] = 1; c.block[2] = 1;
-  c.shared_bytes = 0;
-  return c;
+// (128, 128) tiles with 8x8 per thread when there are enough of them to fill the GPU, else
+// (64, 64) tiles with 4x4 per thread.  fp64 always takes the small one (64 fp64 accumulators
+// plus fragments would not fit the register budget of 256 threads).
+static MatmulLaunch plan_05(const MatmulArgs& p) {
+  matmul_require_dtype(p, kF32 | kF64 | kF16 | kBF16, "cuda_05_blocktile_2d");
+  const bool big = p.dtype != DType::F64 && matmul_fills_gpu(p, 128, 128);
+  MatmulLaunch l{};
+  switch (p.dtype) {  // <T, BM, BN, BK, TM, TN>
+    case DType::F32:
+      l.kernel = big ? KB_KERNEL_REF(kb::matmul_05_blocktile_2d_kernel<float, 128, 128, 8, 8, 8>)
+                     : KB_KERNEL_REF(kb::matmul_05_blocktile_2d_kernel<float, 64, 64, 8, 4, 4>);
+      break;
+    case DType::F64: l.kernel = KB_KERNEL_REF(kb::matmul_05_blocktile_2d_kernel<double, 64, 64, 8, 4, 4>); break;
+    case DType::F16:
+      l.kernel = big ? KB_KERNEL_REF(kb::matmul_05_blocktile_2d_kernel<__half, 128, 128, 8, 8, 8>)
+                     : KB_KERNEL_REF(kb::matmul_05_blocktile_2d_kernel<__half, 64, 64, 8, 4, 4>);
+      break;
+    case DType::BF16:
+      l.kernel = big ? KB_KERNEL_REF(kb::matmul_05_blocktile_2d_kernel<__nv_bfloat16, 128, 128, 8, 8, 8>)
+                     : KB_KERNEL_REF(kb::matmul_05_blocktile_2d_kernel<__nv_bfloat16, 64, 64, 8, 4, 4>);
+      break;
+  }
+  const int bm = big ? 128 : 64, bn = bm, tm = big ? 8 : 4, tn = tm;
+  l.block = dim3((bm / tm) * (bn / tn));  // 256 either way
+  l.grid = matmul_grid(ceil_div(p.n, bn), ceil_div(p.m, bm), p.batch);
+  l.shared_bytes = 0;
+  return l;
 }
 
+LaunchConfig matmul_05_blocktile_2d_config(const MatmulArgs& p) { return to_config(plan_05(p)); }
+
 void matmul_05_blocktile_2d(const MatmulArgs& p, void* stream) {
-  if (p.m == 0 || p.n == 0 || p.batch == 0) return;
-  const LaunchConfig c = matmul_05_blocktile_2d_config(p);
-  const dim3 grid(c.grid[0], c.grid[1], c.grid[2]);
-  const bool big = p.m >= 512 && p.n >= 512;  // the same rule as the config
-  KB_DISPATCH_CUDA_TYPES(p.dtype, [&] {
-    if (big) matmul_05_blocktile_2d_kernel<scalar_t, 128, 128, 8, 8, 8><<<grid, c.block[0], 0, as_stream(stream)>>>(p);
-    else matmul_05_blocktile_2d_kernel<scalar_t, 64, 64, 8, 4, 4><<<grid, c.block[0], 0, as_stream(stream)>>>(p);
-  });
-  KB_CUDA_CHECK_LAUNCH();
+  const MatmulLaunch l = plan_05(p);
+  if (!matmul_is_empty(p)) launch_matmul(l, p, stream);
 }
 }  // namespace kb
 #endif

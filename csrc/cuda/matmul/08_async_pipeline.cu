@@ -1,106 +1,236 @@
-// 08_async_pipeline: 07's warp tiling fed by a 3-stage cp.async pipeline (sm_80+).  Tiles for
-// K-steps t+1 and t+2 are in flight (global -> shared, bypassing registers) while the warps
-// compute on tile t, so memory latency hides behind the FMAs.  A is transposed on the way in by
-// 4-byte copies; B uses 16-byte copies where aligned; out-of-range elements are zero-filled.
-// Limits: fp32 SIMT FMAs are the ceiling now (~67 TFLOP/s on H100 SXM); tensor cores are the
-// next ladder.  Smem: 3 * 16 * (132 + 128) * 4 = 49,920 bytes (dynamic, opt-in above 48 KB).
+// 08_async_pipeline: 07's warp tiling fed by a STAGES-deep shared-memory pipeline.  For fp32 the
+// tiles travel global -> shared with cp.async (sm_80+), bypassing registers: while the warps
+// compute on K tile t, the copies of tiles t+1 .. t+STAGES-1 are in flight, and one barrier per
+// tile suffices.  B (and A when transposed) moves in 16-byte copies where rows are 16-byte
+// aligned, zero-filled by the copy itself at the edges.  A not transposed must be transposed on
+// its way in: it is prefetched into registers (16-byte loads) before the FMAs of tile t and
+// stored to its stage after them; so are fp16/bf16 tiles, which cp.async cannot widen.
+// Limits: the fp32 FMA pipes are the ceiling now (SIMT; tensor cores are the next ladder).  No fp64.
+// Smem (dynamic): STAGES * BK * (BM + 4 + BN + 4) * 4 bytes = 50.7 KB for (128, 128, 16, 3): opt-in
+// above 48 KB.  cp.async needs sm_80+ (older archs compile to plain loads).
 #include "warptile.cuh"
 
 namespace kb {
-constexpr int kStages = 3, kAsyncBM = kWarpBM, kAsyncBN = kWarpBN, kAsyncBK = kWarpBK, kAsyncThreads = kWarpThreads,
-              kAsyncApad = kApad;
-constexpr int kStageFloats = kAsyncBK * (kAsyncBM + kAsyncApad) + kAsyncBK * kAsyncBN;
-
-__device__ __forceinline__ void cp_async_4(float* smem, const float* gmem, bool in_range) {
-  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(dst), "l"(gmem), "r"(in_range ? 4 : 0));
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+__device__ __forceinline__ unsigned smem_addr(const void* p) {
+  return static_cast<unsigned>(__cvta_generic_to_shared(p));
 }
-__device__ __forceinline__ void cp_async_16(float* smem, const float* gmem) {
-  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(gmem));
+#endif
+// 4-byte copy; ok == false writes a zero and reads nothing (src must still be a valid address).
+__device__ __forceinline__ void cp_async_4(float* dst, const float* src, bool ok) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(ok ? 4 : 0)
+               : "memory");
+#else
+  *dst = ok ? *src : 0.f;
+#endif
 }
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+// 16-byte copy of which the first `bytes` (0, 4, 8, 12 or 16) are read, the rest zero-filled.
+__device__ __forceinline__ void cp_async_16(float* dst, const float* src, int bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(bytes)
+               : "memory");
+#else
+  for (int i = 0; i < 4; ++i) dst[i] = 4 * i < bytes ? src[i] : 0.f;
+#endif
+}
+__device__ __forceinline__ void cp_async_commit() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+// Wait until at most N of this thread's committed groups are still in flight.
 template <int N>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+__device__ __forceinline__ void cp_async_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+#endif
+}
 
-// Issue the copies of K-tile `k0` into one stage.  Out-of-range elements read nothing, write 0.
-template <bool VEC>
-__device__ __forceinline__ void load_tile_async(const MatmulArgs& p, const float* a, const float* b, float* stage,
-                                                kb_int64 row0, kb_int64 col0, kb_int64 k0) {
-  float (*As)[kAsyncBM + kAsyncApad] = reinterpret_cast<float (*)[kAsyncBM + kAsyncApad]>(stage);
-  float (*Bs)[kAsyncBN] = reinterpret_cast<float (*)[kAsyncBN]>(stage + kAsyncBK * (kAsyncBM + kAsyncApad));
-  for (int e = threadIdx.x; e < kAsyncBM * kAsyncBK; e += kAsyncThreads) {
-    const int r = e / kAsyncBK, q = e % kAsyncBK;      // consecutive threads: consecutive k of one row
-    const kb_int64 i = row0 + r, kk = k0 + q;
-    const bool ok = i < p.m && kk < p.k;
-    cp_async_4(&As[q][r], ok ? a + (p.trans_a ? kk * p.lda + i : i * p.lda + kk) : a, ok);
+// 16-byte copies of an aligned tile contiguous along x and wholly inside the matrix.
+template <typename L>
+__device__ __forceinline__ void copy_vectors_async(const L& t, float* dst) {
+  const int ss = t.s_step();
+  const kb_int64 gs = t.g_step();
+  const float* src = t.g;
+#pragma unroll
+  for (int v = 0; v < L::VECTORS; ++v, src += gs)
+    if (!L::idle_vector(v)) cp_async_16(dst + t.s_first + v * ss, src, 16);
+}
+
+// Issue the cp.async copies of the loader's K tile at k0 (fp32 only).  The loader's vector path
+// (16-byte copies) is used only for x-contiguous tiles.  full: the whole tile lies inside the
+// matrix (no checks); otherwise out-of-range elements are zero-filled and read nothing, and
+// `base`, a valid address, stands in for their source.
+template <typename L>
+__device__ __forceinline__ void copy_tile_async(const L& t, float* dst, const float* base, bool full, kb_int64 k0) {
+  if (full && t.vec) return copy_vectors_async(t, dst);
+  float* d = dst + t.s_first;
+  const int ss = t.s_step();
+  const kb_int64 gs = t.g_step();
+  const float* src = t.g;  // walks this thread's elements (an add per step: nothing to hoist)
+  if (full) {
+#pragma unroll
+    for (int s = 0; s < L::SCALARS; ++s, src += gs) cp_async_4(d + s * ss, src, true);
+    return;
   }
-  if (VEC && k0 + kAsyncBK <= p.k && col0 + kAsyncBN <= p.n) {
-    for (int e = threadIdx.x; e < kAsyncBK * kAsyncBN / 4; e += kAsyncThreads) {
-      const int q = e / (kAsyncBN / 4), c = (e % (kAsyncBN / 4)) * 4;
-      cp_async_16(&Bs[q][c], b + (k0 + q) * p.ldb + col0 + c);
+  const int qr = t.k_rows_left(k0), step_q = t.dq(), step_x = t.dx();
+  if (t.vec) {
+#pragma unroll
+    for (int v = 0; v < L::VECTORS; ++v, src += gs) {
+      if (L::idle_vector(v)) continue;
+      const int x_left = t.x_room - v * step_x;  // elements of this vector's row left in the matrix
+      const int n = v * step_q < qr ? (x_left >= 4 ? 4 : (x_left > 0 ? x_left : 0)) : 0;
+      cp_async_16(d + v * ss, n > 0 ? src : base, 4 * n);
     }
   } else {
-    for (int e = threadIdx.x; e < kAsyncBK * kAsyncBN; e += kAsyncThreads) {
-      const int q = e / kAsyncBN, c = e % kAsyncBN;
-      const kb_int64 kk = k0 + q, j = col0 + c;
-      const bool ok = kk < p.k && j < p.n;
-      cp_async_4(&Bs[q][c], ok ? b + (p.trans_b ? j * p.ldb + kk : kk * p.ldb + j) : b, ok);
+#pragma unroll
+    for (int s = 0; s < L::SCALARS; ++s, src += gs) {
+      const bool ok = s * step_q < qr && s * step_x < t.x_room;
+      cp_async_4(d + s * ss, ok ? src : base, ok);
     }
   }
 }
 
-template <bool VEC>
-__global__ void __launch_bounds__(kAsyncThreads) matmul_08_async_pipeline_kernel(MatmulArgs p) {
-  extern __shared__ __align__(16) float smem[];     // kStages x (As (BK, BM + 4) | Bs (BK, BN))
-  const kb_int64 row0 = blockIdx.y * (kb_int64)kAsyncBM, col0 = blockIdx.x * (kb_int64)kAsyncBN;
-  const MatmulBatch<float> m = batch_pointers<float>(p, blockIdx.z);
+template <typename T, int BM, int BN, int BK, int STAGES>
+__global__ void __launch_bounds__(WarpTiling<BM, BN>::THREADS, WarpTiling<BM, BN>::MIN_BLOCKS)
+    matmul_08_async_pipeline_kernel(MatmulArgs p) {
+  typedef WarpTiling<BM, BN> W;
+  constexpr int LDA = BM + 4, LDB = BN + 4;
+  constexpr int STAGE = BK * (LDA + LDB);          // floats per stage: As (BK, BM + 4) | Bs (BK, BN + 4)
+  constexpr bool ASYNC = sizeof(T) == sizeof(float);  // fp32: cp.async; fp16/bf16: register prefetch
+  static_assert(STAGES >= 2, "a pipeline needs two stages at least");
+  extern __shared__ __align__(16) float smem[];   // STAGES x STAGE floats
   int m_base, n_base;
-  warptile_coords(m_base, n_base);
-  float acc[8][8] = {};
-  const kb_int64 tiles = (p.k + kAsyncBK - 1) / kAsyncBK;
+  W::coords(m_base, n_base);
+  const kb_int64 col0 = blockIdx.x * (kb_int64)BN;
+  const kb_int64 tiles_m = (p.m + BM - 1) / BM;
+  const kb_int64 tiles_k = (p.k + BK - 1) / BK;
+  // fp32: B (A when transposed) travels by cp.async, 16-byte copies along contiguous tile rows
+  // where aligned, else 4-byte copies.  A not transposed must be transposed on its way into smem:
+  // when aligned it goes global -> registers (two 16-byte loads per thread, issued before the FMAs
+  // of the current tile) -> smem (after them); 4-byte cp.async copies when not.
+  const bool a_aligned = rows_vec_ok<T>(p.a, p.lda, p.stride_a), b_aligned = rows_vec_ok<T>(p.b, p.ldb, p.stride_b);
+  const bool a_regs = !ASYNC || (!p.trans_a && a_aligned);  // A through registers
+  const bool vec_a = a_aligned, vec_b = b_aligned && (!ASYNC || !p.trans_b);
+  const bool lean = ASYNC && a_regs && vec_b;  // fp32, A and B not transposed, both aligned
+  for (kb_int64 z = blockIdx.z; z < p.batch; z += gridDim.z) {
+    const MatmulBatch<T> m = batch_pointers<T>(p, z);
+    for (kb_int64 by = blockIdx.y; by < tiles_m; by += gridDim.y) {
+      const kb_int64 row0 = by * BM;
+      TileLoader<T, BK, BM, LDA, W::THREADS> ta;
+      TileLoader<T, BK, BN, LDB, W::THREADS> tb;
+      ta.init(m.a, p.lda, p.trans_a, vec_a, row0, p.m, p.k);
+      tb.init(m.b, p.ldb, !p.trans_b, vec_b, col0, p.n, p.k);
+      const bool interior = row0 + BM <= p.m && col0 + BN <= p.n;
+      kb_int64 k_next = 0;  // first K index of the next tile to issue
+      // Start the next K tile on its way into `stage` (what goes through registers lands in put()).
+      auto issue = [&](float* stage) {
+        const bool full = interior && k_next + BK <= p.k;
+        if constexpr (ASYNC) {
+          if (a_regs) ta.fetch(full, k_next);
+          else copy_tile_async(ta, stage, reinterpret_cast<const float*>(m.a), full, k_next);
+          copy_tile_async(tb, stage + BK * LDA, reinterpret_cast<const float*>(m.b), full, k_next);
+        } else {
+          ta.fetch(full, k_next);
+          tb.fetch(full, k_next);
+        }
+        ta.next();
+        tb.next();
+        k_next += BK;
+      };
+      auto put = [&](float* stage) {  // what went through registers
+        if (a_regs) ta.store(stage);
+        if constexpr (!ASYNC) tb.store(stage + BK * LDA);
+      };
+      // Prologue: tiles 0 .. STAGES-2 into stages 0 .. STAGES-2, one commit group each.
 #pragma unroll
-  for (int s = 0; s < kStages - 1; ++s) {
-    if (s < tiles) load_tile_async<VEC>(p, m.a, m.b, smem + s * kStageFloats, row0, col0, s * (kb_int64)kAsyncBK);
-    cp_async_commit();
+      for (int s = 0; s < STAGES - 1; ++s) {
+        if (s < tiles_k) {
+          issue(smem + s * STAGE);
+          put(smem + s * STAGE);
+        }
+        cp_async_commit();
+      }
+      float acc[8][8] = {};
+      int rs = 0, ws = STAGES - 1;  // stage read by this iteration, stage refilled by it
+      kb_int64 t = 0;
+      // Steady state of the common case (fp32, A and B not transposed, both 16-byte aligned, block
+      // tile inside the matrix) while the tile being refilled lies wholly inside K: no checks,
+      // no per-thread branches, just the copies, the FMAs and the transposing stores of A.
+      if constexpr (ASYNC) {
+        const kb_int64 lean_until = lean && interior ? p.k / BK - (STAGES - 1) : 0;
+        for (; t < lean_until; ++t) {
+          cp_async_wait<STAGES - 2>();
+          __syncthreads();
+          ta.fetch_vectors();
+          copy_vectors_async(tb, smem + ws * STAGE + BK * LDA);
+          cp_async_commit();
+          ta.next();
+          tb.next();
+          W::template mma<BK, LDA, LDB>(smem + rs * STAGE, smem + rs * STAGE + BK * LDA, acc, m_base, n_base);
+          ta.store_vectors_transposed(smem + ws * STAGE);
+          rs = rs + 1 == STAGES ? 0 : rs + 1;
+          ws = ws + 1 == STAGES ? 0 : ws + 1;
+        }
+        k_next += t * BK;
+      }
+      // Everything else: edge tiles, other layouts and dtypes, the last STAGES-1 tiles.
+      for (; t < tiles_k; ++t) {
+        cp_async_wait<STAGES - 2>();  // this thread's copies of tile t have landed ...
+        __syncthreads();              // ... everyone's too, and stage ws (tile t-1) is free
+        const bool refill = t + STAGES - 1 < tiles_k;
+        if (refill) issue(smem + ws * STAGE);
+        cp_async_commit();
+        W::template mma<BK, LDA, LDB>(smem + rs * STAGE, smem + rs * STAGE + BK * LDA, acc, m_base, n_base);
+        if (refill) put(smem + ws * STAGE);
+        rs = rs + 1 == STAGES ? 0 : rs + 1;
+        ws = ws + 1 == STAGES ? 0 : ws + 1;
+      }
+      cp_async_wait<0>();
+      W::store(p, m.c, acc, row0 + m_base, col0 + n_base);
+      __syncthreads();  // the next tile row's prologue refills the stages
+    }
   }
-  for (kb_int64 t = 0; t < tiles; ++t) {
-    cp_async_wait<kStages - 2>();   // tile t has landed (this thread's copies) ...
-    __syncthreads();                // ... and everyone's; stage (t-1) % kStages is free again
-    const kb_int64 next = t + kStages - 1;
-    if (next < tiles)
-      load_tile_async<VEC>(p, m.a, m.b, smem + (next % kStages) * kStageFloats, row0, col0, next * kAsyncBK);
-    cp_async_commit();
-    const float* stage = smem + (t % kStages) * kStageFloats;
-    warptile_mma(reinterpret_cast<const float (*)[kWarpBM + kApad]>(stage),
-                 reinterpret_cast<const float (*)[kWarpBN]>(stage + kWarpBK * (kWarpBM + kApad)), acc, m_base, n_base);
-  }
-  cp_async_wait<0>();
-  warptile_store(p, m.c, acc, row0 + m_base, col0 + n_base);
 }
 }  // namespace kb
 
 #ifndef __CUDACC_RTC__
-#include <cstdint>
-#include "../../common/kb_cuda.cuh"
 #include "matmul_launchers.h"
 namespace kb {
-void matmul_08_async_pipeline(const MatmulArgs& p, void* stream) {
-  KB_REQUIRE(p.dtype == DType::F32, "a: impl 'cuda_08_async_pipeline' supports float32 only, got " << dtype_name(p.dtype));
-  if (p.m == 0 || p.n == 0 || p.batch == 0) return;
-  const std::size_t smem = kStages * kStageFloats * sizeof(float);
-  const dim3 grid(ceil_div(p.n, kAsyncBN), ceil_div(p.m, kAsyncBM), p.batch);
-  // 16-byte B copies need B's rows (not A's) aligned: A always goes through 4-byte copies.
-  const bool vec = !p.trans_b && p.ldb % 4 == 0 && p.stride_b % 4 == 0 &&
-                   reinterpret_cast<std::uintptr_t>(p.b) % 16 == 0;
-  if (vec) {
-    KB_CUDA_CHECK(cudaFuncSetAttribute(matmul_08_async_pipeline_kernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-    matmul_08_async_pipeline_kernel<true><<<grid, kAsyncThreads, smem, as_stream(stream)>>>(p);
-  } else {
-    KB_CUDA_CHECK(cudaFuncSetAttribute(matmul_08_async_pipeline_kernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-    matmul_08_async_pipeline_kernel<false><<<grid, kAsyncThreads, smem, as_stream(stream)>>>(p);
+// (128, 128, BK 16, 3 stages) blocks of 256 threads when there are enough to fill the GPU, else
+// (64, 64, 16, 3) blocks of 64 threads.
+static MatmulLaunch plan_08(const MatmulArgs& p) {
+  matmul_require_dtype(p, kF32 | kF16 | kBF16, "cuda_08_async_pipeline");
+  const bool big = matmul_fills_gpu(p, 128, 128);
+  MatmulLaunch l{};
+  switch (p.dtype) {  // <T, BM, BN, BK, STAGES>
+    case DType::F32:
+      l.kernel = big ? KB_KERNEL_REF(kb::matmul_08_async_pipeline_kernel<float, 128, 128, 16, 3>)
+                     : KB_KERNEL_REF(kb::matmul_08_async_pipeline_kernel<float, 64, 64, 16, 3>);
+      break;
+    case DType::F16:
+      l.kernel = big ? KB_KERNEL_REF(kb::matmul_08_async_pipeline_kernel<__half, 128, 128, 16, 3>)
+                     : KB_KERNEL_REF(kb::matmul_08_async_pipeline_kernel<__half, 64, 64, 16, 3>);
+      break;
+    case DType::BF16:
+      l.kernel = big ? KB_KERNEL_REF(kb::matmul_08_async_pipeline_kernel<__nv_bfloat16, 128, 128, 16, 3>)
+                     : KB_KERNEL_REF(kb::matmul_08_async_pipeline_kernel<__nv_bfloat16, 64, 64, 16, 3>);
+      break;
+    default: break;
   }
-  KB_CUDA_CHECK_LAUNCH();
+  const int bm = big ? 128 : 64, bn = bm, bk = 16, stages = 3;
+  l.block = dim3(big ? WarpTiling<128, 128>::THREADS : WarpTiling<64, 64>::THREADS);
+  l.grid = matmul_grid(ceil_div(p.n, bn), ceil_div(p.m, bm), p.batch);
+  l.shared_bytes = sizeof(float) * stages * bk * (bm + 4 + bn + 4);
+  return l;
+}
+
+LaunchConfig matmul_08_async_pipeline_config(const MatmulArgs& p) { return to_config(plan_08(p)); }
+
+void matmul_08_async_pipeline(const MatmulArgs& p, void* stream) {
+  const MatmulLaunch l = plan_08(p);
+  if (!matmul_is_empty(p)) launch_matmul(l, p, stream);
 }
 }  // namespace kb
 #endif

@@ -1,13 +1,23 @@
-// Launchers of the CUDA matmul rungs: one per file NN_<technique>.cu, same contract.
-// `*_config` returns the single launch a rung makes, for the CuPy/NVRTC front door.
+// Launchers of the CUDA matmul rungs: one per file NN_<technique>.cu, one contract:
+//   void matmul_NN_<technique>(const MatmulArgs& p, void* stream)   (stream: a cudaStream_t)
+// asynchronous on `stream`, no allocation, no synchronization; throws kb::ArgumentError for a
+// dtype or shape the rung does not take and kb::Error for a failed launch.
+// `*_config` returns the one launch a rung makes for a problem (kernel name expression, grid,
+// block, dynamic smem), for the CuPy/NVRTC front door; the launcher makes exactly that launch.
+// A grid dimension of 0 means "nothing to launch" (empty C).  Configurations depend on the
+// shape, dtype, strides and transposes only, never on pointer values (kernels check alignment).
 #pragma once
 #include "../../common/kb_tables.h"
 
 namespace kb {
 void matmul_01_naive(const MatmulArgs& p, void* stream);
+LaunchConfig matmul_01_naive_config(const MatmulArgs& p);
 void matmul_02_coalesced(const MatmulArgs& p, void* stream);
+LaunchConfig matmul_02_coalesced_config(const MatmulArgs& p);
 void matmul_03_smem_tiles(const MatmulArgs& p, void* stream);
+LaunchConfig matmul_03_smem_tiles_config(const MatmulArgs& p);
 void matmul_04_blocktile_1d(const MatmulArgs& p, void* stream);
+LaunchConfig matmul_04_blocktile_1d_config(const MatmulArgs& p);
 void matmul_05_blocktile_2d(const MatmulArgs& p, void* stream);
 LaunchConfig matmul_05_blocktile_2d_config(const MatmulArgs& p);
 void matmul_06_vectorized(const MatmulArgs& p, void* stream);
@@ -15,9 +25,10 @@ LaunchConfig matmul_06_vectorized_config(const MatmulArgs& p);
 void matmul_07_warptile(const MatmulArgs& p, void* stream);
 LaunchConfig matmul_07_warptile_config(const MatmulArgs& p);
 void matmul_08_async_pipeline(const MatmulArgs& p, void* stream);
+LaunchConfig matmul_08_async_pipeline_config(const MatmulArgs& p);
+// M == 1 or N == 1 only (kb::ArgumentError otherwise).
 void matmul_09_gemv(const MatmulArgs& p, void* stream);
+LaunchConfig matmul_09_gemv_config(const MatmulArgs& p);
+// Shape dispatch over the rungs above (several kernels, so no single config).
 void matmul_best(const MatmulArgs& p, void* stream);
-
-// fp32, not transposed, rows and batch strides of A and B on 16-byte boundaries.
-bool matmul_rows_16b_aligned(const MatmulArgs& p);
 }  // namespace kb

@@ -1,0 +1,378 @@
+// selftest_matmul: standalone check-then-time driver for every CUDA matmul table entry (no Python).
+// Files named selftest_* are excluded from the library; CMake links this one against kb_cuda:
+//   cmake -S . -B build/cmake -G Ninja -DKB_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a && cmake --build build/cmake
+//   ./build/cmake/selftest_matmul            checks, then 4096^3 fp32 timings (exit 1 on any FAIL)
+//   ./build/cmake/selftest_matmul check      checks only
+//   ./build/cmake/selftest_matmul time       timings only (each rung still checked against rung 01)
+// or by hand:  nvcc -std=c++17 -O3 -DKB_WITH_CUDA -I csrc -arch=sm_90a csrc/cuda/matmul/*.cu
+//              csrc/common/kb_common.cpp -o selftest_matmul      (the reduce tables are not needed)
+// Checks: every entry x supported dtype x case against an fp64 host reference (computed from the
+// rounded inputs): odd sizes, tile non-multiples, vectors, K = 1, K = 0 (C must come back zero),
+// large K, transposes, batches with broadcast (stride 0), padded leading dimensions, misaligned
+// pointers, more than 65535 batch entries and tile rows.  C and a guard zone behind it are filled
+// with NaN before every call, so an unwritten element or a write past C fails.  Tolerance, relative
+// to max|ref|: fp64 1e-12*sqrt(K), fp32 1e-5*sqrt(K), fp16 1e-2, bf16 3e-2.  4096^3 fp32 is checked
+// against rung 01 instead of the host.  Timings: CUDA events, median of 10 after 2 warm-up calls.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "../../common/kb_cuda.cuh"
+#include "../../common/kb_error.h"
+#include "../../common/kb_tables.h"
+#include "../../common/kb_types.h"
+
+using namespace kb;
+
+static int g_fail = 0, g_pass = 0;
+
+// ------------------------------------------------------------------ host dtype helpers
+static size_t elem_size(DType d) { return d == DType::F64 ? 8 : d == DType::F32 ? 4 : 2; }
+static const char* short_name(DType d) {
+  return d == DType::F32 ? "f32" : d == DType::F64 ? "f64" : d == DType::F16 ? "f16" : "bf16";
+}
+static void store_elem(DType d, void* base, size_t i, double v) {
+  switch (d) {
+    case DType::F32: static_cast<float*>(base)[i] = (float)v; break;
+    case DType::F64: static_cast<double*>(base)[i] = v; break;
+    case DType::F16: static_cast<__half*>(base)[i] = __float2half((float)v); break;
+    case DType::BF16: static_cast<__nv_bfloat16*>(base)[i] = __float2bfloat16((float)v); break;
+  }
+}
+static double load_elem(DType d, const void* base, size_t i) {
+  switch (d) {
+    case DType::F32: return static_cast<const float*>(base)[i];
+    case DType::F64: return static_cast<const double*>(base)[i];
+    case DType::F16: return __half2float(static_cast<const __half*>(base)[i]);
+    case DType::BF16: return __bfloat162float(static_cast<const __nv_bfloat16*>(base)[i]);
+  }
+  return 0;
+}
+static double tolerance(DType d, long long k) {
+  const double rk = std::sqrt((double)std::max(k, 1LL));
+  switch (d) {
+    case DType::F64: return 1e-12 * rk;
+    case DType::F32: return 1e-5 * rk;
+    case DType::F16: return 1e-2;
+    case DType::BF16: return 3e-2;
+  }
+  return 0;
+}
+
+static uint64_t g_rng = 0x1234567887654321ull;
+static double uniform() {  // [-1, 1)
+  g_rng ^= g_rng << 13; g_rng ^= g_rng >> 7; g_rng ^= g_rng << 17;
+  return (double)(g_rng >> 11) / (double)(1ull << 52) - 1.0;
+}
+
+// ------------------------------------------------------------------ one test case
+struct Case {
+  std::string name;
+  long long m, n, k, batch = 1;
+  bool ta = false, tb = false;
+  long long pad_a = 0, pad_b = 0, pad_c = 0;  // extra leading-dimension elements
+  bool bcast_a = false, bcast_b = false;      // batch stride 0
+  long long off_a = 0, off_b = 0;             // element offset of A / B from an aligned base
+};
+
+struct DeviceProblem {
+  MatmulArgs p{};
+  void* a = nullptr; void* b = nullptr; void* c = nullptr;  // allocations
+  size_t c_bytes = 0, c_guard_bytes = 0;
+  std::vector<unsigned char> ha, hb;  // host copies of A and B storage
+};
+
+static DeviceProblem make_problem(const Case& cs, DType d) {
+  DeviceProblem dp;
+  MatmulArgs& p = dp.p;
+  const size_t es = elem_size(d);
+  p.m = cs.m; p.n = cs.n; p.k = cs.k; p.batch = cs.batch; p.dtype = d;
+  p.trans_a = cs.ta; p.trans_b = cs.tb;
+  const long long a_rows = cs.ta ? cs.k : cs.m, a_cols = cs.ta ? cs.m : cs.k;
+  const long long b_rows = cs.tb ? cs.n : cs.k, b_cols = cs.tb ? cs.k : cs.n;
+  p.lda = std::max(a_cols, 1LL) + cs.pad_a;
+  p.ldb = std::max(b_cols, 1LL) + cs.pad_b;
+  p.ldc = std::max(cs.n, 1LL) + cs.pad_c;
+  const long long size_a = a_rows * p.lda, size_b = b_rows * p.ldb, size_c = cs.m * p.ldc;
+  p.stride_a = cs.bcast_a ? 0 : size_a;
+  p.stride_b = cs.bcast_b ? 0 : size_b;
+  p.stride_c = size_c;
+  const long long na = (cs.bcast_a ? 1 : cs.batch) * size_a + cs.off_a;
+  const long long nb = (cs.bcast_b ? 1 : cs.batch) * size_b + cs.off_b;
+  const long long nc = cs.batch * size_c;
+  dp.ha.assign(std::max<long long>(na, 1) * es, 0);
+  dp.hb.assign(std::max<long long>(nb, 1) * es, 0);
+  for (long long i = 0; i < na; ++i) store_elem(d, dp.ha.data(), i, uniform());
+  for (long long i = 0; i < nb; ++i) store_elem(d, dp.hb.data(), i, uniform());
+  KB_CUDA_CHECK(cudaMalloc(&dp.a, dp.ha.size()));
+  KB_CUDA_CHECK(cudaMalloc(&dp.b, dp.hb.size()));
+  dp.c_bytes = std::max<long long>(nc, 1) * es;
+  dp.c_guard_bytes = 4096;
+  KB_CUDA_CHECK(cudaMalloc(&dp.c, dp.c_bytes + dp.c_guard_bytes));
+  KB_CUDA_CHECK(cudaMemcpy(dp.a, dp.ha.data(), dp.ha.size(), cudaMemcpyHostToDevice));
+  KB_CUDA_CHECK(cudaMemcpy(dp.b, dp.hb.data(), dp.hb.size(), cudaMemcpyHostToDevice));
+  p.a = static_cast<const char*>(dp.a) + cs.off_a * es;
+  p.b = static_cast<const char*>(dp.b) + cs.off_b * es;
+  p.c = dp.c;
+  return dp;
+}
+
+static void free_problem(DeviceProblem& dp) {
+  cudaFree(dp.a); cudaFree(dp.b); cudaFree(dp.c);
+  dp.a = dp.b = dp.c = nullptr;
+}
+
+// fp64 reference of every C element (NaN where the padding of C is, which must stay untouched).
+static std::vector<double> host_reference(const Case& cs, const DeviceProblem& dp) {
+  const MatmulArgs& p = dp.p;
+  const DType d = p.dtype;
+  const unsigned char* A = dp.ha.data() + cs.off_a * elem_size(d);
+  const unsigned char* B = dp.hb.data() + cs.off_b * elem_size(d);
+  std::vector<double> ref((size_t)std::max<long long>(p.batch * p.stride_c, 1), NAN);
+  std::vector<double> arow(p.k), bmat((size_t)(p.k * p.n));
+  for (long long z = 0; z < p.batch; ++z) {
+    for (long long q = 0; q < p.k; ++q)
+      for (long long j = 0; j < p.n; ++j)
+        bmat[q * p.n + j] = load_elem(d, B, z * p.stride_b + (p.trans_b ? j * p.ldb + q : q * p.ldb + j));
+    for (long long i = 0; i < p.m; ++i) {
+      for (long long q = 0; q < p.k; ++q)
+        arow[q] = load_elem(d, A, z * p.stride_a + (p.trans_a ? q * p.lda + i : i * p.lda + q));
+      double* out = &ref[z * p.stride_c + i * p.ldc];
+      for (long long j = 0; j < p.n; ++j) out[j] = 0;
+      for (long long q = 0; q < p.k; ++q) {
+        const double av = arow[q];
+        const double* brow = &bmat[q * p.n];
+        for (long long j = 0; j < p.n; ++j) out[j] += av * brow[j];
+      }
+    }
+  }
+  return ref;
+}
+
+// Run `fn` on a NaN-filled C; returns C (converted to double) in `out`, false on a CUDA error.
+static bool run_once(MatmulFn fn, DeviceProblem& dp, std::vector<double>& out, std::string& err) {
+  try {
+    KB_CUDA_CHECK(cudaMemset(dp.c, 0xff, dp.c_bytes + dp.c_guard_bytes));  // NaN in every dtype
+    fn(dp.p, nullptr);
+    KB_CUDA_CHECK(cudaDeviceSynchronize());
+  } catch (const std::exception& e) {
+    err = e.what();
+    return false;
+  }
+  std::vector<unsigned char> hc(dp.c_bytes + dp.c_guard_bytes);
+  KB_CUDA_CHECK(cudaMemcpy(hc.data(), dp.c, hc.size(), cudaMemcpyDeviceToHost));
+  const size_t es = elem_size(dp.p.dtype), n = dp.c_bytes / es;
+  out.resize(n);
+  for (size_t i = 0; i < n; ++i) out[i] = load_elem(dp.p.dtype, hc.data(), i);
+  for (size_t i = dp.c_bytes; i < hc.size(); ++i)
+    if (hc[i] != 0xff) { err = "wrote past the end of C"; return false; }
+  return true;
+}
+
+// max |got - ref| / max|ref| over C; padding elements (ref NaN) must still be NaN.
+static double compare(const std::vector<double>& got, const std::vector<double>& ref, std::string& err) {
+  double max_ref = 0, max_err = 0;
+  for (size_t i = 0; i < ref.size() && i < got.size(); ++i)
+    if (!std::isnan(ref[i])) max_ref = std::max(max_ref, std::fabs(ref[i]));
+  for (size_t i = 0; i < ref.size() && i < got.size(); ++i) {
+    if (std::isnan(ref[i])) {
+      if (!std::isnan(got[i])) { err = "wrote into the padding of C"; return INFINITY; }
+      continue;
+    }
+    if (std::isnan(got[i])) { err = "element " + std::to_string(i) + " not written (NaN)"; return INFINITY; }
+    max_err = std::max(max_err, std::fabs(got[i] - ref[i]));
+  }
+  return max_ref > 0 ? max_err / max_ref : max_err;
+}
+
+static std::vector<Case> cases() {
+  std::vector<Case> cs;
+  auto add = [&](Case c) { cs.push_back(c); };
+  add({"1x1x1", 1, 1, 1});
+  add({"7x7x7", 7, 7, 7});
+  add({"127x129x65", 127, 129, 65});
+  add({"129x127x1000", 129, 127, 1000});
+  add({"1x4096x33", 1, 4096, 33});
+  add({"4096x1x33", 4096, 1, 33});
+  add({"1x1x5000 dot", 1, 1, 5000});
+  add({"300x200x0 (K=0)", 300, 200, 0});
+  add({"65x33x1 (K=1)", 65, 33, 1});
+  add({"2000x3x5 tall", 2000, 3, 5});
+  add({"3x7x1500 large K", 3, 7, 1500});
+  add({"256x256x256 aligned", 256, 256, 256});
+  add({"1000x1000x1000", 1000, 1000, 1000});
+  for (int t = 0; t < 4; ++t) {
+    Case c{"", 65, 33, 17, 3, bool(t & 1), bool(t & 2)};
+    c.name = std::string("3x65x33x17 batched") + (c.ta ? " tA" : "") + (c.tb ? " tB" : "");
+    add(c);
+  }
+  {
+    Case c{"4x9x13x6 bcast B, padded ld", 9, 13, 6, 4};
+    c.bcast_b = true; c.pad_a = 3; c.pad_b = 5; c.pad_c = 2;
+    add(c);
+  }
+  {
+    Case c{"2x130x70x40 bcast A tA tB", 130, 70, 40, 2, true, true};
+    c.bcast_a = true;
+    add(c);
+  }
+  {
+    Case c{"200x130x72 aligned ld, ragged", 200, 130, 72};  // 16-byte rows, partial vectors at edges
+    c.pad_b = 6;
+    add(c);
+  }
+  {
+    Case c{"200x130x72 aligned ld, ragged tA", 200, 130, 72, 1, true};
+    c.pad_b = 6;
+    add(c);
+  }
+  {
+    Case c{"16x520x520x40 big tiles", 520, 520, 40, 16};  // >= 256 tiles of 128x128: big configs
+    add(c);
+  }
+  {
+    Case c{"16x520x516x44 big tiles tA tB", 520, 516, 44, 16, true, true};
+    add(c);
+  }
+  {
+    Case c{"129x128x64 A,B misaligned", 129, 128, 64};
+    c.off_a = 1; c.off_b = 3;  // ld multiple of 4/8 but pointers off 16-byte boundaries
+    add(c);
+  }
+  {
+    Case c{"300x1x64 gemv misaligned, padded", 300, 1, 64};
+    c.off_a = 1; c.pad_a = 4;
+    add(c);
+  }
+  {
+    Case c{"1x300x64 gemv tB", 1, 300, 64, 1, false, true};
+    add(c);
+  }
+  {
+    Case c{"70000 x 2x3x4 (batch > 65535)", 2, 3, 4, 70000};
+    add(c);
+  }
+  add({"524301x3x5 (tile rows > 65535)", 524301, 3, 5});
+  return cs;
+}
+
+static bool rung_takes(const MatmulKernel& k, const Case& c) {
+  if (std::string(k.name) == "cuda_09_gemv") return c.m == 1 || c.n == 1;
+  return true;
+}
+
+static void check_all() {
+  const auto& table = cuda_matmul_kernels();
+  printf("== checks: %zu table entries\n", table.size());
+  for (const Case& cs : cases()) {
+    for (DType d : {DType::F32, DType::F64, DType::F16, DType::BF16}) {
+      bool any = false;
+      for (const auto& k : table) any |= (k.dtypes & dtype_bit(d)) && rung_takes(k, cs);
+      if (!any) continue;
+      DeviceProblem dp = make_problem(cs, d);
+      const std::vector<double> ref = host_reference(cs, dp);
+      for (const auto& k : table) {
+        if (!(k.dtypes & dtype_bit(d))) continue;
+        if (!rung_takes(k, cs)) {  // cuda_09_gemv must refuse non-vector shapes
+          std::string err;
+          bool threw_arg = false;
+          try { k.fn(dp.p, nullptr); } catch (const ArgumentError&) { threw_arg = true; } catch (const std::exception& e) { err = e.what(); }
+          if (threw_arg) { ++g_pass; continue; }
+          ++g_fail;
+          printf("FAIL %-24s %-4s %-34s expected kb::ArgumentError for a non-vector shape %s\n", k.name,
+                 short_name(d), cs.name.c_str(), err.c_str());
+          continue;
+        }
+        std::vector<double> got;
+        std::string err;
+        double rel = INFINITY;
+        if (run_once(k.fn, dp, got, err)) rel = compare(got, ref, err);
+        const double tol = tolerance(d, cs.k);
+        const bool ok = err.empty() && rel <= tol;
+        ok ? ++g_pass : ++g_fail;
+        printf("%s %-24s %-4s %-34s max rel err %.2e (tol %.1e) %s\n", ok ? "PASS" : "FAIL", k.name, short_name(d),
+               cs.name.c_str(), rel, tol, err.c_str());
+        if (!ok && err.find("CUDA error") != std::string::npos) {
+          printf("a CUDA error leaves the context unusable: stopping\n");
+          exit(1);
+        }
+      }
+      free_problem(dp);
+    }
+  }
+}
+
+// 4096^3 fp32: every rung against rung 01, then timed.
+static void time_all() {
+  const auto& table = cuda_matmul_kernels();
+  const long long s = 4096;
+  Case cs{"4096^3", s, s, s};
+  DeviceProblem dp = make_problem(cs, DType::F32);
+  printf("== 4096^3 fp32: checked against cuda_01_naive, then CUDA-event median of 10 after warm-up\n");
+  std::vector<double> ref;
+  std::string err;
+  if (!run_once(table[0].fn, dp, ref, err)) {
+    printf("FAIL %s 4096^3: %s\n", table[0].name, err.c_str());
+    ++g_fail;
+    return;
+  }
+  cudaEvent_t e0, e1;
+  KB_CUDA_CHECK(cudaEventCreate(&e0));
+  KB_CUDA_CHECK(cudaEventCreate(&e1));
+  for (const auto& k : table) {
+    if (!(k.dtypes & kF32) || std::string(k.name) == "cuda_09_gemv") continue;
+    std::vector<double> got;
+    double rel = INFINITY;
+    err.clear();
+    if (run_once(k.fn, dp, got, err)) rel = compare(got, ref, err);
+    const double tol = 2 * tolerance(DType::F32, s);
+    if (!err.empty() || rel > tol) {
+      ++g_fail;
+      printf("FAIL %-24s 4096^3 vs cuda_01_naive: max rel err %.2e (tol %.1e) %s\n", k.name, rel, tol, err.c_str());
+      continue;
+    }
+    ++g_pass;
+    std::vector<float> ms;
+    for (int r = 0; r < 12; ++r) {
+      KB_CUDA_CHECK(cudaEventRecord(e0));
+      k.fn(dp.p, nullptr);
+      KB_CUDA_CHECK(cudaEventRecord(e1));
+      KB_CUDA_CHECK(cudaEventSynchronize(e1));
+      float t;
+      KB_CUDA_CHECK(cudaEventElapsedTime(&t, e0, e1));
+      if (r >= 2) ms.push_back(t);
+    }
+    std::sort(ms.begin(), ms.end());
+    const double med = 0.5 * (ms[4] + ms[5]);
+    printf("TIME %-24s 4096^3 fp32  %9.3f ms  %7.2f TFLOP/s  (rel err vs 01: %.1e)\n", k.name, med,
+           2.0 * s * s * s / (med * 1e-3) / 1e12, rel);
+  }
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+  free_problem(dp);
+}
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "all";
+  int dev = 0;
+  cudaDeviceProp prop{};
+  if (cudaGetDevice(&dev) != cudaSuccess || cudaGetDeviceProperties(&prop, dev) != cudaSuccess) {
+    printf("no CUDA device: skipped\n");
+    return 0;
+  }
+  printf("device: %s (sm_%d%d, %d SMs)\n", prop.name, prop.major, prop.minor, prop.multiProcessorCount);
+  try {
+    if (mode == "all" || mode == "check") check_all();
+    if (mode == "all" || mode == "time") time_all();
+  } catch (const std::exception& e) {
+    printf("FAIL: %s\n", e.what());
+    ++g_fail;
+  }
+  printf("%d passed, %d failed\n", g_pass, g_fail);
+  return g_fail ? 1 : 0;
+}
