@@ -1,0 +1,48 @@
+// 03_tree_bank_conflicts: the same tree, but active threads are contiguous (strided index 2*s*tid).
+// Adds over 02: whole warps stay busy or idle together: no divergence, no modulo.
+// Limits: index = 2*s*tid makes the threads of a warp hit the same shared-memory banks (conflicts).
+// Preconditions: 256 threads x AccT of shared memory; workspace = one AccT per block.
+#include "reduce_common.cuh"
+
+namespace kb {
+template <typename T, typename AccT>
+__global__ void reduce_03_tree_bank_conflicts_kernel(const T* __restrict__ x, kb_int64 n, AccT* __restrict__ parts) {
+  extern __shared__ unsigned char smem_raw[];
+  AccT* sdata = reinterpret_cast<AccT*>(smem_raw);   // (blockDim.x,)
+  const unsigned tid = threadIdx.x;
+  const kb_int64 i = blockIdx.x * (kb_int64)blockDim.x + tid;
+  sdata[tid] = i < n ? (AccT)to_float(x[i]) : (AccT)0;
+  __syncthreads();
+  for (unsigned s = 1; s < blockDim.x; s *= 2) {
+    const unsigned index = 2 * s * tid;
+    if (index < blockDim.x) sdata[index] += sdata[index + s];
+    __syncthreads();
+  }
+  if (tid == 0) parts[blockIdx.x] = sdata[0];
+}
+}  // namespace kb
+
+#ifndef __CUDACC_RTC__
+#include "reduce_launchers.h"
+namespace kb {
+static constexpr int k03Threads = 256;
+std::size_t reduce_03_tree_bank_conflicts_workspace(const ReduceArgs& p) {
+  return (std::size_t)ceil_div(p.outer * p.r * p.inner, k03Threads) * sizeof(double) + 256;
+}
+void reduce_03_tree_bank_conflicts(const ReduceArgs& p, void* stream) {
+  const kb_int64 n = p.outer * p.r * p.inner;
+  cudaStream_t s = as_stream(stream);
+  KB_DISPATCH_CUDA_TYPES(p.dtype, [&] {
+    using AccT = typename Acc<scalar_t>::type;
+    AccT* parts = static_cast<AccT*>(p.workspace);
+    const kb_int64 blocks = ceil_div(n, k03Threads);
+    if (blocks > 0) {
+      reduce_03_tree_bank_conflicts_kernel<scalar_t, AccT><<<(unsigned)blocks, k03Threads, k03Threads * sizeof(AccT), s>>>(
+          static_cast<const scalar_t*>(p.x), n, parts);
+      KB_CUDA_CHECK_LAUNCH();
+    }
+    red::finish_sum<scalar_t, AccT>(parts, blocks, p, n, s);
+  });
+}
+}  // namespace kb
+#endif

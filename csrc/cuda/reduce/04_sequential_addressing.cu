@@ -1,0 +1,47 @@
+// 04_sequential_addressing: halve the active range each step: thread tid adds sdata[tid + s].
+// Adds over 03: consecutive threads touch consecutive words: no bank conflicts.
+// Limits: half the threads are idle from the first step; each thread loads only one element.
+// Preconditions: blockDim a power of two (256), 256 x AccT shared memory; workspace = one AccT per block.
+#include "reduce_common.cuh"
+
+namespace kb {
+template <typename T, typename AccT>
+__global__ void reduce_04_sequential_addressing_kernel(const T* __restrict__ x, kb_int64 n, AccT* __restrict__ parts) {
+  extern __shared__ unsigned char smem_raw[];
+  AccT* sdata = reinterpret_cast<AccT*>(smem_raw);   // (blockDim.x,)
+  const unsigned tid = threadIdx.x;
+  const kb_int64 i = blockIdx.x * (kb_int64)blockDim.x + tid;
+  sdata[tid] = i < n ? (AccT)to_float(x[i]) : (AccT)0;
+  __syncthreads();
+  for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
+    if (tid < s) sdata[tid] += sdata[tid + s];
+    __syncthreads();
+  }
+  if (tid == 0) parts[blockIdx.x] = sdata[0];
+}
+}  // namespace kb
+
+#ifndef __CUDACC_RTC__
+#include "reduce_launchers.h"
+namespace kb {
+static constexpr int k04Threads = 256;
+std::size_t reduce_04_sequential_addressing_workspace(const ReduceArgs& p) {
+  return (std::size_t)ceil_div(p.outer * p.r * p.inner, k04Threads) * sizeof(double) + 256;
+}
+void reduce_04_sequential_addressing(const ReduceArgs& p, void* stream) {
+  const kb_int64 n = p.outer * p.r * p.inner;
+  cudaStream_t s = as_stream(stream);
+  KB_DISPATCH_CUDA_TYPES(p.dtype, [&] {
+    using AccT = typename Acc<scalar_t>::type;
+    AccT* parts = static_cast<AccT*>(p.workspace);
+    const kb_int64 blocks = ceil_div(n, k04Threads);
+    if (blocks > 0) {
+      reduce_04_sequential_addressing_kernel<scalar_t, AccT><<<(unsigned)blocks, k04Threads, k04Threads * sizeof(AccT), s>>>(
+          static_cast<const scalar_t*>(p.x), n, parts);
+      KB_CUDA_CHECK_LAUNCH();
+    }
+    red::finish_sum<scalar_t, AccT>(parts, blocks, p, n, s);
+  });
+}
+}  // namespace kb
+#endif

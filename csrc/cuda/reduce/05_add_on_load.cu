@@ -1,0 +1,49 @@
+// 05_add_on_load: each thread adds two elements (i and i + blockDim) while loading shared memory.
+// Adds over 04: half as many blocks; no thread is idle in the first step of the tree.
+// Limits: the tree still syncs the whole block for the last 6 steps, when only one warp works.
+// Preconditions: blockDim a power of two (256), 256 x AccT shared memory; workspace = one AccT per block.
+#include "reduce_common.cuh"
+
+namespace kb {
+template <typename T, typename AccT>
+__global__ void reduce_05_add_on_load_kernel(const T* __restrict__ x, kb_int64 n, AccT* __restrict__ parts) {
+  extern __shared__ unsigned char smem_raw[];
+  AccT* sdata = reinterpret_cast<AccT*>(smem_raw);   // (blockDim.x,)
+  const unsigned tid = threadIdx.x;
+  const kb_int64 i = blockIdx.x * (2 * (kb_int64)blockDim.x) + tid;
+  AccT v = i < n ? (AccT)to_float(x[i]) : (AccT)0;
+  if (i + blockDim.x < n) v += (AccT)to_float(x[i + blockDim.x]);
+  sdata[tid] = v;
+  __syncthreads();
+  for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
+    if (tid < s) sdata[tid] += sdata[tid + s];
+    __syncthreads();
+  }
+  if (tid == 0) parts[blockIdx.x] = sdata[0];
+}
+}  // namespace kb
+
+#ifndef __CUDACC_RTC__
+#include "reduce_launchers.h"
+namespace kb {
+static constexpr int k05Threads = 256;
+std::size_t reduce_05_add_on_load_workspace(const ReduceArgs& p) {
+  return (std::size_t)ceil_div(p.outer * p.r * p.inner, 2 * k05Threads) * sizeof(double) + 256;
+}
+void reduce_05_add_on_load(const ReduceArgs& p, void* stream) {
+  const kb_int64 n = p.outer * p.r * p.inner;
+  cudaStream_t s = as_stream(stream);
+  KB_DISPATCH_CUDA_TYPES(p.dtype, [&] {
+    using AccT = typename Acc<scalar_t>::type;
+    AccT* parts = static_cast<AccT*>(p.workspace);
+    const kb_int64 blocks = ceil_div(n, 2 * k05Threads);
+    if (blocks > 0) {
+      reduce_05_add_on_load_kernel<scalar_t, AccT><<<(unsigned)blocks, k05Threads, k05Threads * sizeof(AccT), s>>>(
+          static_cast<const scalar_t*>(p.x), n, parts);
+      KB_CUDA_CHECK_LAUNCH();
+    }
+    red::finish_sum<scalar_t, AccT>(parts, blocks, p, n, s);
+  });
+}
+}  // namespace kb
+#endif

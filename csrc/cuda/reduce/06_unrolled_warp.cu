@@ -1,0 +1,65 @@
+// 06_unrolled_warp: the tree stops at 64 partials; the last warp finishes without __syncthreads.
+// Adds over 05: the last 6 steps need no block-wide barrier (__syncwarp only, safe on Volta+).
+// Limits: the loop over s is still a run-time loop; the block size is only known at run time.
+// Preconditions: blockDim a power of two >= 64 (256), 256 x AccT shared memory; workspace = one AccT per block.
+#include "reduce_common.cuh"
+
+namespace kb {
+// Last warp of the tree: read into a register, __syncwarp, then write, so no lane reads a
+// word another lane is writing in the same step (the old volatile-only trick is unsafe
+// under independent thread scheduling).
+template <typename AccT>
+__device__ __forceinline__ void warp_tree_06(volatile AccT* sdata, unsigned tid) {
+  AccT v = sdata[tid];
+#pragma unroll
+  for (int s = 32; s > 0; s >>= 1) {
+    v += sdata[tid + s];
+    __syncwarp();
+    sdata[tid] = v;
+    __syncwarp();
+  }
+}
+
+template <typename T, typename AccT>
+__global__ void reduce_06_unrolled_warp_kernel(const T* __restrict__ x, kb_int64 n, AccT* __restrict__ parts) {
+  extern __shared__ unsigned char smem_raw[];
+  AccT* sdata = reinterpret_cast<AccT*>(smem_raw);   // (blockDim.x,)
+  const unsigned tid = threadIdx.x;
+  const kb_int64 i = blockIdx.x * (2 * (kb_int64)blockDim.x) + tid;
+  AccT v = i < n ? (AccT)to_float(x[i]) : (AccT)0;
+  if (i + blockDim.x < n) v += (AccT)to_float(x[i + blockDim.x]);
+  sdata[tid] = v;
+  __syncthreads();
+  for (unsigned s = blockDim.x / 2; s > 32; s >>= 1) {
+    if (tid < s) sdata[tid] += sdata[tid + s];
+    __syncthreads();
+  }
+  if (tid < 32) warp_tree_06<AccT>(sdata, tid);
+  if (tid == 0) parts[blockIdx.x] = sdata[0];
+}
+}  // namespace kb
+
+#ifndef __CUDACC_RTC__
+#include "reduce_launchers.h"
+namespace kb {
+static constexpr int k06Threads = 256;
+std::size_t reduce_06_unrolled_warp_workspace(const ReduceArgs& p) {
+  return (std::size_t)ceil_div(p.outer * p.r * p.inner, 2 * k06Threads) * sizeof(double) + 256;
+}
+void reduce_06_unrolled_warp(const ReduceArgs& p, void* stream) {
+  const kb_int64 n = p.outer * p.r * p.inner;
+  cudaStream_t s = as_stream(stream);
+  KB_DISPATCH_CUDA_TYPES(p.dtype, [&] {
+    using AccT = typename Acc<scalar_t>::type;
+    AccT* parts = static_cast<AccT*>(p.workspace);
+    const kb_int64 blocks = ceil_div(n, 2 * k06Threads);
+    if (blocks > 0) {
+      reduce_06_unrolled_warp_kernel<scalar_t, AccT><<<(unsigned)blocks, k06Threads, k06Threads * sizeof(AccT), s>>>(
+          static_cast<const scalar_t*>(p.x), n, parts);
+      KB_CUDA_CHECK_LAUNCH();
+    }
+    red::finish_sum<scalar_t, AccT>(parts, blocks, p, n, s);
+  });
+}
+}  // namespace kb
+#endif
