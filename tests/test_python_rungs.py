@@ -1,0 +1,134 @@
+"""Every available Python-level CPU rung (numba_njit_parallel, numpy, torch / TF eager, tf.function,
+XLA, torch.compile) against float64 references, called through the public API with numpy inputs
+(the API converts them to the rung's backend).  Parametrized from the registry.
+
+Compilers are slow to warm up: torch_compile_cpu and tf_xla_cpu get one tiny case per op.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import kernelbench as kb
+from kernelbench.testing import check_matmul, check_reduce, check_rowwise
+
+HEAVY = {"torch_compile_cpu", "tf_xla_cpu"}        # one tiny case per op
+TRACED = {"tf_function_cpu"}                         # a few cases (one trace per shape)
+
+ENTRIES = [i for i in kb.list_impls(device="cpu") if not i.native]
+
+
+def _id(i) -> str:
+    return f"{i.op}-{i.name}"
+
+
+def _rng():
+    return np.random.default_rng(1234)
+
+
+def _require(entry):
+    why = entry.unavailable_reason()
+    if why:
+        pytest.skip(why)
+
+
+def _dtypes(entry):
+    return [d for d in ("float32", "float64") if d in entry.dtypes][: 1 if entry.name in HEAVY | TRACED else 2]
+
+
+@pytest.mark.parametrize("entry", [i for i in ENTRIES if i.op == "matmul"], ids=_id)
+def test_matmul(entry):
+    _require(entry)
+    shapes = [((7, 3), (3, 5)), ((1, 1), (1, 1)), ((33, 65), (65, 17)), ((65, 9), (9, 33)),
+              ((2, 5, 3), (2, 3, 4)), ((3, 4, 6), (1, 6, 2))]
+    if entry.name in HEAVY:
+        shapes = shapes[:1]
+    elif entry.name in TRACED:
+        shapes = shapes[:2]
+    rng = _rng()
+    for dtype in _dtypes(entry):
+        for sa, sb in shapes:
+            a = rng.standard_normal(sa).astype(dtype)
+            b = rng.standard_normal(sb).astype(dtype)
+            out = kb.matmul(a, b, impl=entry.name)
+            check_matmul(out, a, np.broadcast_to(b, np.broadcast_shapes(b.shape, (a.shape[0],) + b.shape[1:]))
+                         if a.ndim == 3 else b, dtype)
+
+
+def _reduce_cases(entry):
+    cases = [((33,), None, False), ((1025,), None, True), ((1,), None, False), ((3, 7, 5), None, False),
+             ((3, 7, 5), 1, False), ((3, 7, 5), 0, True), ((3, 7, 5), -1, True), ((4, 129), 1, False),
+             ((129, 4), 0, False)]
+    if entry.full_only:
+        cases = [c for c in cases if c[1] is None]
+    if entry.dim_only:
+        cases = [c for c in cases if c[1] is not None]
+    if entry.name in HEAVY:
+        return cases[:1]
+    if entry.name in TRACED:
+        return cases[:1] + [c for c in cases if c[1] is not None][:1]
+    return cases
+
+
+@pytest.mark.parametrize("entry", [i for i in ENTRIES if i.op == "reduce"], ids=_id)
+def test_reduce(entry):
+    _require(entry)
+    rng = _rng()
+    ops = entry.variants if entry.name not in HEAVY else entry.variants[:1]
+    for dtype in _dtypes(entry):
+        for shape, dim, keepdim in _reduce_cases(entry):
+            x = rng.standard_normal(shape).astype(dtype)
+            for op in ops:
+                out = kb.reduce(x, op=op, dim=dim, keepdim=keepdim, impl=entry.name)
+                check_reduce(out, x, op, dim, keepdim, dtype)
+
+
+@pytest.mark.parametrize("entry", [i for i in ENTRIES if i.op == "reduce" and i.name not in HEAVY | TRACED],
+                         ids=_id)
+def test_reduce_ties_take_the_first_index(entry):
+    _require(entry)
+    x = np.array([[1, 3, 3, 0], [2, 5, 5, -1], [0, 0, 0, 0]], dtype=np.float32)
+    for op in entry.variants:
+        for dim in ((None,) if entry.full_only else (0, 1) if entry.dim_only else (None, 0, 1)):
+            check_reduce(kb.reduce(x, op=op, dim=dim, impl=entry.name), x, op, dim, False, "float32")
+
+
+def test_numba_njit_parallel_nan_and_empty():
+    entry = kb.get_impl("reduce", "numba_njit_parallel")
+    _require(entry)
+    x = np.array([[1, 3, 3, 0], [2, np.nan, 5, np.nan], [0, 0, 0, 0]], dtype=np.float32)
+    for op in ("max", "min", "argmax", "argmin"):
+        for dim in (None, 0, 1):
+            check_reduce(entry.fn(x, op=op, dim=dim), x, op, dim, False, "float32")
+    e = np.zeros((3, 0), dtype=np.float32)
+    assert entry.fn(e, op="sum", dim=1).tolist() == [0, 0, 0]
+    assert np.isnan(entry.fn(e, op="mean", dim=1)).all()
+    with pytest.raises(ValueError):
+        entry.fn(e, op="max", dim=1)
+    # a long whole-tensor reduction takes the split-r path
+    big = _rng().standard_normal(100_003).astype(np.float32)
+    for op in entry.variants:
+        check_reduce(entry.fn(big, op=op), big, op, None, False, "float32")
+
+
+@pytest.mark.parametrize("entry", [i for i in ENTRIES if i.op in ("softmax", "log_softmax", "l2norm")], ids=_id)
+def test_rowwise(entry):
+    _require(entry)
+    call = {"softmax": kb.softmax, "log_softmax": kb.log_softmax, "l2norm": kb.l2norm}[entry.op]
+    shapes = [(7, 33), (1, 1), (3, 4, 129)]
+    if entry.name in HEAVY:
+        shapes = shapes[:1]
+    rng = _rng()
+    for dtype in _dtypes(entry):
+        for shape in shapes:
+            x = (rng.standard_normal(shape) * 4).astype(dtype)
+            check_rowwise(call(x, impl=entry.name), x, entry.op, dtype)
+
+
+def test_import_kernelbench_imports_no_framework():
+    import subprocess
+    import sys
+    code = ("import sys, kernelbench as kb; kb.list_impls(); "
+            "bad = [m for m in ('torch', 'tensorflow', 'numba', 'cupy') if m in sys.modules]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
