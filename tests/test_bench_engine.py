@@ -176,3 +176,21 @@ def test_ctrl_c_writes_what_was_gathered(tmp_path, monkeypatch):
     assert [e["impl"] for e in data["entries"]][0] == "lib_numpy"
     assert data["entries"][0]["status"] == "ok"
     assert "slow_ours" not in [e["impl"] for e in data["entries"]]
+
+
+def test_cpu_rungs_are_timed_again_round_robin():
+    """With interleave_s, every measured CPU rung of a case gets the same number of round-robin
+    samples, which replace its solo figures (kept under "solo"); failed rungs are left out."""
+    from dataclasses import replace
+    budget = replace(FAST, interleave_s=0.05, min_rounds=4, max_rounds=6)
+    r = Runner(peaks={}, fds=FDS, keep_samples=True)
+    out = r.run_group(group([SLOW, WRONG, LIB], budget=budget))
+    by = {e["impl"]: e for e in out}
+    for name in ("slow_ours", "lib_numpy"):
+        e = by[name]
+        rounds = e["timing"]["interleaved_rounds"]
+        assert 4 <= rounds <= 6 and e["n"] == rounds and len(e["timing"]["samples"]) == rounds
+        assert e["solo"]["n"] >= FAST.min_reps and e["median_s"] == e["timing"]["median"]
+    assert by["slow_ours"]["median_s"] >= 0.002           # the sleep is inside every round-robin call
+    assert "solo" not in by["wrong_ours"] and r._preps == {}
+    assert by["slow_ours"]["pct_library"] < 100

@@ -19,7 +19,7 @@ from .backends import (Prepared, cuda_available, cuda_memory_probe, frontdoors, 
 from .cases import Case, Skip, check, make_inputs, reference
 from .figures import arithmetic_intensity, pct, throughput
 from .peaks import peak_for
-from .stats import is_noisy
+from .stats import is_noisy, summarize
 from .suites import HANDWRITTEN, Budget, Group, OverheadItem
 from .timer import cuda_loop_time, host_overhead, measure, thread_info
 
@@ -83,6 +83,7 @@ class Runner:
         self.entries: list = []
         self.history: dict = {}           # (op, impl, device, series) -> (flops, seconds)
         self.scaled_refs_done: set = set()
+        self._preps: dict = {}            # id(entry) -> its prepared call, until the round-robin
 
     # ---------------------------------------------------------------- progress
     def _advance(self, text: str, step: int = 0) -> None:
@@ -122,6 +123,7 @@ class Runner:
                 if small is not None:
                     extras.append(small)
             self._advance(f"{g.suite} · {case.label} · {impl.name}", step=1)
+        self._interleave(g, case, out)
         del master, ref
         self._free()
         by_case: dict = {}
@@ -135,6 +137,44 @@ class Runner:
         if self.on_group_done:
             self.on_group_done(g, out)
         return out
+
+    def _interleave(self, g: Group, case: Case, entries: list) -> None:
+        """CPU: time every measured rung of the case again, one call each per round, in alternating
+        order.  On a shared or throttling machine speed drifts over seconds, so rungs timed one after
+        the other can differ by 30 % for nothing; round-robin rounds see the same moments, so the
+        ratios between rungs (the point of the ladder) hold.  The round-robin statistics replace the
+        solo ones (kept under "solo")."""
+        preps, self._preps = self._preps, {}
+        ok = [(e, preps[id(e)]) for e in entries if e.get("status") == "ok" and id(e) in preps]
+        if len(ok) < 2:
+            return
+        budget = g.budget
+        per_round = sum(e["median_s"] + budget.cooldown_s / 4 for e, _ in ok)
+        rounds = int(min(budget.max_rounds, max(budget.min_rounds, budget.interleave_s / per_round)))
+        samples: dict = {id(e): [] for e, _ in ok}
+        self._advance(f"{g.suite} · {case.label} · round-robin x{rounds}")
+        try:
+            for r in range(rounds):
+                for e, prep in (ok if r % 2 == 0 else ok[::-1]):
+                    time.sleep(budget.cooldown_s / 4)   # let the previous rung's spinning pool park
+                    t0 = time.perf_counter()
+                    prep.call()
+                    prep.sync()
+                    samples[id(e)].append(time.perf_counter() - t0)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:   # keep the solo figures
+            self.log(f"round-robin timing of {case.label} abandoned: {_err_text(exc)}")
+            return
+        for e, _ in ok:
+            st = summarize(samples[id(e)])
+            e["solo"] = {"median_s": e["median_s"], "iqr_s": e["iqr_s"], "n": e["n"]}
+            e.update({"median_s": st.median, "iqr_s": st.iqr, "q1_s": st.q1, "q3_s": st.q3, "n": st.n,
+                      "rel_iqr": st.rel_iqr, "noisy": is_noisy(st)})
+            e["timing"] = {**e["timing"], "interleaved_rounds": rounds, **st.to_dict()}
+            if self.keep_samples:
+                e["timing"]["samples"] = samples[id(e)]
+            fill_figures(e, case, self.peaks)
 
     def _free(self) -> None:
         gc.collect()
@@ -168,6 +208,7 @@ class Runner:
             self.measure_impl(g, i, case, master, ref, e)
             out.append(e)
             self.entries.append(e)
+        self._interleave(g, case, out)
         del master, ref
         self._free()
         return out
@@ -271,6 +312,8 @@ class Runner:
             e["status"], e["reason"] = "error", _err_text(exc)
             e["traceback"] = traceback.format_exc(limit=-4)[-2000:]
             return
+        if g.budget.interleave_s and case.device == "cpu":
+            self._preps[id(e)] = prep   # timed again round-robin with the case's other rungs
         st = timing.stats
         e.update({"status": "ok", "median_s": st.median, "iqr_s": st.iqr, "q1_s": st.q1, "q3_s": st.q3,
                   "n": st.n, "rel_iqr": st.rel_iqr, "noisy": is_noisy(st),

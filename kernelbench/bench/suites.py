@@ -44,6 +44,10 @@ class Budget:
     flush: bool = True       # GPU: flush L2 before each repetition
     cooldown_s: float = 0.0  # CPU: pause before each rung, so the previous rung's thread pool
     #                          (OpenBLAS, OpenMP, Eigen spin-waiting) is asleep when this one starts
+    interleave_s: float = 0.0  # CPU: then time all rungs of a case again round-robin for this long
+    #                            (a shared VM's speed drifts over seconds: ratios need the same moments)
+    min_rounds: int = 5
+    max_rounds: int = 25
 
     def rule(self) -> StopRule:
         return StopRule(min_reps=self.min_reps, max_reps=self.max_reps, budget_s=self.measure_s,
@@ -52,7 +56,7 @@ class Budget:
 
 BUDGETS = {
     ("cpu", False): Budget(warmup_s=0.15, measure_s=0.8, min_reps=5, max_reps=200, target_rel_ci=0.01, max_call_s=2.0,
-                           cooldown_s=0.2),
+                           cooldown_s=0.2, interleave_s=4.0),
     ("cuda", False): Budget(warmup_s=0.1, measure_s=0.5, min_reps=10, max_reps=500, target_rel_ci=0.005, max_call_s=2.0),
     ("cpu", True): Budget(warmup_s=0.02, measure_s=0.06, min_reps=3, max_reps=25, target_rel_ci=0.03, max_call_s=0.3,
                           cooldown_s=0.1),
@@ -326,7 +330,8 @@ def plan_sweep(sel: Selection, devices: list) -> list:
         series.append(("matmul", [Case("matmul", "", dt, (n, n, n), tag="sweep matmul") for n in sizes]))
     for dev in devices:
         b = BUDGETS[(dev, sel.quick)]
-        budget = replace(b, measure_s=SWEEP_MEASURE_S[sel.quick], warmup_s=min(b.warmup_s, 0.05))
+        budget = replace(b, measure_s=SWEEP_MEASURE_S[sel.quick], warmup_s=min(b.warmup_s, 0.05),
+                         interleave_s=min(b.interleave_s, 0.5))
         for name, cases in series:
             for c in cases:
                 case = replace(c, device=dev)

@@ -93,7 +93,9 @@ KB_AVX2 void ukr_avx2(kb_int64 kc, const T* ap, const T* bp, T* c, kb_int64 ldc,
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[r][v] = R::zero();
+#pragma GCC unroll 4
   for (kb_int64 q = 0; q < kc; ++q, ap += MR, bp += NR) {
+    _mm_prefetch(reinterpret_cast<const char*>(ap + 8 * MR), _MM_HINT_T0);  // A streams from L2
     V b[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) b[v] = R::load(bp + v * R::W);          // one row of the B panel
@@ -161,8 +163,8 @@ void ukr_scalar(kb_int64 kc, const T* ap, const T* bp, T* c, kb_int64 ldc, bool 
 // ---- blocking plan per ISA and dtype --------------------------------------------------------------
 template <typename T>
 struct Plan {
-  int mr, nr;       // register tile of C (MR x NR)
-  kb_int64 kc, nc;  // (KC x MR) A micro-panel in L1; (KC x NC) packed block of B in L2
+  int mr, nr;           // register tile of C (MR x NR)
+  kb_int64 kc, mc, nc;  // (KC x NR) B micro-panel in L1, (MC x KC) A block in L2, (KC x NC) B block in L3
   void (*ukr)(kb_int64, const T*, const T*, T*, kb_int64, bool);
   const char* isa;
 };
@@ -172,11 +174,11 @@ Plan<T> choose_plan() {
   constexpr bool f32 = sizeof(T) == 4;
   switch (cpu_isa()) {
     case CpuIsa::Avx512:  // 12 x 32 fp32 (24 zmm accumulators) / 12 x 16 fp64
-      return {12, 2 * Zmm<T>::W, f32 ? 384 : 256, f32 ? 384 : 320, ukr_avx512<T, 12>, "avx512"};
+      return {12, 2 * Zmm<T>::W, f32 ? 384 : 256, 144, 4096, ukr_avx512<T, 12>, "avx512"};
     case CpuIsa::Avx2:    // 6 x 16 fp32 (12 ymm accumulators) / 6 x 8 fp64
-      return {6, 2 * Ymm<T>::W, f32 ? 384 : 256, f32 ? 384 : 320, ukr_avx2<T, 6>, "avx2"};
+      return {6, 2 * Ymm<T>::W, 256, 96, 1024, ukr_avx2<T, 6>, "avx2"};
     default:
-      return {4, 8, 256, 512, ukr_scalar<T, 4, 8>, "scalar"};
+      return {4, 8, 256, 64, 2048, ukr_scalar<T, 4, 8>, "scalar"};
   }
 }
 
@@ -236,9 +238,11 @@ void pack_a_panel(const MatmulArgs& p, const T* a, kb_int64 i0, kb_int64 rows, k
 
 // ---- the loops around the micro-kernel ---------------------------------------------------------------
 //   for each batch, for jc in N by NC, for pc in K by KC:
-//     pack B(pc:+KC, jc:+NC)                       (all threads, one panel each at a time)
-//     for each (MR-row strip ir, chunk of NR panels) -- split across threads:
-//       pack A(ir:+MR, pc:+KC); for jr in chunk: C(ir:+MR, jr:+NR) [+]= micro-kernel
+//     pack B(pc:+KC, jc:+NC) into NR-wide panels   (all threads; the block stays in L3)
+//     for each (MC-row block ic, chunk of NR panels) -- split across threads:
+//       pack A(ic:+MC, pc:+KC) into MR-row micro-panels (stays in this core's L2)
+//       for jr in chunk: for ir in block: C(ir:+MR, jr:+NR) [+]= micro-kernel
+//   The inner ir loop reuses one B micro-panel from L1 for MC/MR micro-kernel calls.
 template <typename T>
 void packed_gemm(const MatmulArgs& p) {
   if (p.m <= 0 || p.n <= 0 || p.batch <= 0) return;
@@ -253,11 +257,11 @@ void packed_gemm(const MatmulArgs& p) {
   Plan<T> plan = choose_plan<T>();
 #ifdef KB_TUNE
   if (getenv("KB_MM_KC")) plan.kc = atoll(getenv("KB_MM_KC"));
+  if (getenv("KB_MM_MC")) plan.mc = atoll(getenv("KB_MM_MC"));
   if (getenv("KB_MM_NC")) plan.nc = atoll(getenv("KB_MM_NC"));
-  if (getenv("KB_MM_MR") && atoi(getenv("KB_MM_MR")) == 14) { plan.mr = 14; plan.ukr = ukr_avx512<T, 14>; }
-  if (getenv("KB_MM_MR") && atoi(getenv("KB_MM_MR")) == 8) { plan.mr = 8; plan.ukr = ukr_avx512<T, 8>; }
 #endif
   const int mr = plan.mr, nr = plan.nr;
+  const kb_int64 mc_max = std::min(plan.mc, (p.m + mr - 1) / mr * mr);
   const kb_int64 kc_max = std::min(plan.kc, p.k), nc_max = std::min(plan.nc, (p.n + nr - 1) / nr * nr);
   auto bpack = aligned_buffer<T>(static_cast<size_t>(kc_max * ((nc_max + nr - 1) / nr) * nr));
   const double flops = 2.0 * double(p.m) * double(p.n) * double(p.k) * double(p.batch);
@@ -265,7 +269,7 @@ void packed_gemm(const MatmulArgs& p) {
 
 #pragma omp parallel num_threads(threads)
   {
-    auto apanel = aligned_buffer<T>(static_cast<size_t>(kc_max * mr));
+    auto ablock = aligned_buffer<T>(static_cast<size_t>(kc_max * mc_max));
     auto edge = aligned_buffer<T>(static_cast<size_t>(mr * nr));  // ragged C tiles go through here
     const int nthreads = omp_get_num_threads();
     for (kb_int64 bt = 0; bt < p.batch; ++bt) {
@@ -283,28 +287,40 @@ void packed_gemm(const MatmulArgs& p) {
             pack_b_panel(p, b, pc, kc, jc + jp * nr, std::min<kb_int64>(nr, nc - jp * nr), nr,
                          bpack.get() + jp * kc * nr);
           // (implicit barrier: the whole B block is packed before anyone reads it)
-          const kb_int64 ipanels = (p.m + mr - 1) / mr;
-          // Few strips (small M): also split the NR panels so every thread gets work.
-          const kb_int64 jchunks = std::min<kb_int64>(jpanels, std::max<kb_int64>(1, (2 * nthreads + ipanels - 1) / ipanels));
+          const kb_int64 mblocks = (p.m + plan.mc - 1) / plan.mc;
+          // Few row blocks (small M): also split the NR panels so every thread gets work.
+          const kb_int64 jchunks =
+              std::min<kb_int64>(jpanels, std::max<kb_int64>(1, (2 * nthreads + mblocks - 1) / mblocks));
           const kb_int64 per_chunk = (jpanels + jchunks - 1) / jchunks;
+          kb_int64 packed_block = -1;  // the A block this thread holds packed (items of one block run in a row)
 #pragma omp for schedule(static)
-          for (kb_int64 item = 0; item < ipanels * jchunks; ++item) {
-            const kb_int64 ip = item / jchunks, jch = item % jchunks;
-            const kb_int64 i0 = ip * mr, rows = std::min<kb_int64>(mr, p.m - i0);
-            pack_a_panel(p, a, i0, rows, pc, kc, mr, apanel.get());
+          for (kb_int64 item = 0; item < mblocks * jchunks; ++item) {
+            const kb_int64 ib = item / jchunks, jch = item % jchunks;
+            const kb_int64 ic = ib * plan.mc, mrows = std::min(plan.mc, p.m - ic);
+            const kb_int64 strips = (mrows + mr - 1) / mr;
+            if (packed_block != ib) {
+              for (kb_int64 s = 0; s < strips; ++s)
+                pack_a_panel(p, a, ic + s * mr, std::min<kb_int64>(mr, mrows - s * mr), pc, kc, mr,
+                             ablock.get() + s * kc * mr);
+              packed_block = ib;
+            }
             const kb_int64 jp_end = std::min(jpanels, (jch + 1) * per_chunk);
             for (kb_int64 jp = jch * per_chunk; jp < jp_end; ++jp) {
               const kb_int64 j0 = jc + jp * nr, cols = std::min<kb_int64>(nr, p.n - j0);
-              T* ctile = c + i0 * p.ldc + j0;  // (MR, NR) tile of C
               const T* bp = bpack.get() + jp * kc * nr;
-              if (rows == mr && cols == nr) {
-                plan.ukr(kc, apanel.get(), bp, ctile, p.ldc, accumulate);
-                continue;
+              for (kb_int64 s = 0; s < strips; ++s) {
+                const kb_int64 i0 = ic + s * mr, rows = std::min<kb_int64>(mr, p.m - i0);
+                const T* ap = ablock.get() + s * kc * mr;
+                T* ctile = c + i0 * p.ldc + j0;  // (MR, NR) tile of C
+                if (rows == mr && cols == nr) {
+                  plan.ukr(kc, ap, bp, ctile, p.ldc, accumulate);
+                  continue;
+                }
+                plan.ukr(kc, ap, bp, edge.get(), nr, false);
+                for (kb_int64 r = 0; r < rows; ++r)
+                  for (kb_int64 j = 0; j < cols; ++j)
+                    ctile[r * p.ldc + j] = accumulate ? ctile[r * p.ldc + j] + edge[r * nr + j] : edge[r * nr + j];
               }
-              plan.ukr(kc, apanel.get(), bp, edge.get(), nr, false);
-              for (kb_int64 r = 0; r < rows; ++r)
-                for (kb_int64 j = 0; j < cols; ++j)
-                  ctile[r * p.ldc + j] = accumulate ? ctile[r * p.ldc + j] + edge[r * nr + j] : edge[r * nr + j];
             }
           }
           // (implicit barrier: nobody repacks B while another thread still reads it)
