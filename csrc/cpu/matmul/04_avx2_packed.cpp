@@ -1,13 +1,16 @@
 // cpu_04_avx2_packed: 03 + the GotoBLAS/BLIS structure.  A (KC x NC) block of B is packed into
-// NR-wide panels that stay in L2, each MR-row strip of A into an (KC x MR) micro-panel that stays in
-// L1 (transposes and ragged edges are resolved while packing, by zero padding), and a register
-// micro-kernel holds an (MR x NR) tile of C in vector registers: per k step NR/W loads of B, MR
-// broadcasts of A, MR*NR/W FMAs.  OpenMP splits the MR-row strips of C across the cores.
+// NR-wide panels (shared by the cores, in L3), an (MC x KC) block of A into MR-row micro-panels
+// (one per core, in L2); one (KC x NR) B micro-panel then stays in L1 while MC/MR micro-kernel calls
+// sweep the A block.  Transposes and ragged edges are resolved while packing, by zero padding.  The
+// register micro-kernel holds an (MR x NR) tile of C in vector registers: per k step NR/W loads of
+// B, MR broadcasts of A, MR*NR/W FMAs.  OpenMP splits the MC-row blocks (and, for small M, the
+// panels) across the cores.
 // Run-time ISA dispatch (target attributes, no global -mavx2): AVX2+FMA 6x16 fp32 / 6x8 fp64; on
-// AVX-512 CPUs 12x32 / 12x16, because AVX2 alone peaks at half the FMA rate MKL reaches there (see
-// docs); a portable scalar micro-kernel otherwise.  KB_CPU_ISA=avx2|scalar caps the choice.
-// Limits: no software prefetch or hand-scheduled assembly; blocking constants tuned for one CPU
-// (Xeon, 32 KB L1d, 1 MB L2 per core).  Preconditions: none (any M, N, K, ld, transpose, batch).
+// AVX-512 CPUs 12x32 / 12x16; a portable scalar micro-kernel otherwise.  KB_CPU_ISA=avx2|scalar
+// caps the choice.
+// Limits: no hand-scheduled assembly; blocking constants (KC 256, MC 96, NC 1024 on AVX2) tuned on
+// one 2-core EPYC (32 KB L1d, 512 KB L2 per core).  Preconditions: none (any M, N, K, ld, transpose,
+// batch).
 #include <immintrin.h>
 #include <omp.h>
 
