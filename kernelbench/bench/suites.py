@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from ..registry.core import LAYERS
+from . import figures
 from .analysis import layer_order
 from .cases import Case
 from .stats import StopRule
@@ -199,6 +200,9 @@ def applicable(impl, case: Case) -> bool:
     reported as skipped with the reason (by the engine)."""
     if impl.device != case.device or case.dtype not in impl.dtypes:
         return False
+    if case.op == "matmul" and getattr(impl, "vector_only", False):
+        _, m, n, _ = figures.matmul_dims(case.shape)
+        return min(m, n) == 1
     if case.op == "reduce":
         if impl.variants and case.variant not in impl.variants:
             return False

@@ -33,6 +33,7 @@ class Impl:
     variants: tuple = ()      # reduce: which of REDUCE_OPS it supports
     full_only: bool = False   # reduce: whole-tensor reductions only
     dim_only: bool = False    # reduce: reductions along one dim only
+    vector_only: bool = False  # matmul: matrix-vector shapes only (M == 1 or N == 1), i.e. GEMV
     # Python-level rungs (numba, cupy, frameworks): how to run them.
     #   backend: array type the callable takes ("torch", "tf", "numpy", "cupy", "numba")
     #   fn(*arrays, **kw) -> array, on arrays already on `device` in that backend.

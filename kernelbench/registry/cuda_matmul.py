@@ -27,6 +27,6 @@ native("cuda_08_async_pipeline", "matmul", "cuda", _NO64,
        "3-stage cp.async / register-prefetch pipeline: loads overlap the FMAs", _D + "08_async_pipeline.cu")
 native("cuda_09_gemv", "matmul", "cuda", _ALL,
        "matrix-vector (M or N == 1): row dot with shuffles or column sweep; memory-bound",
-       _D + "09_gemv.cu")
+       _D + "09_gemv.cu", vector_only=True)
 native("cuda_best", "matmul", "cuda", _ALL,
        "shape dispatch: gemv for vectors, 08 with 128x128 or 64x64 tiles, 05 for fp64", _D + "best.cu")

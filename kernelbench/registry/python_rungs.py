@@ -99,7 +99,8 @@ for _op, _rungs, _fnf in (("matmul", nv.MATMUL_RUNGS, nv.matmul_fn), ("reduce", 
         try:
             _native = get_impl(_op, _rung)
             _dtypes = tuple(d for d in _native.dtypes if d != "bfloat16")   # CuPy has no bfloat16 arrays
-            _kw = dict(variants=_native.variants, full_only=True) if _op == "reduce" else {}
+            _kw = (dict(variants=_native.variants, full_only=True) if _op == "reduce"
+                   else dict(vector_only=_native.vector_only))
         except ValueError:
             _dtypes, _kw = ("float32",), (dict(variants=("sum",), full_only=True) if _op == "reduce" else {})
         _py(f"cupy_nvrtc_{_rung[len('cuda_'):]}", _op, "cupy-nvrtc", "cuda", _dtypes, "cupy", _fnf(_rung),
@@ -119,6 +120,18 @@ _py("cupy_cublas", "matmul", "vendor-library", "cuda", NO_BF16, "cupy", fw.cupy_
 _py("cudnn", "matmul", "vendor-library", "cuda", ("float32", "float16", "bfloat16"), "torch", fw.cudnn_matmul,
     fw.cudnn_reason, "cuDNN matmul: frontend graph if the cudnn module imports, else a 1x1 conv", _FW,
     note="cudnn frontend graph matmul when `import cudnn` works, else torch conv2d 1x1 (cuDNN, TF32 off)")
+_CUDNN_REDUCE_WHY = ("not a rung: cuDNN (9.x, frontend 1.x) runs reductions only fused as the epilogue of a "
+                     "matmul/convolution graph; a reduction-only graph has no engine, so there is nothing "
+                     "standalone to measure (CUB is the vendor reduction here)")
+
+
+def _cudnn_reduce(*_a, **_k):
+    raise RuntimeError(_CUDNN_REDUCE_WHY)
+
+
+_py("cudnn_reduce", "reduce", "vendor-library", "cuda", ("float32",), "torch", _cudnn_reduce,
+    lambda: _CUDNN_REDUCE_WHY, "cuDNN reduction: listed to say why it is absent", _FW, variants=REDUCE_OPS,
+    note=_CUDNN_REDUCE_WHY)
 _py("cupy_reduce", "reduce", "framework", "cuda", NO_BF16, "cupy", fw.cupy_reduce, fw.cupy_reason,
     "CuPy's own reduction kernels (cupy.sum/amax/argmax...)", _FW, variants=REDUCE_OPS,
     note="CUB only when CUPY_ACCELERATORS includes cub")

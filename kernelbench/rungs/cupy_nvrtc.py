@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[2]
-MATMUL_RUNGS = ("cuda_05_blocktile_2d", "cuda_06_vectorized", "cuda_07_warptile")
+MATMUL_RUNGS = ("cuda_01_naive", "cuda_02_coalesced", "cuda_03_smem_tiles", "cuda_04_blocktile_1d",
+                "cuda_05_blocktile_2d", "cuda_06_vectorized", "cuda_07_warptile", "cuda_08_async_pipeline",
+                "cuda_09_gemv")
 REDUCE_RUNGS = ("cuda_11_single_pass",)
 _DTYPES = {"float32": 0, "float64": 1, "float16": 2, "bfloat16": 3}     # kb::DType
 _OPS = {"sum": 0, "mean": 1, "max": 2, "min": 3, "argmax": 4, "argmin": 5}  # kb::ReduceOp
@@ -85,16 +87,21 @@ def _cuda_include_dirs() -> list:
     return out[:1]
 
 
+def nvrtc_options(source: str, include_dirs: Optional[list] = None) -> list:
+    """NVRTC options for a rung's .cu (tests/test_nvrtc_compile.py compiles with exactly these).
+    NVRTC options, not nvcc's: NVRTC 13 rejects --expt-relaxed-constexpr."""
+    path = ROOT / source
+    options = ["-std=c++17", "-I" + str(ROOT / "csrc" / "common"), "-I" + str(path.parent), "-I" + str(ROOT / "csrc")]
+    return options + ["-I" + d for d in (_cuda_include_dirs() if include_dirs is None else include_dirs)]
+
+
 @functools.lru_cache(maxsize=None)
 def _kernel(source: str, name_expression: str):
     """The compiled kernel for one template instantiation (CuPy also caches the cubin on disk)."""
     import cupy
     path = ROOT / source
-    # NVRTC options, not nvcc's: NVRTC 13 rejects --expt-relaxed-constexpr (checked with libnvrtc).
-    options = ["-std=c++17",
-               "-I" + str(ROOT / "csrc" / "common"), "-I" + str(path.parent), "-I" + str(ROOT / "csrc")]
-    options += ["-I" + d for d in _cuda_include_dirs()]
-    mod = cupy.RawModule(code=path.read_text(), options=tuple(options), name_expressions=[name_expression])
+    mod = cupy.RawModule(code=path.read_text(), options=tuple(nvrtc_options(source)),
+                         name_expressions=[name_expression])
     return mod.get_function(name_expression)
 
 

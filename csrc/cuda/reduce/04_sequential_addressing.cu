@@ -25,22 +25,13 @@ __global__ void reduce_04_sequential_addressing_kernel(const T* __restrict__ x, 
 #include "reduce_launchers.h"
 namespace kb {
 static constexpr int k04Threads = 256;
-std::size_t reduce_04_sequential_addressing_workspace(const ReduceArgs& p) {
-  return (std::size_t)ceil_div(p.outer * p.r * p.inner, k04Threads) * sizeof(double) + 256;
-}
+std::size_t reduce_04_sequential_addressing_workspace(const ReduceArgs& p) { return red::partials_workspace(p, k04Threads); }
 void reduce_04_sequential_addressing(const ReduceArgs& p, void* stream) {
-  const kb_int64 n = p.outer * p.r * p.inner;
-  cudaStream_t s = as_stream(stream);
-  KB_DISPATCH_CUDA_TYPES(p.dtype, [&] {
-    using AccT = typename Acc<scalar_t>::type;
-    AccT* parts = static_cast<AccT*>(p.workspace);
+  red::two_pass(p, stream, [](const auto* x, kb_int64 n, auto* parts, cudaStream_t s) {
     const kb_int64 blocks = ceil_div(n, k04Threads);
-    if (blocks > 0) {
-      reduce_04_sequential_addressing_kernel<scalar_t, AccT><<<(unsigned)blocks, k04Threads, k04Threads * sizeof(AccT), s>>>(
-          static_cast<const scalar_t*>(p.x), n, parts);
-      KB_CUDA_CHECK_LAUNCH();
-    }
-    red::finish_sum<scalar_t, AccT>(parts, blocks, p, n, s);
+    if (blocks > 0)
+      reduce_04_sequential_addressing_kernel<<<(unsigned)blocks, k04Threads, k04Threads * sizeof(*parts), s>>>(x, n, parts);
+    return blocks;
   });
 }
 }  // namespace kb

@@ -41,27 +41,20 @@ namespace kb {
 // Small problems get small blocks (more of them in flight); large ones 512 threads.
 static int threads_07(kb_int64 n) { return n >= (1 << 20) ? 512 : n >= (1 << 14) ? 256 : 128; }
 
-std::size_t reduce_07_template_unrolled_workspace(const ReduceArgs& p) {
-  return (std::size_t)ceil_div(p.outer * p.r * p.inner, 2 * 128) * sizeof(double) + 256;
-}
+std::size_t reduce_07_template_unrolled_workspace(const ReduceArgs& p) { return red::partials_workspace(p, 2 * 128); }
 void reduce_07_template_unrolled(const ReduceArgs& p, void* stream) {
-  const kb_int64 n = p.outer * p.r * p.inner;
-  cudaStream_t s = as_stream(stream);
-  KB_DISPATCH_CUDA_TYPES(p.dtype, [&] {
-    using AccT = typename Acc<scalar_t>::type;
-    AccT* parts = static_cast<AccT*>(p.workspace);
-    const scalar_t* x = static_cast<const scalar_t*>(p.x);
+  red::two_pass(p, stream, [](const auto* x, kb_int64 n, auto* parts, cudaStream_t s) {
+    using T = std::decay_t<decltype(*x)>;
+    using AccT = std::decay_t<decltype(*parts)>;
     const int bs = threads_07(n);
     const kb_int64 blocks = ceil_div(n, 2 * bs);
-    if (blocks > 0) {
-      switch (bs) {
-        case 512: reduce_07_template_unrolled_kernel<scalar_t, AccT, 512><<<(unsigned)blocks, 512, 0, s>>>(x, n, parts); break;
-        case 256: reduce_07_template_unrolled_kernel<scalar_t, AccT, 256><<<(unsigned)blocks, 256, 0, s>>>(x, n, parts); break;
-        default: reduce_07_template_unrolled_kernel<scalar_t, AccT, 128><<<(unsigned)blocks, 128, 0, s>>>(x, n, parts); break;
-      }
-      KB_CUDA_CHECK_LAUNCH();
+    if (blocks == 0) return blocks;
+    switch (bs) {   // the block size is a template argument: one instantiation per choice
+      case 512: reduce_07_template_unrolled_kernel<T, AccT, 512><<<(unsigned)blocks, 512, 0, s>>>(x, n, parts); break;
+      case 256: reduce_07_template_unrolled_kernel<T, AccT, 256><<<(unsigned)blocks, 256, 0, s>>>(x, n, parts); break;
+      default: reduce_07_template_unrolled_kernel<T, AccT, 128><<<(unsigned)blocks, 128, 0, s>>>(x, n, parts); break;
     }
-    red::finish_sum<scalar_t, AccT>(parts, blocks, p, n, s);
+    return blocks;
   });
 }
 }  // namespace kb

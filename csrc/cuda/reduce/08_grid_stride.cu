@@ -42,21 +42,16 @@ static constexpr int k08Threads = 256;
 static constexpr kb_int64 k08MaxBlocks = 4096;
 std::size_t reduce_08_grid_stride_workspace(const ReduceArgs&) { return k08MaxBlocks * sizeof(double); }
 void reduce_08_grid_stride(const ReduceArgs& p, void* stream) {
-  const kb_int64 n = p.outer * p.r * p.inner;
-  cudaStream_t s = as_stream(stream);
-  KB_DISPATCH_CUDA_TYPES(p.dtype, [&] {
-    using AccT = typename Acc<scalar_t>::type;
-    AccT* parts = static_cast<AccT*>(p.workspace);
+  red::two_pass(p, stream, [](const auto* x, kb_int64 n, auto* parts, cudaStream_t s) {
+    using T = std::decay_t<decltype(*x)>;
+    using AccT = std::decay_t<decltype(*parts)>;
     kb_int64 blocks = ceil_div(n, k08Threads);
     const kb_int64 cap = (kb_int64)red::num_sms() * (2048 / k08Threads);
     if (blocks > cap) blocks = cap;
     if (blocks > k08MaxBlocks) blocks = k08MaxBlocks;
-    if (blocks > 0) {
-      reduce_08_grid_stride_kernel<scalar_t, AccT, k08Threads><<<(unsigned)blocks, k08Threads, 0, s>>>(
-          static_cast<const scalar_t*>(p.x), n, parts);
-      KB_CUDA_CHECK_LAUNCH();
-    }
-    red::finish_sum<scalar_t, AccT>(parts, blocks, p, n, s);
+    if (blocks > 0)
+      reduce_08_grid_stride_kernel<T, AccT, k08Threads><<<(unsigned)blocks, k08Threads, 0, s>>>(x, n, parts);
+    return blocks;
   });
 }
 }  // namespace kb

@@ -24,21 +24,16 @@ static constexpr int k09Threads = 256;
 static constexpr kb_int64 k09MaxBlocks = 4096;
 std::size_t reduce_09_warp_shuffle_workspace(const ReduceArgs&) { return k09MaxBlocks * sizeof(double); }
 void reduce_09_warp_shuffle(const ReduceArgs& p, void* stream) {
-  const kb_int64 n = p.outer * p.r * p.inner;
-  cudaStream_t s = as_stream(stream);
-  KB_DISPATCH_CUDA_TYPES(p.dtype, [&] {
-    using AccT = typename Acc<scalar_t>::type;
-    AccT* parts = static_cast<AccT*>(p.workspace);
+  red::two_pass(p, stream, [](const auto* x, kb_int64 n, auto* parts, cudaStream_t s) {
+    using T = std::decay_t<decltype(*x)>;
+    using AccT = std::decay_t<decltype(*parts)>;
     kb_int64 blocks = ceil_div(n, k09Threads);
     const kb_int64 cap = (kb_int64)red::num_sms() * (2048 / k09Threads);
     if (blocks > cap) blocks = cap;
     if (blocks > k09MaxBlocks) blocks = k09MaxBlocks;
-    if (blocks > 0) {
-      reduce_09_warp_shuffle_kernel<scalar_t, AccT, k09Threads><<<(unsigned)blocks, k09Threads, 0, s>>>(
-          static_cast<const scalar_t*>(p.x), n, parts);
-      KB_CUDA_CHECK_LAUNCH();
-    }
-    red::finish_sum<scalar_t, AccT>(parts, blocks, p, n, s);
+    if (blocks > 0)
+      reduce_09_warp_shuffle_kernel<T, AccT, k09Threads><<<(unsigned)blocks, k09Threads, 0, s>>>(x, n, parts);
+    return blocks;
   });
 }
 }  // namespace kb

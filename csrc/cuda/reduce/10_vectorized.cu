@@ -54,21 +54,16 @@ template <typename T, typename AccT> static int grid_10() {
   return g;
 }
 void reduce_10_vectorized(const ReduceArgs& p, void* stream) {
-  const kb_int64 n = p.outer * p.r * p.inner;
-  cudaStream_t s = as_stream(stream);
-  KB_DISPATCH_CUDA_TYPES(p.dtype, [&] {
-    using AccT = typename Acc<scalar_t>::type;
-    AccT* parts = static_cast<AccT*>(p.workspace);
-    kb_int64 blocks = ceil_div(n, k10Threads * (kb_int64)red::Vec16<scalar_t>::N);
-    const kb_int64 cap = grid_10<scalar_t, AccT>();
+  red::two_pass(p, stream, [](const auto* x, kb_int64 n, auto* parts, cudaStream_t s) {
+    using T = std::decay_t<decltype(*x)>;
+    using AccT = std::decay_t<decltype(*parts)>;
+    kb_int64 blocks = ceil_div(n, k10Threads * (kb_int64)red::Vec16<T>::N);
+    const kb_int64 cap = grid_10<T, AccT>();
     if (blocks > cap) blocks = cap;
     if (blocks > k10MaxBlocks) blocks = k10MaxBlocks;
-    if (blocks > 0) {
-      reduce_10_vectorized_kernel<scalar_t, AccT, k10Threads><<<(unsigned)blocks, k10Threads, 0, s>>>(
-          static_cast<const scalar_t*>(p.x), n, parts);
-      KB_CUDA_CHECK_LAUNCH();
-    }
-    red::finish_sum<scalar_t, AccT>(parts, blocks, p, n, s);
+    if (blocks > 0)
+      reduce_10_vectorized_kernel<T, AccT, k10Threads><<<(unsigned)blocks, k10Threads, 0, s>>>(x, n, parts);
+    return blocks;
   });
 }
 }  // namespace kb

@@ -180,6 +180,7 @@ __global__ void sum_partials_kernel(const AccT* __restrict__ parts, kb_int64 npa
 }  // namespace kb
 
 #ifndef __CUDACC_RTC__
+#include <type_traits>
 #include "../../common/kb_cuda.cuh"
 namespace kb {
 namespace red {
@@ -188,6 +189,26 @@ template <typename T, typename AccT>
 inline void finish_sum(const AccT* parts, kb_int64 nparts, const ReduceArgs& p, kb_int64 n, cudaStream_t s) {
   sum_partials_kernel<T, AccT><<<1, 1024, 0, s>>>(parts, nparts, static_cast<T*>(p.out), n, p.op == ReduceOp::Mean);
   KB_CUDA_CHECK_LAUNCH();
+}
+// The host side every two-pass rung (02-10) shares, so a rung's file shows only what it changes:
+// dispatch the dtype, let the rung launch its first pass (one AccT partial per block into the
+// workspace) and say how many blocks it used, then fold the partials with the one-block second pass.
+//   first_pass(const T* x, kb_int64 n, AccT* parts, cudaStream_t s) -> blocks launched (0: none)
+template <class FirstPass>
+inline void two_pass(const ReduceArgs& p, void* stream, FirstPass first_pass) {
+  const kb_int64 n = p.outer * p.r * p.inner;
+  cudaStream_t s = as_stream(stream);
+  KB_DISPATCH_CUDA_TYPES(p.dtype, [&] {
+    using AccT = typename Acc<scalar_t>::type;
+    AccT* parts = static_cast<AccT*>(p.workspace);
+    const kb_int64 blocks = first_pass(static_cast<const scalar_t*>(p.x), n, parts, s);
+    if (blocks > 0) KB_CUDA_CHECK_LAUNCH();
+    finish_sum<scalar_t, AccT>(parts, blocks, p, n, s);
+  });
+}
+// Workspace of a rung whose blocks each take `per_block` elements: one partial per block.
+inline std::size_t partials_workspace(const ReduceArgs& p, kb_int64 per_block) {
+  return (std::size_t)ceil_div(p.outer * p.r * p.inner, per_block) * sizeof(double) + 256;
 }
 // Streaming multiprocessors of the current device (cached per device; no synchronization).
 inline int num_sms() {
