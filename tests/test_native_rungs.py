@@ -171,3 +171,17 @@ def test_rowwise(impl, door, device, rng):
                 for log in (False, True):
                     out = kb.softmax(to_door(x, door, device), log=log, impl=impl.name)
                     check_rowwise(out, x, "log_softmax" if log else "softmax", dtype)
+
+
+def test_compensated_sum_beats_the_naive_one_on_an_adversarial_input():
+    """1.0 followed by 2^20 values of 1e-8 (fp32): each small value is under half an ulp of the
+    running total, so a plain fp32 loop never moves off 1.0; the compensated rung keeps them."""
+    pytest.importorskip("kernelbench._pybind")
+    x = np.full(1 << 20, 1e-8, dtype=np.float32)
+    x[0] = 1.0
+    exact = float(np.sum(x.astype(np.float64)))                      # 1.0104857...
+    naive = float(np.asarray(kb.reduce(x, "sum", impl="cpu_01_scalar")))
+    kahan = float(np.asarray(kb.reduce(x, "sum", impl="cpu_05_kahan")))
+    assert abs(naive - exact) > 1e-3                                  # the naive sum lost ~1 %
+    assert abs(kahan - exact) <= 2 * np.finfo(np.float32).eps * exact  # within an ulp or two
+    assert abs(kahan - exact) < abs(naive - exact) / 1000
