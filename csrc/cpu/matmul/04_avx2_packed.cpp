@@ -185,15 +185,25 @@ Plan<T> choose_plan() {
   }
 }
 
-struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
-};
+// Packing buffers are kept per thread and only ever grow: a fresh 1 MB buffer per call would be
+// mmap'ed and page-faulted in again every time, which costs more than a small matmul itself.
+enum Scratch { kBBlock = 0, kABlock = 1, kEdge = 2 };
 template <typename T>
-std::unique_ptr<T[], FreeDeleter> aligned_buffer(size_t count) {  // 64-byte aligned, uninitialized
-  const size_t bytes = (count * sizeof(T) + 63) / 64 * 64;
-  T* p = static_cast<T*>(std::aligned_alloc(64, bytes > 0 ? bytes : 64));
-  if (p == nullptr) KB_THROW("cpu_04_avx2_packed: out of memory packing " << bytes << " bytes");
-  return std::unique_ptr<T[], FreeDeleter>(p);
+T* scratch(Scratch slot, size_t count) {  // 64-byte aligned, uninitialized; nullptr when out of memory
+  struct Buffer {
+    void* p = nullptr;
+    size_t bytes = 0;
+    ~Buffer() { std::free(p); }
+  };
+  thread_local Buffer buffers[3];
+  Buffer& b = buffers[slot];
+  const size_t need = (count * sizeof(T) + 63) / 64 * 64;
+  if (need > b.bytes) {
+    std::free(b.p);
+    b.p = std::aligned_alloc(64, need > 0 ? need : 64);
+    b.bytes = b.p ? need : 0;
+  }
+  return static_cast<T*>(b.p);
 }
 
 // ---- packing ----------------------------------------------------------------------------------------
@@ -266,16 +276,27 @@ void packed_gemm(const MatmulArgs& p) {
   const int mr = plan.mr, nr = plan.nr;
   const kb_int64 mc_max = std::min(plan.mc, (p.m + mr - 1) / mr * mr);
   const kb_int64 kc_max = std::min(plan.kc, p.k), nc_max = std::min(plan.nc, (p.n + nr - 1) / nr * nr);
-  auto bpack = aligned_buffer<T>(static_cast<size_t>(kc_max * ((nc_max + nr - 1) / nr) * nr));
+  const size_t bpack_count = static_cast<size_t>(kc_max * ((nc_max + nr - 1) / nr) * nr);
+  T* const bpack = scratch<T>(kBBlock, bpack_count);
+  if (bpack == nullptr) KB_THROW("cpu_04_avx2_packed: out of memory packing B (" << bpack_count * sizeof(T) << " bytes)");
+  bool out_of_memory = false;  // set inside the parallel region (no exception may leave it)
   const double flops = 2.0 * double(p.m) * double(p.n) * double(p.k) * double(p.batch);
   const int threads = flops >= 4e6 ? omp_get_max_threads() : 1;
 
 #pragma omp parallel num_threads(threads)
   {
-    auto ablock = aligned_buffer<T>(static_cast<size_t>(kc_max * mc_max));
-    auto edge = aligned_buffer<T>(static_cast<size_t>(mr * nr));  // ragged C tiles go through here
+    T* const ablock = scratch<T>(kABlock, static_cast<size_t>(kc_max * mc_max));
+    T* const edge = scratch<T>(kEdge, static_cast<size_t>(mr * nr));  // ragged C tiles go through here
+    if (ablock == nullptr || edge == nullptr) {
+#pragma omp atomic write
+      out_of_memory = true;
+    }
+#pragma omp barrier
+    bool skip;
+#pragma omp atomic read
+    skip = out_of_memory;
     const int nthreads = omp_get_num_threads();
-    for (kb_int64 bt = 0; bt < p.batch; ++bt) {
+    for (kb_int64 bt = 0; bt < (skip ? 0 : p.batch); ++bt) {  // skip is the same on every thread
       const T* a = static_cast<const T*>(p.a) + bt * p.stride_a;
       const T* b = static_cast<const T*>(p.b) + bt * p.stride_b;
       T* c = static_cast<T*>(p.c) + bt * p.stride_c;
@@ -288,7 +309,7 @@ void packed_gemm(const MatmulArgs& p) {
 #pragma omp for schedule(static)
           for (kb_int64 jp = 0; jp < jpanels; ++jp)
             pack_b_panel(p, b, pc, kc, jc + jp * nr, std::min<kb_int64>(nr, nc - jp * nr), nr,
-                         bpack.get() + jp * kc * nr);
+                         bpack + jp * kc * nr);
           // (implicit barrier: the whole B block is packed before anyone reads it)
           const kb_int64 mblocks = (p.m + plan.mc - 1) / plan.mc;
           // Few row blocks (small M): also split the NR panels so every thread gets work.
@@ -304,22 +325,22 @@ void packed_gemm(const MatmulArgs& p) {
             if (packed_block != ib) {
               for (kb_int64 s = 0; s < strips; ++s)
                 pack_a_panel(p, a, ic + s * mr, std::min<kb_int64>(mr, mrows - s * mr), pc, kc, mr,
-                             ablock.get() + s * kc * mr);
+                             ablock + s * kc * mr);
               packed_block = ib;
             }
             const kb_int64 jp_end = std::min(jpanels, (jch + 1) * per_chunk);
             for (kb_int64 jp = jch * per_chunk; jp < jp_end; ++jp) {
               const kb_int64 j0 = jc + jp * nr, cols = std::min<kb_int64>(nr, p.n - j0);
-              const T* bp = bpack.get() + jp * kc * nr;
+              const T* bp = bpack + jp * kc * nr;
               for (kb_int64 s = 0; s < strips; ++s) {
                 const kb_int64 i0 = ic + s * mr, rows = std::min<kb_int64>(mr, p.m - i0);
-                const T* ap = ablock.get() + s * kc * mr;
+                const T* ap = ablock + s * kc * mr;
                 T* ctile = c + i0 * p.ldc + j0;  // (MR, NR) tile of C
                 if (rows == mr && cols == nr) {
                   plan.ukr(kc, ap, bp, ctile, p.ldc, accumulate);
                   continue;
                 }
-                plan.ukr(kc, ap, bp, edge.get(), nr, false);
+                plan.ukr(kc, ap, bp, edge, nr, false);
                 for (kb_int64 r = 0; r < rows; ++r)
                   for (kb_int64 j = 0; j < cols; ++j)
                     ctile[r * p.ldc + j] = accumulate ? ctile[r * p.ldc + j] + edge[r * nr + j] : edge[r * nr + j];
@@ -331,6 +352,7 @@ void packed_gemm(const MatmulArgs& p) {
       }
     }
   }
+  if (out_of_memory) KB_THROW("cpu_04_avx2_packed: out of memory for the per-thread packing buffers");
 }
 }  // namespace
 
