@@ -7,6 +7,7 @@ run and the entries gathered so far are still written.
 from __future__ import annotations
 
 import gc
+import random
 import sys
 import time
 import traceback
@@ -139,8 +140,8 @@ class Runner:
         return out
 
     def _interleave(self, g: Group, case: Case, entries: list) -> None:
-        """CPU: time every measured rung of the case again, one call each per round, in alternating
-        order.  On a shared or throttling machine speed drifts over seconds, so rungs timed one after
+        """CPU: time every measured rung of the case again, one call each per round, in a shuffled
+        order (each rung follows a different one from round to round).  On a shared or throttling machine speed drifts over seconds, so rungs timed one after
         the other can differ by 30 % for nothing; round-robin rounds see the same moments, so the
         ratios between rungs (the point of the ladder) hold.  The round-robin statistics replace the
         solo ones (kept under "solo")."""
@@ -153,9 +154,10 @@ class Runner:
         rounds = int(min(budget.max_rounds, max(budget.min_rounds, budget.interleave_s / per_round)))
         samples: dict = {id(e): [] for e, _ in ok}
         self._advance(f"{g.suite} · {case.label} · round-robin x{rounds}")
+        order = random.Random(len(ok) * 7919 + rounds)   # reproducible; every rung meets every neighbour
         try:
-            for r in range(rounds):
-                for e, prep in (ok if r % 2 == 0 else ok[::-1]):
+            for _ in range(rounds):
+                for e, prep in order.sample(ok, len(ok)):
                     time.sleep(budget.cooldown_s / 4)   # let the previous rung's spinning pool park
                     t0 = time.perf_counter()
                     prep.call()

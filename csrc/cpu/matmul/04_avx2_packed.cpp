@@ -4,7 +4,7 @@
 // sweep the A block.  Transposes and ragged edges are resolved while packing, by zero padding.  The
 // register micro-kernel holds an (MR x NR) tile of C in vector registers: per k step NR/W loads of
 // B, MR broadcasts of A, MR*NR/W FMAs.  OpenMP splits the MC-row blocks (and, for small M, the
-// panels) across the cores.
+// panels) across the cores, dynamically, one A block per grab.
 // Run-time ISA dispatch (target attributes, no global -mavx2): AVX2+FMA 6x16 fp32 / 6x8 fp64; on
 // AVX-512 CPUs 12x32 / 12x16; a portable scalar micro-kernel otherwise.  KB_CPU_ISA=avx2|scalar
 // caps the choice.
@@ -316,8 +316,10 @@ void packed_gemm(const MatmulArgs& p) {
           const kb_int64 jchunks =
               std::min<kb_int64>(jpanels, std::max<kb_int64>(1, (2 * nthreads + mblocks - 1) / mblocks));
           const kb_int64 per_chunk = (jpanels + jchunks - 1) / jchunks;
-          kb_int64 packed_block = -1;  // the A block this thread holds packed (items of one block run in a row)
-#pragma omp for schedule(static)
+          kb_int64 packed_block = -1;  // the A block this thread holds packed (a chunk is one whole block)
+          // Dynamic, one A block per grab: a core that is slowed down (another process, a spinning
+          // thread pool) takes fewer blocks instead of holding everyone up at the barrier.
+#pragma omp for schedule(dynamic, jchunks)
           for (kb_int64 item = 0; item < mblocks * jchunks; ++item) {
             const kb_int64 ib = item / jchunks, jch = item % jchunks;
             const kb_int64 ic = ib * plan.mc, mrows = std::min(plan.mc, p.m - ic);
