@@ -57,7 +57,7 @@ class Budget:
 
 BUDGETS = {
     ("cpu", False): Budget(warmup_s=0.15, measure_s=0.8, min_reps=5, max_reps=200, target_rel_ci=0.01, max_call_s=2.0,
-                           cooldown_s=0.2, interleave_s=4.0),
+                           cooldown_s=0.2, interleave_s=6.0, min_rounds=9),
     ("cuda", False): Budget(warmup_s=0.1, measure_s=0.5, min_reps=10, max_reps=500, target_rel_ci=0.005, max_call_s=2.0),
     ("cpu", True): Budget(warmup_s=0.02, measure_s=0.06, min_reps=3, max_reps=25, target_rel_ci=0.03, max_call_s=0.3,
                           cooldown_s=0.1),
