@@ -200,7 +200,7 @@ def applicable(impl, case: Case) -> bool:
     reported as skipped with the reason (by the engine)."""
     if impl.device != case.device or case.dtype not in impl.dtypes:
         return False
-    if case.op == "matmul" and getattr(impl, "vector_only", False):
+    if case.op == "matmul" and impl.vector_only:
         _, m, n, _ = figures.matmul_dims(case.shape)
         return min(m, n) == 1
     if case.op == "reduce":

@@ -1,25 +1,11 @@
 // 06_unrolled_warp: the tree stops at 64 partials; the last warp finishes without __syncthreads.
-// Adds over 05: the last 6 steps need no block-wide barrier (__syncwarp only, safe on Volta+).
+// Adds over 05: the last 6 steps need no block-wide barrier (__syncwarp only, safe on Volta+):
+// red::smem_warp_tree in reduce_common.cuh, which 07 and 08 reuse.
 // Limits: the loop over s is still a run-time loop; the block size is only known at run time.
 // Preconditions: blockDim a power of two >= 64 (256), 256 x AccT shared memory; workspace = one AccT per block.
 #include "reduce_common.cuh"
 
 namespace kb {
-// Last warp of the tree: read into a register, __syncwarp, then write, so no lane reads a
-// word another lane is writing in the same step (the old volatile-only trick is unsafe
-// under independent thread scheduling).
-template <typename AccT>
-__device__ __forceinline__ void warp_tree_06(volatile AccT* sdata, unsigned tid) {
-  AccT v = sdata[tid];
-#pragma unroll
-  for (int s = 32; s > 0; s >>= 1) {
-    v += sdata[tid + s];
-    __syncwarp();
-    sdata[tid] = v;
-    __syncwarp();
-  }
-}
-
 template <typename T, typename AccT>
 __global__ void reduce_06_unrolled_warp_kernel(const T* __restrict__ x, kb_int64 n, AccT* __restrict__ parts) {
   extern __shared__ unsigned char smem_raw[];
@@ -34,7 +20,7 @@ __global__ void reduce_06_unrolled_warp_kernel(const T* __restrict__ x, kb_int64
     if (tid < s) sdata[tid] += sdata[tid + s];
     __syncthreads();
   }
-  if (tid < 32) warp_tree_06<AccT>(sdata, tid);
+  if (tid < 32) red::smem_warp_tree<AccT>(sdata, tid);
   if (tid == 0) parts[blockIdx.x] = sdata[0];
 }
 }  // namespace kb

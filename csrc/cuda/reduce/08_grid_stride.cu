@@ -5,18 +5,6 @@
 #include "reduce_common.cuh"
 
 namespace kb {
-template <typename AccT>
-__device__ __forceinline__ void warp_tree_08(volatile AccT* sdata, unsigned tid) {
-  AccT v = sdata[tid];
-#pragma unroll
-  for (int s = 32; s > 0; s >>= 1) {
-    v += sdata[tid + s];
-    __syncwarp();
-    sdata[tid] = v;
-    __syncwarp();
-  }
-}
-
 template <typename T, typename AccT, unsigned BS>
 __global__ void __launch_bounds__(BS) reduce_08_grid_stride_kernel(const T* __restrict__ x, kb_int64 n,
                                                                    AccT* __restrict__ parts) {
@@ -30,7 +18,7 @@ __global__ void __launch_bounds__(BS) reduce_08_grid_stride_kernel(const T* __re
   if (BS >= 512) { if (tid < 256) sdata[tid] += sdata[tid + 256]; __syncthreads(); }
   if (BS >= 256) { if (tid < 128) sdata[tid] += sdata[tid + 128]; __syncthreads(); }
   if (BS >= 128) { if (tid < 64) sdata[tid] += sdata[tid + 64]; __syncthreads(); }
-  if (tid < 32) warp_tree_08<AccT>(sdata, tid);
+  if (tid < 32) red::smem_warp_tree<AccT>(sdata, tid);
   if (tid == 0) parts[blockIdx.x] = sdata[0];
 }
 }  // namespace kb

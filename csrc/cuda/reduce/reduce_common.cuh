@@ -73,6 +73,22 @@ template <typename AccT, bool kMax> struct ArgOp {
   __device__ __forceinline__ static S make(AccT v, kb_int64 i) { S s; s.v = v; s.i = i; return s; }
 };
 
+// The last warp of a shared-memory tree (introduced by rung 06, reused by 07 and 08): 64 partials
+// in sdata[0..63] -> sdata[0].  Read into a register, __syncwarp, then write, so no lane reads a
+// word another lane is writing in the same step (the old volatile-only trick is unsafe under
+// independent thread scheduling).  Call with tid < 32.
+template <typename AccT>
+__device__ __forceinline__ void smem_warp_tree(volatile AccT* sdata, unsigned tid) {
+  AccT v = sdata[tid];
+#pragma unroll
+  for (int s = 32; s > 0; s >>= 1) {
+    v += sdata[tid + s];
+    __syncwarp();
+    sdata[tid] = v;
+    __syncwarp();
+  }
+}
+
 // 128-bit loads/stores: a uint4 holds N = 16 / sizeof(T) elements; unpack to / pack from the accumulator type
 // (pack rounds to nearest for fp16/bf16).
 template <typename T> struct Vec16;
@@ -95,34 +111,32 @@ template <> struct Vec16<double> {
                       (unsigned)__double2hiint(v[1]));
   }
 };
-template <> struct Vec16<__half> {
+// Eight 16-bit floats in a uint4; Bits16 says how one 16-bit pattern converts to and from float.
+template <class Bits16> struct Vec16Of16Bit {
   static const int N = 8;
+  __device__ __forceinline__ static uint4 pack(const float* v) {
+    return make_uint4(Bits16::bits(v[0]) | (Bits16::bits(v[1]) << 16), Bits16::bits(v[2]) | (Bits16::bits(v[3]) << 16),
+                      Bits16::bits(v[4]) | (Bits16::bits(v[5]) << 16), Bits16::bits(v[6]) | (Bits16::bits(v[7]) << 16));
+  }
+  __device__ __forceinline__ static void unpack(const uint4& u, float* o) {
+    const unsigned w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      o[2 * k] = Bits16::cvt((unsigned short)(w[k] & 0xffffu));
+      o[2 * k + 1] = Bits16::cvt((unsigned short)(w[k] >> 16));
+    }
+  }
+};
+struct HalfBits {
   __device__ __forceinline__ static float cvt(unsigned short b) { return __half2float(__ushort_as_half(b)); }
   __device__ __forceinline__ static unsigned bits(float v) { return __half_as_ushort(__float2half_rn(v)); }
-  __device__ __forceinline__ static uint4 pack(const float* v) {
-    return make_uint4(bits(v[0]) | (bits(v[1]) << 16), bits(v[2]) | (bits(v[3]) << 16), bits(v[4]) | (bits(v[5]) << 16),
-                      bits(v[6]) | (bits(v[7]) << 16));
-  }
-  __device__ __forceinline__ static void unpack(const uint4& u, float* o) {
-    const unsigned w[4] = {u.x, u.y, u.z, u.w};
-#pragma unroll
-    for (int k = 0; k < 4; ++k) { o[2 * k] = cvt((unsigned short)(w[k] & 0xffffu)); o[2 * k + 1] = cvt((unsigned short)(w[k] >> 16)); }
-  }
 };
-template <> struct Vec16<__nv_bfloat16> {
-  static const int N = 8;
+struct BFloat16Bits {
   __device__ __forceinline__ static float cvt(unsigned short b) { return __bfloat162float(__ushort_as_bfloat16(b)); }
   __device__ __forceinline__ static unsigned bits(float v) { return __bfloat16_as_ushort(__float2bfloat16_rn(v)); }
-  __device__ __forceinline__ static uint4 pack(const float* v) {
-    return make_uint4(bits(v[0]) | (bits(v[1]) << 16), bits(v[2]) | (bits(v[3]) << 16), bits(v[4]) | (bits(v[5]) << 16),
-                      bits(v[6]) | (bits(v[7]) << 16));
-  }
-  __device__ __forceinline__ static void unpack(const uint4& u, float* o) {
-    const unsigned w[4] = {u.x, u.y, u.z, u.w};
-#pragma unroll
-    for (int k = 0; k < 4; ++k) { o[2 * k] = cvt((unsigned short)(w[k] & 0xffffu)); o[2 * k + 1] = cvt((unsigned short)(w[k] >> 16)); }
-  }
 };
+template <> struct Vec16<__half> : Vec16Of16Bit<HalfBits> {};
+template <> struct Vec16<__nv_bfloat16> : Vec16Of16Bit<BFloat16Bits> {};
 // Elements before the first 16-byte boundary of x (scalar head), at most n.
 template <typename T> __device__ __forceinline__ kb_int64 head_elems(const T* x, kb_int64 n) {
   const kb_int64 h = (kb_int64)(((16u - ((unsigned)(unsigned long long)x & 15u)) & 15u) / sizeof(T));
