@@ -33,6 +33,12 @@ def _err_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {msg[0] if msg else ''}"[:300]
 
 
+def _stat_fields(st) -> dict:
+    """The timing figures of an entry, from one set of statistics."""
+    return {"median_s": st.median, "iqr_s": st.iqr, "q1_s": st.q1, "q3_s": st.q3, "n": st.n,
+            "rel_iqr": st.rel_iqr, "noisy": is_noisy(st)}
+
+
 def new_entry(suite: str, impl, case: Case, library: list, preferred: tuple, series: str = "") -> dict:
     e = {"suite": suite, "key": case.key, "label": case.label, "case": case.to_dict(),
          "op": case.op, "variant": case.variant, "dtype": case.dtype, "device": case.device,
@@ -141,10 +147,10 @@ class Runner:
 
     def _interleave(self, g: Group, case: Case, entries: list) -> None:
         """CPU: time every measured rung of the case again, one call each per round, in a shuffled
-        order (each rung follows a different one from round to round).  On a shared or throttling machine speed drifts over seconds, so rungs timed one after
-        the other can differ by 30 % for nothing; round-robin rounds see the same moments, so the
-        ratios between rungs (the point of the ladder) hold.  The round-robin statistics replace the
-        solo ones (kept under "solo")."""
+        order (each rung follows a different one from round to round).  On a shared or throttling
+        machine speed drifts over seconds, so rungs timed one after the other can differ by 30 % for
+        nothing; round-robin rounds see the same moments, so the ratios between rungs (the point of
+        the ladder) hold.  The round-robin statistics replace the solo ones (kept under "solo")."""
         preps, self._preps = self._preps, {}
         ok = [(e, preps[id(e)]) for e in entries if e.get("status") == "ok" and id(e) in preps]
         if len(ok) < 2:
@@ -171,8 +177,7 @@ class Runner:
         for e, _ in ok:
             st = summarize(samples[id(e)])
             e["solo"] = {"median_s": e["median_s"], "iqr_s": e["iqr_s"], "n": e["n"]}
-            e.update({"median_s": st.median, "iqr_s": st.iqr, "q1_s": st.q1, "q3_s": st.q3, "n": st.n,
-                      "rel_iqr": st.rel_iqr, "noisy": is_noisy(st)})
+            e.update(_stat_fields(st))
             e["timing"] = {**e["timing"], "interleaved_rounds": rounds, **st.to_dict()}
             if self.keep_samples:
                 e["timing"]["samples"] = samples[id(e)]
@@ -317,9 +322,7 @@ class Runner:
         if g.budget.interleave_s and case.device == "cpu":
             self._preps[id(e)] = prep   # timed again round-robin with the case's other rungs
         st = timing.stats
-        e.update({"status": "ok", "median_s": st.median, "iqr_s": st.iqr, "q1_s": st.q1, "q3_s": st.q3,
-                  "n": st.n, "rel_iqr": st.rel_iqr, "noisy": is_noisy(st),
-                  "timing": timing.to_dict(keep_samples=self.keep_samples)})
+        e.update({"status": "ok", **_stat_fields(st), "timing": timing.to_dict(keep_samples=self.keep_samples)})
         fill_figures(e, case, self.peaks)
         if g.series or case.op == "matmul":
             self.history[(case.op, impl.name, case.device, g.series)] = (case.flops, st.median)
