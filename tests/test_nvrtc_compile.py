@@ -19,13 +19,6 @@ DTYPES = ("float32", "float64", "float16", "bfloat16")
 SHAPES = ((256, 256, 256), (7, 129, 33), (1, 512, 256), (512, 1, 256), (4096, 4096, 64))
 
 
-def _cuda_include() -> str | None:
-    for home in (os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), "/usr/local/cuda"):
-        if home and (Path(home) / "include" / "cuda_fp16.h").exists():
-            return str(Path(home) / "include")
-    return None
-
-
 def _libnvrtc():
     cands = []
     try:
@@ -46,8 +39,7 @@ def _libnvrtc():
 
 
 LIB = _libnvrtc()
-INCLUDE = _cuda_include()
-pytestmark = pytest.mark.skipif(LIB is None or INCLUDE is None,
+pytestmark = pytest.mark.skipif(LIB is None or not nv.cuda_include_dirs(),
                                 reason="no libnvrtc (pip install nvidia-cuda-nvrtc) or no CUDA headers")
 
 
@@ -66,7 +58,7 @@ def nvrtc_compile(source: str, expressions: list, arch: str) -> tuple[int, str, 
     try:
         for e in expressions:
             assert LIB.nvrtcAddNameExpression(prog, e.encode()) == 0
-        opts = nv.nvrtc_options(source, [INCLUDE]) + [f"--gpu-architecture={arch}"]
+        opts = nv.nvrtc_options(source) + [f"--gpu-architecture={arch}"]
         rc = LIB.nvrtcCompileProgram(prog, len(opts), (ctypes.c_char_p * len(opts))(*[o.encode() for o in opts]))
         size = ctypes.c_size_t()
         LIB.nvrtcGetProgramLogSize(prog, ctypes.byref(size))

@@ -60,7 +60,7 @@ def reason(rung: str, op: str) -> Optional[str]:
 
 
 # ------------------------------------------------------------------------------ compilation
-def _cuda_include_dirs() -> list:
+def cuda_include_dirs() -> list:
     """Directories holding cuda_fp16.h / cuda_bf16.h (pulled in by kb_device.cuh)."""
     cands = []
     try:
@@ -87,12 +87,12 @@ def _cuda_include_dirs() -> list:
     return out[:1]
 
 
-def nvrtc_options(source: str, include_dirs: Optional[list] = None) -> list:
+def nvrtc_options(source: str) -> list:
     """NVRTC options for a rung's .cu (tests/test_nvrtc_compile.py compiles with exactly these).
     NVRTC options, not nvcc's: NVRTC 13 rejects --expt-relaxed-constexpr."""
     path = ROOT / source
     options = ["-std=c++17", "-I" + str(ROOT / "csrc" / "common"), "-I" + str(path.parent), "-I" + str(ROOT / "csrc")]
-    return options + ["-I" + d for d in (_cuda_include_dirs() if include_dirs is None else include_dirs)]
+    return options + ["-I" + d for d in cuda_include_dirs()]
 
 
 @functools.lru_cache(maxsize=None)
