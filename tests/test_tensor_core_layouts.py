@@ -1,0 +1,72 @@
+"""The tensor-core emulation of the CPU SIMT executor (csrc/sim/kbsim_tensor_core.h, kbsim_wmma.h)
+against the PTX ISA fragment layouts and a reference matmul -- no GPU and no executor needed: a
+g++-built driver (tests/tensor_core_layouts.cpp) runs a warp as 32 std::threads."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "tests" / "tensor_core_layouts.cpp"
+CXX = shutil.which("g++") or shutil.which("c++")
+pytestmark = pytest.mark.skipif(CXX is None, reason="no C++ compiler")
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory) -> Path:
+    exe = tmp_path_factory.mktemp("tc") / "tensor_core_layouts"
+    r = subprocess.run([CXX, "-std=c++20", "-O1", "-Wall", "-Werror", "-pthread", str(SRC), "-o", str(exe)],
+                       capture_output=True, text=True, timeout=300)
+    if r.returncode != 0 and "barrier" in r.stderr and "No such file" in r.stderr:
+        pytest.skip("the C++ library has no <barrier> (C++20)")
+    assert r.returncode == 0, r.stderr[-3000:]
+    return exe
+
+
+EXPECTED = [
+    "m16n8k16 A layout (ISA table, lanes 0 and 5)",
+    "m16n8k16 B layout (ISA table, lanes 5 and 31)",
+    "m16n8 C/D layout (ISA table, lane 5)",
+    "m16n8k8 tf32 A/B layout (ISA table, lane 5)",
+    "ldmatrix element layout, plain and .trans (lane 5)",
+    "every fragment layout is a bijection onto its matrix",
+    "fp16 -> fp32 (normal, subnormal, max, inf, nan)",
+    "bf16 -> fp32",
+    "cvt.rna.tf32.f32 rounding (ties away) and tf32 operand truncation",
+    "mma.m16n8k16 f16 (whole warp) == reference",
+    "mma.m16n8k16 f16: a wrong A register order is caught",
+    "mma.m16n8k16 bf16 (whole warp) == reference",
+    "mma.m16n8k16 bf16: a wrong A register order is caught",
+    "mma.m16n8k8.tf32 (whole warp) == reference on tf32-rounded inputs",
+    "mma.m16n8k8.tf32 differs from the fp32 product (a different precision)",
+    "ldmatrix (x4, x4.trans, x2, x2.trans) -> mma.sync per lane, f16, 4 layouts",
+    "ldmatrix (x4, x4.trans, x2, x2.trans) -> mma.sync per lane, bf16, 4 layouts",
+    "mma.m16n8k8.tf32 per lane == reference",
+    "wmma 16x16x16 load/mma/store (row- and column-major) == reference",
+    "wmma fill_fragment",
+]
+
+
+def test_layouts_and_emulation(driver):
+    r = subprocess.run([str(driver), "all"], capture_output=True, text=True, timeout=120)
+    lines = r.stdout.splitlines()
+    assert [ln for ln in lines if ln.startswith("FAIL")] == []
+    assert [ln[3:] for ln in lines if ln.startswith("ok ")] == EXPECTED
+    assert lines[-1] == "0 failed" and r.returncode == 0
+
+
+@pytest.mark.parametrize("case, message", [
+    ("ldmatrix_misaligned", r"ldmatrix: row address 0x[0-9a-f]+ of lane 9 is not 16-byte aligned"),
+    ("wmma_misaligned", r"wmma::load_matrix_sync: pointer 0x[0-9a-f]+ is not 256-bit \(32-byte\) aligned"),
+    ("wmma_ldm", r"wmma::load_matrix_sync: ldm 12 is not a multiple of 16 bytes \(2-byte elements\)"),
+    ("wmma_nonuniform", r"wmma::load_matrix_sync: lane 3 passes \(0x[0-9a-f]+, ldm 16\) but lane 0 passes "
+                        r"\(0x[0-9a-f]+, ldm 16\): the arguments must be warp-uniform"),
+])
+def test_misuse_is_reported(driver, case, message):
+    r = subprocess.run([str(driver), case], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.fullmatch("report: " + message, r.stdout.strip()), r.stdout
