@@ -1,6 +1,23 @@
-// The kernel tables: name -> launcher, one table per op and device.
-// Every front door (torch op, TF op, pybind11 module) looks kernels up here by the
-// registry name; tests check that these names and kernelbench/registry agree.
+// The kernel tables: one table per op and device, one line per rung, and that line is the
+// rung's whole description.  Everything else is derived from these tables: the front doors look
+// kernels up here by name, kernelbench/registry reads every fact below (through the pybind11
+// module, or build/kb_native/kb_tables.json written at build time), the CuPy/NVRTC list, the
+// default rung of `impl=None`, the benchmark's applicability rules and the docs' rung tables.
+// Python adds only a one-line description and the source path (kernelbench/registry/*.py).
+//
+// A table line, in order (positional aggregate initializer; keep one line per rung):
+//   matmul:  {name, dtypes, traits, min_arch, rank, launcher, config}
+//   reduce:  {name, dtypes, ops, traits, min_arch, rank, launcher, workspace, config}
+//   rowwise: {name, dtypes, traits, min_arch, rank, launcher}
+//     dtypes    DTypeMask bits (kF32 | kF64 | kF16 | kBF16)
+//     ops       reduce: bit (1 << int(ReduceOp)) per supported op (kSumMean, kAllReduceOps)
+//     traits    layout preconditions (kWholeOnly, kDimOnly, kInnerOne, kInnerMany, kVectorOnly)
+//               and kVendor (a vendor library behind our launcher contract, e.g. CUB); 0: none
+//     min_arch  minimum compute capability as 10*major+minor: 0 any, 80 sm_80, 90 sm_90a
+//     rank      0: never picked by impl=None; 1, 2, ...: the order impl=None tries them in
+//     config    non-null: the one launch the CuPy/NVRTC twin repeats (see LaunchConfig)
+// kb::refuses() (kb_tables.cpp) is the one check of those preconditions; a kernel's `fn` member
+// calls it before its launcher, so no caller can run a rung on a problem its line refuses.
 #pragma once
 #include <cstddef>
 #include <string>
@@ -30,34 +47,75 @@ struct LaunchConfig {
 using MatmulConfigFn = LaunchConfig (*)(const MatmulArgs&);
 using ReduceConfigFn = LaunchConfig (*)(const ReduceArgs&);
 
+// Traits: layout preconditions (what the launcher refuses) and where the code comes from.
+enum Traits : unsigned {
+  kWholeOnly = 1u << 0,    // reduce: whole-tensor reductions only (outer == inner == 1)
+  kDimOnly = 1u << 1,      // reduce: along a dim only (refuses outer == inner == 1)
+  kInnerOne = 1u << 2,     // reduce: the reduced dim is the innermost one (inner == 1)
+  kInnerMany = 1u << 3,    // reduce: the reduced dim is not the innermost one (inner > 1)
+  kVectorOnly = 1u << 4,   // matmul: matrix-vector shapes only (M == 1 or N == 1)
+  kVendor = 1u << 5,       // a vendor library (CUB, cuBLAS, ...) behind our launcher contract
+};
+
+constexpr unsigned kAllReduceOps = 0x3f;
+constexpr unsigned kSumOnly = 1u << int(ReduceOp::Sum);
+constexpr unsigned kSumMean = (1u << int(ReduceOp::Sum)) | (1u << int(ReduceOp::Mean));
+constexpr unsigned kAllTypes = kF32 | kF64 | kF16 | kBF16;
+
 struct MatmulKernel {
   const char* name;
-  unsigned dtypes;        // DTypeMask bits
-  MatmulFn fn;
+  unsigned dtypes;
+  unsigned traits;
+  int min_arch;
+  int rank;
+  MatmulFn launch;
   MatmulConfigFn config;  // nullptr when the rung is not one single kernel launch
+  // refuses() first (kb::ArgumentError with the reason), then launch.
+  void fn(const MatmulArgs& p, void* stream) const;
 };
 
 struct ReduceKernel {
   const char* name;
   unsigned dtypes;
-  bool full_only;          // true: only outer == inner == 1 (a whole-tensor reduction)
-  bool dim_only;           // true: only reductions along a dim (outer*inner > 1 allowed, full too)
-  unsigned ops;            // bit (1 << int(ReduceOp)) per supported op
-  ReduceFn fn;
+  unsigned ops;
+  unsigned traits;
+  int min_arch;
+  int rank;
+  ReduceFn launch;
   ReduceWorkspaceFn workspace;  // may be nullptr (no workspace)
   ReduceConfigFn config;        // nullptr unless one launch (after zeroing the workspace) does it all
+  void fn(const ReduceArgs& p, void* stream) const;
 };
 
 struct RowwiseKernel {
   const char* name;
   unsigned dtypes;
-  RowwiseFn fn;
+  unsigned traits;
+  int min_arch;
+  int rank;
+  RowwiseFn launch;
+  void fn(const RowwiseArgs& p, void* stream) const;
 };
 
-constexpr unsigned kAllReduceOps = 0x3f;
-constexpr unsigned kSumOnly = 1u << int(ReduceOp::Sum);
+// The one precondition check per op: nullptr when the kernel's table line accepts the problem,
+// else why it refuses (a static sentence, e.g. "reduces whole tensors only (outer == inner == 1)").
+// `arch` is the device's compute capability (10*major+minor); pass -1 when unknown (no GPU, or a
+// CPU kernel): the min_arch check is then skipped.  No CUDA dependency (kb_tables.cpp).
+const char* refuses(const MatmulKernel& k, const MatmulArgs& p, int arch = -1);
+const char* refuses(const ReduceKernel& k, const ReduceArgs& p, int arch = -1);
+const char* refuses(const RowwiseKernel& k, const RowwiseArgs& p, int arch = -1);
+// Same, but throws kb::ArgumentError "impl: '<name>' <reason>; got <the sizes>" (every front door
+// maps it to ValueError).
+void require_accepts(const MatmulKernel& k, const MatmulArgs& p, int arch = -1);
+void require_accepts(const ReduceKernel& k, const ReduceArgs& p, int arch = -1);
+void require_accepts(const RowwiseKernel& k, const RowwiseArgs& p, int arch = -1);
 
-// Defined in csrc/cpu/*_table.cpp (always) and csrc/cuda/*/table.cu (CUDA builds only).
+// Every table, every fact, as JSON (read by kernelbench/registry; the pybind11 module returns it
+// and setup.py writes it to build/kb_native/kb_tables.json).  Each entry also carries what
+// refuses() says on one representative problem per layout class ("probes").
+std::string tables_json();
+
+// Defined in csrc/cpu/*/table.cpp (always) and csrc/cuda/*/table.cu (CUDA builds only).
 const std::vector<MatmulKernel>& cpu_matmul_kernels();
 const std::vector<ReduceKernel>& cpu_reduce_kernels();
 const std::vector<RowwiseKernel>& cpu_softmax_kernels();
@@ -74,3 +132,14 @@ const char* dtype_name(DType d);
 const char* reduce_op_name(ReduceOp op);
 
 }  // namespace kb
+
+// Facts-only builds (setup.py's table dump, compiled by the host compiler without the kernels):
+// launcher declarations marked KB_LAUNCHER get a stub body, so the tables link and every fact,
+// including "has a config", reads the same as in the real build.
+#ifdef KB_FACTS_ONLY
+#define KB_LAUNCHER inline
+#define KB_STUB { throw 0; }
+#else
+#define KB_LAUNCHER
+#define KB_STUB
+#endif

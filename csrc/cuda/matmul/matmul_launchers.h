@@ -10,25 +10,25 @@
 #include "../../common/kb_tables.h"
 
 namespace kb {
-void matmul_01_naive(const MatmulArgs& p, void* stream);
-LaunchConfig matmul_01_naive_config(const MatmulArgs& p);
-void matmul_02_coalesced(const MatmulArgs& p, void* stream);
-LaunchConfig matmul_02_coalesced_config(const MatmulArgs& p);
-void matmul_03_smem_tiles(const MatmulArgs& p, void* stream);
-LaunchConfig matmul_03_smem_tiles_config(const MatmulArgs& p);
-void matmul_04_blocktile_1d(const MatmulArgs& p, void* stream);
-LaunchConfig matmul_04_blocktile_1d_config(const MatmulArgs& p);
-void matmul_05_blocktile_2d(const MatmulArgs& p, void* stream);
-LaunchConfig matmul_05_blocktile_2d_config(const MatmulArgs& p);
-void matmul_06_vectorized(const MatmulArgs& p, void* stream);
-LaunchConfig matmul_06_vectorized_config(const MatmulArgs& p);
-void matmul_07_warptile(const MatmulArgs& p, void* stream);
-LaunchConfig matmul_07_warptile_config(const MatmulArgs& p);
-void matmul_08_async_pipeline(const MatmulArgs& p, void* stream);
-LaunchConfig matmul_08_async_pipeline_config(const MatmulArgs& p);
+KB_LAUNCHER void matmul_01_naive(const MatmulArgs& p, void* stream) KB_STUB;
+KB_LAUNCHER LaunchConfig matmul_01_naive_config(const MatmulArgs& p) KB_STUB;
+KB_LAUNCHER void matmul_02_coalesced(const MatmulArgs& p, void* stream) KB_STUB;
+KB_LAUNCHER LaunchConfig matmul_02_coalesced_config(const MatmulArgs& p) KB_STUB;
+KB_LAUNCHER void matmul_03_smem_tiles(const MatmulArgs& p, void* stream) KB_STUB;
+KB_LAUNCHER LaunchConfig matmul_03_smem_tiles_config(const MatmulArgs& p) KB_STUB;
+KB_LAUNCHER void matmul_04_blocktile_1d(const MatmulArgs& p, void* stream) KB_STUB;
+KB_LAUNCHER LaunchConfig matmul_04_blocktile_1d_config(const MatmulArgs& p) KB_STUB;
+KB_LAUNCHER void matmul_05_blocktile_2d(const MatmulArgs& p, void* stream) KB_STUB;
+KB_LAUNCHER LaunchConfig matmul_05_blocktile_2d_config(const MatmulArgs& p) KB_STUB;
+KB_LAUNCHER void matmul_06_vectorized(const MatmulArgs& p, void* stream) KB_STUB;
+KB_LAUNCHER LaunchConfig matmul_06_vectorized_config(const MatmulArgs& p) KB_STUB;
+KB_LAUNCHER void matmul_07_warptile(const MatmulArgs& p, void* stream) KB_STUB;
+KB_LAUNCHER LaunchConfig matmul_07_warptile_config(const MatmulArgs& p) KB_STUB;
+KB_LAUNCHER void matmul_08_async_pipeline(const MatmulArgs& p, void* stream) KB_STUB;
+KB_LAUNCHER LaunchConfig matmul_08_async_pipeline_config(const MatmulArgs& p) KB_STUB;
 // M == 1 or N == 1 only (kb::ArgumentError otherwise).
-void matmul_09_gemv(const MatmulArgs& p, void* stream);
-LaunchConfig matmul_09_gemv_config(const MatmulArgs& p);
+KB_LAUNCHER void matmul_09_gemv(const MatmulArgs& p, void* stream) KB_STUB;
+KB_LAUNCHER LaunchConfig matmul_09_gemv_config(const MatmulArgs& p) KB_STUB;
 // Shape dispatch over the rungs above (several kernels, so no single config).
-void matmul_best(const MatmulArgs& p, void* stream);
+KB_LAUNCHER void matmul_best(const MatmulArgs& p, void* stream) KB_STUB;
 }  // namespace kb
