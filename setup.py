@@ -150,27 +150,30 @@ def run_ninja(directory: Path) -> None:
 TABLES_JSON = ROOT / "kernelbench" / "_kb_tables.json"
 
 
-def dump_tables() -> None:
+def dump_tables(csrc: Path = ROOT / "csrc", work: Path = NATIVE_DIR, out: Path = TABLES_JSON) -> bool:
     """kernelbench/_kb_tables.json: every kernel table line with all its facts, for a Python that has
     no built module (or one without CUDA).  The table sources are compiled by the host compiler in
     facts-only mode (KB_FACTS_ONLY: launchers declared KB_LAUNCHER get stub bodies, so no nvcc is
-    needed) and the program prints kb::tables_json(), the function the pybind11 module exposes."""
+    needed) and the program prints kb::tables_json(), the function the pybind11 module exposes.
+    tests/test_registry.py calls this on an edited copy of csrc/."""
     cxx = os.environ.get("CXX", "g++")
-    main = NATIVE_DIR / "kb_tables_dump.cpp"
+    main = work / "kb_tables_dump.cpp"
     main.write_text('#include <iostream>\n#include "common/kb_tables.h"\n'
                     "int main() { std::cout << kb::tables_json(); return 0; }\n")
-    tables = sorted(glob.glob(str(ROOT / "csrc" / "*" / "*" / "table.c*")))
-    exe = NATIVE_DIR / "kb_tables_dump"
-    cmd = [cxx, "-std=c++17", "-DKB_WITH_CUDA", "-DKB_FACTS_ONLY", f"-I{ROOT / 'csrc'}",
-           str(ROOT / "csrc" / "common" / "kb_tables.cpp"), str(ROOT / "csrc" / "common" / "kb_common.cpp"),
+    tables = sorted(glob.glob(str(csrc / "*" / "*" / "table.c*")))
+    exe = work / "kb_tables_dump"
+    cmd = [cxx, "-std=c++17", "-DKB_WITH_CUDA", "-DKB_FACTS_ONLY", f"-I{csrc}",
+           str(csrc / "common" / "kb_tables.cpp"), str(csrc / "common" / "kb_common.cpp"),
            "-x", "c++", *tables, "-x", "none", str(main), str(NATIVE_DIR / "libkb_cpu.a"), "-fopenmp", "-o", str(exe)]
     try:
         subprocess.run(cmd, check=True)
-        TABLES_JSON.write_text(subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout)
+        out.write_text(subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout)
+        return True
     except (OSError, subprocess.CalledProcessError) as exc:
-        TABLES_JSON.unlink(missing_ok=True)   # never leave a stale copy behind
-        log(f"WARNING: could not write {TABLES_JSON.name} ({exc}); the registry will read the tables from the "
+        out.unlink(missing_ok=True)   # never leave a stale copy behind
+        log(f"WARNING: could not write {out.name} ({exc}); the registry will read the tables from the "
             "built module only (a new launcher declared without KB_LAUNCHER ... KB_STUB?)")
+        return False
 
 
 def static_libs(cuda: bool) -> list[str]:

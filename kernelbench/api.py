@@ -14,20 +14,13 @@ from typing import Any, Optional
 from . import _frontdoors
 from ._frontdoors import frontdoors  # noqa: F401  (re-exported)
 from .registry import get_impl, list_impls
-from .registry.core import REDUCE_OPS, Impl
+from .registry.core import REDUCE_OPS, Impl, layout_class
 
-# Best native rung per (op, device), then the fallbacks tried in order when it does not fit
-# (dtype, op variant, whole-tensor vs dim).  Names that are not built are skipped.
-_PREFERRED = {
-    ("matmul", "cuda"): ["cuda_best", "cuda_08_async_pipeline", "cuda_07_warptile", "cuda_05_blocktile_2d"],
-    ("matmul", "cpu"): ["cpu_04_avx2_packed", "cpu_03_cache_blocked", "cpu_02_loop_order"],
-    ("reduce", "cuda"): ["cuda_best", "cuda_11_single_pass", "cuda_12_dim_inner", "cuda_13_dim_outer"],
-    ("reduce", "cpu"): ["cpu_04_avx2_openmp", "cpu_03_avx2", "cpu_02_multi_accumulators"],
-    ("softmax", "cuda"): ["cuda_14_softmax_online"],
-    ("softmax", "cpu"): ["cpu_06_softmax"],
-    ("l2norm", "cuda"): ["cuda_15_l2norm"],
-    ("l2norm", "cpu"): ["cpu_07_l2norm"],
-}
+# impl=None: the native rungs whose C++ table line gives them a default rank, best (rank 1) first;
+# the first that takes the dtype, the op variant and the layout is used (derived, never listed here).
+def _preferred(base: str, device: str) -> list:
+    ranked = [i for i in list_impls(op=base, device=device) if i.native and i.op == base and i.rank > 0]
+    return [i.name for i in sorted(ranked, key=lambda i: i.rank)]
 
 
 def _kind(x: Any) -> str:
@@ -58,18 +51,15 @@ def _dtype(x: Any, kind: str) -> str:
     return name.replace("torch.", "").replace("<dtype: '", "").replace("'>", "")
 
 
-def _default_impl(op: str, device: str, dtype: str, variant: Optional[str], full: bool) -> str:
+def _default_impl(op: str, device: str, dtype: str, variant: Optional[str], layout: Optional[str]) -> str:
     base = "softmax" if op in ("softmax", "log_softmax") else op
-    names = [i.name for i in list_impls(op=base, device=device) if i.native]
-    for name in _PREFERRED.get((base, device), []) + list(reversed(names)):
-        if name not in names:
-            continue
+    for name in _preferred(base, device):
         impl = get_impl(base, name)
         if dtype not in impl.dtypes:
             continue
         if variant is not None and impl.variants and variant not in impl.variants:
             continue
-        if impl.full_only and not full:
+        if layout is not None and impl.refusal(layout):
             continue
         return name
     raise ValueError(f"impl: no native {base} rung on {device} supports {dtype}"
@@ -109,14 +99,14 @@ _FLOATS = ("float32", "float64", "float16", "bfloat16")
 
 
 def _resolve(op: str, x: Any, kind: str, arg: str, impl: Optional[str], variant: Optional[str],
-             full: bool) -> Impl:
+             layout: Optional[str]) -> Impl:
     """Check dtype and device of the first input, then pick the registry entry."""
     if kind == "torch" and x.layout != __import__("torch").strided:
         raise ValueError(f"{arg}: expected a dense (strided) tensor, got layout {x.layout}")
     device, dtype = _device(x, kind), _dtype(x, kind)
     if dtype not in _FLOATS:
         raise TypeError(f"{arg}: expected a floating-point array ({', '.join(_FLOATS)}), got {dtype}")
-    entry = get_impl(op, impl or _default_impl(op, device, dtype, variant, full))
+    entry = get_impl(op, impl or _default_impl(op, device, dtype, variant, layout))
     if entry.device != device:
         raise ValueError(f"impl: {entry.name!r} runs on {entry.device} but {arg} is on {device}")
     return entry
@@ -152,11 +142,25 @@ def _check_same_kind(kind: str, other: Any, arg: str) -> None:
         raise TypeError(f"{arg}: expected a {kind} array like a, got a {k2} array")
 
 
+def _matmul_layout(a: Any, b: Any) -> Optional[str]:
+    """"vector" (M == 1 or N == 1) or "matrix" for impl=None; None when the shapes are not 2-D/3-D
+    (the shared checks explain that)."""
+    sa, sb = tuple(a.shape), tuple(b.shape)
+    if len(sa) not in (2, 3) or len(sb) not in (2, 3):
+        return None
+    return layout_class("matmul", (), batch_m_n=(1, int(sa[-2]), int(sb[-1])))
+
+
+def _dim_in_range(x: Any, dim: Optional[int]) -> bool:
+    nd = max(len(tuple(x.shape)), 1)
+    return dim is None or -nd <= dim < nd
+
+
 def matmul(a: Any, b: Any, impl: Optional[str] = None) -> Any:
     """C = A @ B.  a: (M, K) or (batch, M, K); b: (K, N) or (batch, K, N)."""
     kind = _kind(a)
     _check_same_kind(kind, b, "b")
-    entry = _resolve("matmul", a, kind, "a", impl, None, True)
+    entry = _resolve("matmul", a, kind, "a", impl, None, _matmul_layout(a, b))
     name = entry.name
     if _dtype(b, kind) != _dtype(a, kind):
         raise TypeError(f"b: expected the dtype of a ({_dtype(a, kind)}), got {_dtype(b, kind)}")
@@ -176,7 +180,8 @@ def reduce(x: Any, op: str = "sum", dim: Optional[int] = None, keepdim: bool = F
     if dim is not None and not isinstance(dim, int):
         raise TypeError(f"dim: expected an int or None, got {type(dim).__name__}")
     kind = _kind(x)
-    entry = _resolve("reduce", x, kind, "x", impl, op, dim is None)
+    entry = _resolve("reduce", x, kind, "x", impl, op,
+                     layout_class("reduce", tuple(x.shape), dim) if _dim_in_range(x, dim) else None)
     name = entry.name
     if not entry.native:
         return _python_rung(entry, [x], kind, op=op, dim=dim, keepdim=keepdim)
@@ -192,7 +197,7 @@ def reduce(x: Any, op: str = "sum", dim: Optional[int] = None, keepdim: bool = F
 
 def _rowwise(x: Any, log: bool, impl: Optional[str], op: str) -> Any:
     kind = _kind(x)
-    entry = _resolve(op, x, kind, "x", impl, None, False)
+    entry = _resolve(op, x, kind, "x", impl, None, "rows")
     name = entry.name
     if not entry.native:
         return _python_rung(entry, [x], kind)

@@ -201,6 +201,11 @@ MatmulPlan plan_matmul(const TensorView& a, const TensorView& b, const std::stri
 
   plan.kernel = lookup(cpu_matmul_kernels(), cuda_matmul_table(), "matmul", impl, a.device, "a");
   require_dtype(plan.kernel->dtypes, a.dtype, impl, "a");
+  {  // the table line's preconditions (kb::refuses, kb_tables.cpp), before anything is allocated
+    MatmulArgs probe{};
+    probe.m = m; probe.n = n; probe.k = k; probe.batch = batch; probe.dtype = a.dtype;
+    require_accepts(*plan.kernel, probe);
+  }
 
   const MatrixLayout la = matrix_layout(m, k, a.strides[ra - 2], a.strides[ra - 1]);
   const MatrixLayout lb = matrix_layout(k, n, b.strides[rb - 2], b.strides[rb - 1]);
@@ -255,11 +260,11 @@ ReducePlan plan_reduce(const TensorView& x, const std::string& op_name, bool has
   plan.kernel = lookup(cpu_reduce_kernels(), cuda_reduce_table(), "reduce", impl, x.device, "x");
   require_dtype(plan.kernel->dtypes, x.dtype, impl, "x");
   KB_REQUIRE(plan.kernel->ops & (1u << int(op)), "op: impl '" << impl << "' does not implement " << op_name);
-  const bool full = outer == 1 && inner == 1;
-  KB_REQUIRE(!(plan.kernel->full_only && !full),
-             "dim: impl '" << impl << "' reduces whole tensors only; pass dim=None or choose a dim rung");
-  KB_REQUIRE(!(plan.kernel->dim_only && full && has_dim == false && nd > 1),
-             "dim: impl '" << impl << "' reduces along one dim only; pass dim");
+  {  // the table line's preconditions (kb::refuses, kb_tables.cpp), before the workspace is sized
+    ReduceArgs probe{};
+    probe.outer = outer; probe.r = r; probe.inner = inner; probe.op = op; probe.dtype = x.dtype;
+    require_accepts(*plan.kernel, probe);
+  }
   plan.copy_x = !is_contiguous(x);
   plan.index_output = op == ReduceOp::ArgMax || op == ReduceOp::ArgMin;
   if (plan.copy_x) return plan;
@@ -291,6 +296,7 @@ RowwisePlan plan_rowwise(const TensorView& x, const std::string& kind, bool log,
   if (!softmax) plan.out_sizes.pop_back();
   RowwiseArgs& p = plan.args;
   p.x = x.data; p.y = nullptr; p.rows = rows; p.cols = cols; p.log = log; p.dtype = x.dtype;
+  require_accepts(*plan.kernel, p);  // the table line's preconditions (kb::refuses, kb_tables.cpp)
   return plan;
 }
 

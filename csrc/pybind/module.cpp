@@ -321,4 +321,6 @@ PYBIND11_MODULE(_pybind, m) {
   m.def("matmul_config", &matmul_config);
   m.def("reduce_config", &reduce_config);
   m.def("struct_layout", &struct_layout);
+  m.def("tables_json", &kb::tables_json,
+        "every kernel table line with all its facts, as JSON (read by kernelbench/registry)");
 }

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
-from ..registry.core import LAYERS
+from ..registry.core import LAYERS, layout_class
 from . import figures
 from .analysis import layer_order
 from .cases import Case
@@ -200,17 +200,17 @@ def applicable(impl, case: Case) -> bool:
     reported as skipped with the reason (by the engine)."""
     if impl.device != case.device or case.dtype not in impl.dtypes:
         return False
-    if case.op == "matmul" and impl.vector_only:
-        _, m, n, _ = figures.matmul_dims(case.shape)
-        return min(m, n) == 1
-    if case.op == "reduce":
-        if impl.variants and case.variant not in impl.variants:
-            return False
-        if impl.full_only and case.dim is not None:
-            return False
-        if impl.dim_only and case.dim is None:
-            return False
-    return True
+    if case.op == "reduce" and impl.variants and case.variant not in impl.variants:
+        return False
+    return impl.refusal(case_layout(case)) is None   # the rung's own precondition (kb::refuses)
+
+
+def case_layout(case: Case) -> str:
+    """The layout class of a case (registry.core.layout_class): what a rung's table line may refuse."""
+    if case.op == "matmul":
+        batch, m, n, _ = figures.matmul_dims(case.shape)
+        return layout_class("matmul", (), batch_m_n=(batch, m, n))
+    return layout_class(case.op, tuple(case.shape), case.dim)
 
 
 def _impls(op: str, device: str) -> list:

@@ -34,6 +34,13 @@ class Impl:
     full_only: bool = False   # reduce: whole-tensor reductions only
     dim_only: bool = False    # reduce: reductions along one dim only
     vector_only: bool = False  # matmul: matrix-vector shapes only (M == 1 or N == 1), i.e. GEMV
+    # Native rungs: facts read from the C++ kernel table line (csrc/*/*/table.c*, via tables.py).
+    table: Optional[bool] = None   # True: present in a C++ kernel table (None: decided by the layer)
+    traits: tuple = ()        # C++ traits: whole_only, dim_only, inner_one, inner_many, vector_only, vendor
+    min_arch: int = 0         # minimum compute capability (10*major+minor; 90 = sm_90a); 0: any
+    rank: int = 0             # order tried by impl=None (1 first); 0: never a default
+    nvrtc: bool = False       # has a launch configuration the CuPy/NVRTC twin repeats
+    probes: tuple = ()        # ((layout class, refusal or None), ...): kb::refuses() on one problem per class
     # Python-level rungs (numba, cupy, frameworks): how to run them.
     #   backend: array type the callable takes ("torch", "tf", "numpy", "cupy", "numba")
     #   fn(*arrays, **kw) -> array, on arrays already on `device` in that backend.
@@ -44,14 +51,74 @@ class Impl:
 
     @property
     def native(self) -> bool:
-        """Compiled into our extensions and reachable by name through every front door."""
+        """Present in a C++ kernel table: compiled into our extensions, reachable by name through
+        every front door (vendor rungs behind our launcher contract, like CUB, included)."""
+        if self.table is not None:
+            return self.table
         return self.layer in ("handwritten-cuda", "cpu")
+
+    def refusal(self, layout: str) -> Optional[str]:
+        """Why this rung refuses a problem of this layout class (see `layout_class`), else None.
+        Native rungs answer with what kb::refuses() said on the class's probe problem (the C++ check
+        itself); Python-level rungs with their flags (`flag_refusals`)."""
+        table = dict(self.probes) if self.probes else flag_refusals(self.op, self.full_only, self.dim_only,
+                                                                   self.vector_only)
+        return table.get(layout)
 
     def unavailable_reason(self) -> Optional[str]:
         """None when this rung can run here, else a one-line reason (for 'skipped')."""
         if self.available is not None:
             return self.available()
         return None
+
+
+# Layout classes: one representative problem each is checked by kb::refuses() (kb_tables.cpp).
+LAYOUT_CLASSES = {"matmul": ("matrix", "vector"), "reduce": ("whole", "rows", "columns"),
+                  "softmax": ("rows",), "log_softmax": ("rows",), "l2norm": ("rows",)}
+
+
+def layout_class(op: str, shape: tuple, dim: Optional[int] = None, batch_m_n: Optional[tuple] = None) -> str:
+    """The layout class of a problem.  matmul: "vector" when M == 1 or N == 1, else "matrix"
+    (pass batch_m_n=(batch, M, N)); reduce: "whole" when outer == inner == 1 (dim=None, or a dim
+    with nothing around it), "rows" when the reduced dim is innermost (inner == 1), else "columns";
+    row-wise ops: "rows"."""
+    if op == "matmul":
+        _, m, n = batch_m_n
+        return "vector" if min(m, n) == 1 else "matrix"
+    if op in ("reduce",) + REDUCE_OPS:
+        if dim is None:
+            return "whole"
+        nd = max(len(shape), 1)
+        d = dim + nd if dim < 0 else dim
+        outer = inner = 1
+        for i, s in enumerate(shape):
+            outer *= s if i < d else 1
+            inner *= s if i > d else 1
+        if outer == 1 and inner == 1:
+            return "whole"
+        return "rows" if inner == 1 else "columns"
+    return "rows"
+
+
+def flag_refusals(op: str, full_only: bool = False, dim_only: bool = False, vector_only: bool = False,
+                  inner_one: bool = False, inner_many: bool = False) -> dict:
+    """{layout class: refusal or None} from layout flags, for Python-level rungs.  The meaning of
+    each flag is kb::refuses()'s; tests/test_registry.py checks this function agrees with the C++
+    probes of every native rung."""
+    out = {c: None for c in LAYOUT_CLASSES.get(op, ("rows",))}
+    if op == "matmul" and vector_only:
+        out["matrix"] = "takes matrix-vector shapes only (M == 1 or N == 1)"
+    if op == "reduce":
+        if full_only:
+            out["rows"] = out["columns"] = "reduces whole tensors only (outer == inner == 1)"
+        if dim_only:
+            out["whole"] = "reduces along a dim only (not outer == inner == 1)"
+        if inner_one:
+            out["columns"] = out["columns"] or "reduces the innermost dim only (inner == 1)"
+        if inner_many:
+            for c in ("whole", "rows"):
+                out[c] = out[c] or "reduces a non-innermost dim only (inner > 1)"
+    return out
 
 
 _REGISTRY: list[Impl] = []
@@ -67,11 +134,64 @@ def register(impl: Impl) -> Impl:
     return impl
 
 
-def native(name, op, device, dtypes, adds, source, **kw) -> Impl:
-    """Register a rung compiled into the extensions (csrc/), reachable by every front door."""
-    layer = "handwritten-cuda" if device == "cuda" else "cpu"
-    return register(Impl(name=name, op=op, layer=layer, device=device, dtypes=tuple(dtypes),
-                         front_doors=NATIVE_FRONT_DOORS, adds=adds, source=source, **kw))
+# One-line descriptions and source paths of the native rungs, keyed by (op, name): the only facts
+# about a native rung kept in Python (everything else is its C++ table line).
+_DESCRIPTIONS: dict = {}
+
+
+def describe(op: str, name: str, adds: str, source: str) -> None:
+    """The prose of a native rung: what it adds (one line) and the file that holds it."""
+    if (op, name) in _DESCRIPTIONS:
+        raise ValueError(f"duplicate description {op}/{name}")
+    _DESCRIPTIONS[(op, name)] = (adds, source)
+
+
+NO_DESCRIPTION = "(no description: add a describe() line in kernelbench/registry/)"
+
+
+def _native_reason(device: str, min_arch: int, built: bool) -> Optional[str]:
+    if device == "cpu":
+        return None
+    if not built:
+        return "this build has no CUDA kernels (nvcc was not found at build time)"
+    try:
+        import torch
+    except ImportError:
+        return "no CUDA device (torch is not installed to look for one)"
+    if not torch.cuda.is_available():
+        return "no CUDA device"
+    major, minor = torch.cuda.get_device_capability()
+    if min_arch and 10 * major + minor < min_arch:
+        return f"needs {arch_name(min_arch)} (this GPU is sm_{major}{minor})"
+    return None
+
+
+def arch_name(min_arch: int) -> str:
+    """80 -> "sm_80"; 90 -> "sm_90a" (our sm_90 code uses the arch-specific wgmma/TMA features)."""
+    return f"sm_{min_arch}" + ("a" if min_arch == 90 else "")
+
+
+def register_tables(tables: dict) -> list:
+    """Register one entry per C++ kernel table line (softmax lines serve softmax and log_softmax),
+    with the description from describe().  Returns the descriptions that have no table line."""
+    import functools
+    cuda_built = bool(tables.get("cuda_built"))
+    for k in tables.get("kernels", ()):
+        ops = ("softmax", "log_softmax") if k["op"] == "softmax" else (k["op"],)
+        traits = tuple(k["traits"])
+        layer = "vendor-library" if "vendor" in traits else ("cpu" if k["device"] == "cpu" else "handwritten-cuda")
+        for op in ops:
+            adds, source = _DESCRIPTIONS.get((op, k["name"]), (NO_DESCRIPTION, ""))
+            register(Impl(
+                name=k["name"], op=op, layer=layer, device=k["device"], dtypes=tuple(k["dtypes"]),
+                front_doors=NATIVE_FRONT_DOORS, adds=adds, source=source, variants=tuple(k["variants"]),
+                full_only="whole_only" in traits, dim_only="dim_only" in traits,
+                vector_only="vector_only" in traits, table=True, traits=traits, min_arch=k["min_arch"],
+                rank=k["rank"], nvrtc=k["nvrtc"], probes=tuple(sorted(k["probes"].items())),
+                available=functools.partial(_native_reason, k["device"], k["min_arch"],
+                                            k["device"] == "cpu" or cuda_built)))
+    registered = {(i.op, i.name) for i in _REGISTRY if i.native}
+    return sorted(key for key in _DESCRIPTIONS if key not in registered)
 
 
 def list_impls(op: Optional[str] = None, device: Optional[str] = None, layer: Optional[str] = None,

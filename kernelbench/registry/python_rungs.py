@@ -11,7 +11,7 @@ import functools
 import importlib
 from pathlib import Path
 
-from .core import REDUCE_OPS, Impl, get_impl, register
+from .core import REDUCE_OPS, Impl, list_impls, register
 from ..rungs import cupy_nvrtc as nv
 from ..rungs import frameworks as fw
 
@@ -91,22 +91,16 @@ _py("numba_njit_parallel", "reduce", "numba", "cpu", F32_64, "numpy",
     note="fastmath off: sums in the input dtype with 8 accumulators (no SIMD); NaN and ties like torch")
 
 # ------------------------------------------------------------------------------ CuPy / NVRTC
-for _op, _rungs, _fnf in (("matmul", nv.MATMUL_RUNGS, nv.matmul_fn), ("reduce", nv.REDUCE_RUNGS, nv.reduce_fn)):
-    for _rung in _rungs:
-        _src = nv.source_of(_rung, _op)
-        if not (_ROOT / _src).exists():
-            continue
-        try:
-            _native = get_impl(_op, _rung)
-            _dtypes = tuple(d for d in _native.dtypes if d != "bfloat16")   # CuPy has no bfloat16 arrays
-            _kw = (dict(variants=_native.variants, full_only=True) if _op == "reduce"
-                   else dict(vector_only=_native.vector_only))
-        except ValueError:
-            _dtypes, _kw = ("float32",), (dict(variants=("sum",), full_only=True) if _op == "reduce" else {})
-        _py(f"cupy_nvrtc_{_rung[len('cuda_'):]}", _op, "cupy-nvrtc", "cuda", _dtypes, "cupy", _fnf(_rung),
-            functools.partial(nv.reason, _rung, _op),
-            f"{_rung}'s .cu compiled by NVRTC via cupy.RawModule, launched with its C++ launch config", _src,
-            note="same kernel as the native rung: isolates NVRTC vs nvcc and CuPy's launch path")
+# Every native CUDA rung whose table line has a launch config (nvrtc), with that rung's facts.
+for _native in [i for i in list_impls(device="cuda") if i.native and i.nvrtc]:
+    _py(f"cupy_nvrtc_{_native.name[len('cuda_'):]}", _native.op, "cupy-nvrtc", "cuda",
+        tuple(d for d in _native.dtypes if d != "bfloat16"),   # CuPy has no bfloat16 arrays
+        "cupy", (nv.matmul_fn if _native.op == "matmul" else nv.reduce_fn)(_native.name),
+        functools.partial(nv.reason, _native.name, _native.op),
+        f"{_native.name}'s .cu compiled by NVRTC via cupy.RawModule, launched with its C++ launch config",
+        _native.source, variants=_native.variants, full_only=_native.full_only, dim_only=_native.dim_only,
+        vector_only=_native.vector_only, min_arch=_native.min_arch, probes=_native.probes,
+        note="same kernel as the native rung: isolates NVRTC vs nvcc and CuPy's launch path")
 
 # ------------------------------------------------------------------------------ vendor libraries (CUDA)
 _FW = "kernelbench/rungs/frameworks.py"

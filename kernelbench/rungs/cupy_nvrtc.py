@@ -16,17 +16,21 @@ from pathlib import Path
 from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[2]
-MATMUL_RUNGS = ("cuda_01_naive", "cuda_02_coalesced", "cuda_03_smem_tiles", "cuda_04_blocktile_1d",
-                "cuda_05_blocktile_2d", "cuda_06_vectorized", "cuda_07_warptile", "cuda_08_async_pipeline",
-                "cuda_09_gemv")
-REDUCE_RUNGS = ("cuda_11_single_pass",)
 _DTYPES = {"float32": 0, "float64": 1, "float16": 2, "bfloat16": 3}     # kb::DType
 _OPS = {"sum": 0, "mean": 1, "max": 2, "min": 3, "argmax": 4, "argmin": 5}  # kb::ReduceOp
 
 
+def rungs(op: str) -> tuple:
+    """The native CUDA rungs of `op` whose C++ table line has a launch config (nvrtc): derived from
+    the kernel tables, never listed by hand."""
+    from ..registry import list_impls
+    return tuple(i.name for i in list_impls(device="cuda") if i.op == op and i.native and i.nvrtc)
+
+
 def source_of(rung: str, op: str) -> str:
-    """Repo-relative path of a native rung's .cu file: cuda_05_blocktile_2d -> csrc/cuda/matmul/05_blocktile_2d.cu."""
-    return f"csrc/cuda/{op}/{rung[len('cuda_'):]}.cu"
+    """Repo-relative path of a native rung's .cu file (its registry description's source)."""
+    from ..registry import get_impl
+    return get_impl(op, rung).source
 
 
 # ------------------------------------------------------------------------------ availability
@@ -49,14 +53,10 @@ def reason(rung: str, op: str) -> Optional[str]:
         return "kernelbench._pybind (launch configurations) is not built"
     if not pb.cuda_compiled():
         return "kernelbench._pybind was built without CUDA (no launch configurations)"
-    try:
-        if op == "matmul":
-            cfg = pb.matmul_config(rung, 64, 64, 64, 1, 64, 64, 64, 0, 0, 0, False, False, "float32")
-        else:
-            cfg = pb.reduce_config(rung, 1, 4096, 1, "sum", "float32")
-    except Exception as exc:
-        return f"no launch configuration for {rung}: {exc}"[:160]
-    return None if cfg is not None else f"{rung} has no config function in the C++ table"
+    if not (hasattr(pb, "tables_json") and any(k["name"] == rung and k["op"] == op and k["nvrtc"]
+                                               for k in __import__("json").loads(pb.tables_json())["kernels"])):
+        return f"kernelbench._pybind has no launch configuration for {rung} (stale build?)"
+    return None
 
 
 # ------------------------------------------------------------------------------ compilation
@@ -146,6 +146,9 @@ def matmul(rung: str, a, b):
     if ba != bb and 1 not in (ba, bb):
         raise ValueError(f"b: batch sizes {ba} and {bb} do not broadcast")
     batch = max(ba, bb)
+    why = refusal("matmul", rung, "vector" if min(m, n) == 1 else "matrix")
+    if why:   # the native rung's own precondition (kb::refuses on its table line)
+        raise ValueError(f"impl: '{rung}' {why}; got M={m}, N={n}, K={k}")
     c = cupy.empty((batch, m, n) if out_3d else (m, n), dtype=a.dtype)
     if c.size == 0:
         return c
@@ -160,14 +163,31 @@ def matmul(rung: str, a, b):
 
 
 # ------------------------------------------------------------------------------ reduce
+# Single-pass workspaces (partials + the block counter), one per (rung, device, stream): two streams
+# running the rung at once must not share a counter.
 _WORKSPACES: dict = {}
+
+
+def workspace(rung: str, need: int, device: int, stream: int, zeros=None):
+    """The workspace of `rung` on (device, stream), grown to `need` bytes; None when need == 0."""
+    if not need:
+        return None
+    key = (rung, device, stream)
+    ws = _WORKSPACES.get(key)
+    if ws is None or ws.nbytes < need:
+        if zeros is None:
+            import cupy
+            zeros = functools.partial(cupy.zeros, dtype=cupy.uint8)
+        ws = _WORKSPACES[key] = zeros(max(need, 256))
+    return ws
 
 
 def reduce(rung: str, x, op: str = "sum", dim: Optional[int] = None, keepdim: bool = False):
     import math
     import cupy
-    if dim is not None:
-        raise ValueError(f"dim: {rung} reduces the whole tensor (dim=None), got dim={dim}")
+    why = refusal("reduce", rung, reduce_layout(x.shape, dim))
+    if why:   # the native rung's own precondition (kb::refuses on its table line)
+        raise ValueError(f"impl: '{rung}' {why}; got shape {tuple(x.shape)}, dim={dim}")
     if op not in _OPS:
         raise ValueError(f"op: expected one of {', '.join(_OPS)}, got {op!r}")
     dtype = str(x.dtype)
@@ -178,23 +198,47 @@ def reduce(rung: str, x, op: str = "sum", dim: Optional[int] = None, keepdim: bo
         raise ValueError(f"x: {op} of an empty tensor has no identity")
     x = cupy.ascontiguousarray(x)
     arg = op in ("argmax", "argmin")
-    out = cupy.empty((1,), dtype=cupy.int64 if arg else x.dtype)
-    cfg = _pybind().reduce_config(rung, 1, n, 1, op, dtype)
+    outer, r, inner = reduce_dims(x.shape, dim)
+    out = cupy.empty((outer * inner,), dtype=cupy.int64 if arg else x.dtype)
+    cfg = _pybind().reduce_config(rung, outer, r, inner, op, dtype)
     if cfg is None:
         raise RuntimeError(f"{rung} has no config function: it cannot be launched through CuPy")
     need = int(cfg.get("workspace_bytes", 0))
-    dev = cupy.cuda.runtime.getDevice()
-    ws = _WORKSPACES.get((rung, dev))
-    if need and (ws is None or ws.nbytes < need):
-        ws = _WORKSPACES[(rung, dev)] = cupy.zeros(max(need, 256), dtype=cupy.uint8)
+    ws = workspace(rung, need, cupy.cuda.runtime.getDevice(), cupy.cuda.get_current_stream().ptr)
     if need:
         # Clear the block counter every call, as the C++ launcher does (the kernel re-zeroes it too,
         # but an aborted launch would leave it set).
         ws.data.memset_async(0, 4)
     _launch(source_of(rung, "reduce"), cfg, "ReduceArgs",
-            dict(x=x.data.ptr, out=out.data.ptr, outer=1, r=n, inner=1, op=_OPS[op], dtype=_DTYPES[dtype],
+            dict(x=x.data.ptr, out=out.data.ptr, outer=outer, r=r, inner=inner, op=_OPS[op], dtype=_DTYPES[dtype],
                  workspace=ws.data.ptr if need else 0, workspace_bytes=need))
-    return out.reshape((1,) * x.ndim if keepdim else ())
+    return out.reshape(reduce_out_shape(x.shape, dim, keepdim))
+
+
+def reduce_dims(shape: tuple, dim: Optional[int]) -> tuple:
+    """(outer, r, inner) of kb::ReduceArgs for a reduction of `shape` over `dim` (None: every element)."""
+    import math
+    if dim is None or not shape:
+        return 1, int(math.prod(shape)), 1
+    d = dim % len(shape)
+    return int(math.prod(shape[:d])), int(shape[d]), int(math.prod(shape[d + 1:]))
+
+
+def reduce_out_shape(shape: tuple, dim: Optional[int], keepdim: bool) -> tuple:
+    if dim is None or not shape:
+        return (1,) * len(shape) if keepdim else ()
+    d = dim % len(shape)
+    return tuple(1 if i == d else s for i, s in enumerate(shape) if keepdim or i != d)
+
+
+def reduce_layout(shape: tuple, dim: Optional[int]) -> str:
+    from ..registry.core import layout_class
+    return layout_class("reduce", tuple(shape), dim)
+
+
+def refusal(op: str, rung: str, layout: str) -> Optional[str]:
+    from ..registry import get_impl
+    return get_impl(op, rung).refusal(layout)
 
 
 def matmul_fn(rung: str):
