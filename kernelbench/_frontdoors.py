@@ -2,12 +2,26 @@
 remembers why it failed, so `kernelbench info` and the tests can say "skipped: <reason>"."""
 from __future__ import annotations
 
-import functools
 import importlib
 import json
 from pathlib import Path
 
 _REASONS: dict[str, str] = {}
+_LOADED: dict = {}   # key -> module or None, filled on first use (a plain dict: Dynamo reads it)
+
+
+def _once(key: str, load):
+    if key not in _LOADED:
+        _LOADED[key] = load()
+    return _LOADED[key]
+
+
+def _dynamo_constant(fn):
+    """What torch.compiler.assume_constant_result does (it only sets this flag), without importing
+    torch: Dynamo calls fn at trace time and keeps its result as a constant instead of tracing it
+    (tests/test_torch_library.py checks the flag is still the one torch sets)."""
+    fn._dynamo_marked_constant = True
+    return fn
 
 
 def build_info() -> dict:
@@ -23,13 +37,21 @@ def _import(name: str, key: str):
         return None
 
 
-@functools.lru_cache(maxsize=None)
 def pybind():
-    return _import("kernelbench._pybind", "pybind")
+    return _once("pybind", lambda: _import("kernelbench._pybind", "pybind"))
 
 
-@functools.lru_cache(maxsize=None)
 def torch_ext():
+    return _once("torch", _load_torch)
+
+
+@_dynamo_constant
+def torch_ready() -> bool:
+    """Loads the torch door; under torch.compile a constant (loading is not traced)."""
+    return torch_ext() is not None
+
+
+def _load_torch():
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -42,8 +64,11 @@ def torch_ext():
     return mod
 
 
-@functools.lru_cache(maxsize=None)
 def tf_ops():
+    return _once("tf", _load_tf)
+
+
+def _load_tf():
     try:
         import tensorflow as tf
     except ImportError:

@@ -6,9 +6,17 @@
     cupy array                 -> shared with torch through DLPack (zero copy)
 impl=None picks the best native rung for the device and dtype; impl="name" picks a registry entry,
 native or Python-level (numba, cupy, frameworks), whose inputs are converted to its backend.
+
+Every door obeys the same rules (docs/semantics.md): the shape rules of csrc/common/kb_plan.cpp
+(check_matmul / check_reduce / check_rowwise) run inside every native door and, through the
+pybind11 module, before every Python-level rung; arguments are checked here once for all doors;
+a bad argument is a ValueError or TypeError whose message starts with the argument's name.
+The torch path is plain Python that torch.compile(fullgraph=True) traces (no __import__ call).
 """
 from __future__ import annotations
 
+import operator
+import re
 from typing import Any, Optional
 
 from . import _frontdoors
@@ -23,7 +31,7 @@ def _preferred(base: str, device: str) -> list:
     return [i.name for i in sorted(ranked, key=lambda i: i.rank)]
 
 
-def _kind(x: Any) -> str:
+def _kind(x: Any, arg: str = "x") -> str:
     mod = type(x).__module__
     if mod.startswith("torch"):
         return "torch"
@@ -33,7 +41,81 @@ def _kind(x: Any) -> str:
         return "cupy"
     if mod == "numpy" or hasattr(x, "__array_interface__"):
         return "numpy"
-    raise TypeError(f"expected a torch / TensorFlow / numpy / cupy array, got {type(x).__name__}")
+    raise TypeError(f"{arg}: expected a torch / TensorFlow / numpy / cupy array, got {type(x).__name__}")
+
+
+def _as_array(x: Any, kind: str, arg: str) -> Any:
+    """The array a door takes: numpy scalars and __array_interface__ objects become numpy arrays;
+    sparse torch tensors and ragged / sparse TF tensors are refused (dense arrays only)."""
+    if kind == "numpy":
+        import numpy as np
+        if isinstance(x, np.ndarray):
+            return x
+        try:
+            return np.asarray(x)
+        except Exception as exc:  # a broken __array_interface__
+            raise TypeError(f"{arg}: expected a numpy array, got {type(x).__name__} ({exc})") from None
+    if kind == "tf":
+        import tensorflow as tf
+        if not isinstance(x, (tf.Tensor, tf.Variable)):
+            raise ValueError(f"{arg}: expected a dense tf.Tensor, got {type(x).__name__}")
+        return x
+    if kind == "torch":
+        import torch
+        if x.layout != torch.strided:
+            raise ValueError(f"{arg}: expected a dense (strided) tensor, got layout {x.layout}")
+    return x
+
+
+def _shape(x: Any, kind: str) -> Optional[list]:
+    """The static shape as ints, or None when some size is unknown (a symbolic TF tensor)."""
+    if kind == "tf":
+        dims = x.shape.as_list() if x.shape.rank is not None else None
+        return None if dims is None or None in dims else dims
+    return list(x.shape)
+
+
+def _ndim(x: Any, kind: str) -> Optional[int]:
+    return x.shape.rank if kind == "tf" else len(x.shape)
+
+
+def _flag(value: Any, arg: str) -> bool:
+    """keepdim / log: a bool, numpy bool, or the integers 0 and 1 (as torch accepts)."""
+    if type(value).__name__ in ("bool", "bool_"):
+        return bool(value)
+    if isinstance(value, int) or (hasattr(type(value), "__index__") and not isinstance(value, float)):
+        try:
+            v = operator.index(value)
+        except TypeError:
+            v = None
+        if v in (0, 1):
+            return bool(v)
+    raise TypeError(f"{arg}: expected a bool, got {value!r}")
+
+
+def _impl_arg(impl: Any) -> Optional[str]:
+    if impl is not None and not isinstance(impl, str):
+        raise TypeError(f"impl: expected a rung name (str) or None, got {type(impl).__name__}")
+    return impl
+
+
+_INT64 = (-(2**63), 2**63)
+
+
+def _dim_arg(dim: Any, ndim: Optional[int]) -> Optional[int]:
+    """None or an integer (Python or numpy; never a bool); its range is kb_plan's check, except
+    for values no int64 holds, which are answered here with kb_plan's message."""
+    if dim is None:
+        return None
+    if type(dim).__name__ in ("bool", "bool_") or not hasattr(type(dim), "__index__"):
+        raise TypeError(f"dim: expected an int or None, got {type(dim).__name__}")
+    d = operator.index(dim)
+    if not _INT64[0] <= d < _INT64[1]:
+        n = ndim if ndim is not None else 0
+        if n == 0:
+            raise ValueError("x: expected at least a 1-D tensor, got a 0-D tensor")
+        raise ValueError(f"dim: expected a value in [{-n}, {n - 1}] for a {n}-D tensor, got {d}")
+    return d
 
 
 def _device(x: Any, kind: str) -> str:
@@ -101,31 +183,98 @@ _FLOATS = ("float32", "float64", "float16", "bfloat16")
 def _resolve(op: str, x: Any, kind: str, arg: str, impl: Optional[str], variant: Optional[str],
              layout: Optional[str]) -> Impl:
     """Check dtype and device of the first input, then pick the registry entry."""
-    if kind == "torch" and x.layout != __import__("torch").strided:
-        raise ValueError(f"{arg}: expected a dense (strided) tensor, got layout {x.layout}")
     device, dtype = _device(x, kind), _dtype(x, kind)
     if dtype not in _FLOATS:
         raise TypeError(f"{arg}: expected a floating-point array ({', '.join(_FLOATS)}), got {dtype}")
-    entry = get_impl(op, impl or _default_impl(op, device, dtype, variant, layout))
+    entry = get_impl(op, impl if impl is not None else _default_impl(op, device, dtype, variant, layout))
     if entry.device != device:
         raise ValueError(f"impl: {entry.name!r} runs on {entry.device} but {arg} is on {device}")
     return entry
 
 
-def _python_rung(entry: Impl, arrays: list, kind: str, **kw) -> Any:
+def _constant(like: Any, backend: str, shape: tuple, value: float, index: bool) -> Any:
+    """An array of `shape` filled with `value`, of like's dtype (int64 for indices) and backend."""
+    if backend == "torch":
+        import torch
+        return torch.full(shape, value, dtype=torch.int64 if index else like.dtype, device=like.device)
+    if backend == "tf":
+        import tensorflow as tf
+        with tf.device(like.device):
+            return tf.fill(list(shape), tf.constant(value, tf.int64 if index else like.dtype))
+    if backend == "cupy":
+        import cupy
+        return cupy.full(shape, value, dtype=cupy.int64 if index else like.dtype)
+    import numpy as np
+    return np.full(shape, value, dtype=np.int64 if index else like.dtype)
+
+
+def _python_rung(entry: Impl, arrays: list, kind: str, arg: str, check, index: bool = False, **kw) -> Any:
+    """A Python-level rung, under the rules of the native doors: kb_plan's shape rules (through the
+    pybind11 module: `check(pb)` -> (output shape, constant or None)), the registry's dtypes, no
+    call for an empty or constant result, and the output shape the rules promise."""
+    pb = _frontdoors.pybind()
+    planned, fill = check(pb) if pb is not None else (None, None)
+    dtype = _dtype(arrays[0], kind)
+    if dtype not in entry.dtypes:   # the message of kb_plan's require_dtype
+        raise ValueError(f"{arg}: impl '{entry.name}' supports {', '.join(entry.dtypes)}, got {dtype}")
     reason = entry.unavailable_reason()
     if reason:
         raise RuntimeError(f"impl: {entry.name!r} cannot run here: {reason}")
     args = [_to_backend(a, kind, entry.backend, entry.device) for a in arrays]
-    return entry.fn(*args, **kw)
+    if planned is not None and (fill is not None or 0 in planned):
+        return _constant(args[0], entry.backend, tuple(planned), fill or 0.0, index)
+    out = entry.fn(*args, **kw)
+    if planned is not None:
+        got = list(out.shape.as_list() if hasattr(out.shape, "as_list") else getattr(out, "shape", ()))
+        if got != list(planned):
+            raise RuntimeError(f"impl: {entry.name!r} returned shape {tuple(got)} where {tuple(planned)} "
+                               "was expected (a bug in the rung)")
+    return out
+
+
+def _tf_message(exc: Exception) -> str:
+    """The kb_plan message inside a TF error, without TF's node prefix and op suffix."""
+    msg = getattr(exc, "message", None) or str(exc)
+    msg = re.sub(r"^\{\{function_node [^}]*\}\}\s*", "", msg)
+    return re.sub(r"\s*\[Op:\w+\].*$", "", msg, flags=re.S).strip()
+
+
+XLA_LIMIT = ("kernelbench ops have no XLA kernels (they are custom CPU/CUDA kernels), so "
+             "tf.function(jit_compile=True) cannot compile them; use tf.function without jit_compile, "
+             "or call kb ops outside the XLA-compiled function")
+
+
+def _in_xla_function() -> bool:
+    """Are we tracing a tf.function(jit_compile=True)?  (TF's own test; absent -> TF's own error.)"""
+    try:
+        from tensorflow.python.framework import ops
+        from tensorflow.python.ops import control_flow_util
+        return bool(control_flow_util.GraphOrParentsInXlaContext(ops.get_default_graph()))
+    except Exception:  # a TF without this internal helper: its own "no XLA kernel" error follows
+        return False
+
+
+def _call_tf(call_tf, lib, arrays: list):
+    """TF door: InvalidArgument / Internal from our kernels become ValueError / RuntimeError with
+    kb_plan's message, as the torch and pybind11 doors raise them (eager; graphs raise at run)."""
+    import tensorflow as tf
+    if _in_xla_function():
+        raise NotImplementedError(XLA_LIMIT)
+    try:
+        return call_tf(lib, *arrays)
+    except tf.errors.InvalidArgumentError as exc:
+        raise ValueError(_tf_message(exc)) from None
+    except tf.errors.InternalError as exc:
+        raise RuntimeError(_tf_message(exc)) from None
 
 
 def _native(op: str, kind: str, impl: str, call_torch, call_tf, call_pybind, arrays: list):
     if kind == "torch":
-        _require(_frontdoors.torch_ext(), "torch")
+        if not _frontdoors.torch_ready():
+            _require(None, "torch")
         return call_torch(*arrays)
     if kind == "tf":
-        return call_tf(_require(_frontdoors.tf_ops(), "tf"), *arrays)
+        return _call_tf(call_tf, _require(_frontdoors.tf_ops(), "tf"), arrays)
     if kind == "numpy":
         return call_pybind(_require(_frontdoors.pybind(), "pybind"), *arrays)[0]
     # cupy: share the memory with torch through DLPack and use the torch front door.
@@ -137,7 +286,7 @@ def _native(op: str, kind: str, impl: str, call_torch, call_tf, call_pybind, arr
 
 
 def _check_same_kind(kind: str, other: Any, arg: str) -> None:
-    k2 = _kind(other)
+    k2 = _kind(other, arg)
     if k2 != kind:
         raise TypeError(f"{arg}: expected a {kind} array like a, got a {k2} array")
 
@@ -156,18 +305,25 @@ def _dim_in_range(x: Any, dim: Optional[int]) -> bool:
     return dim is None or -nd <= dim < nd
 
 
+def _torch_matmul(x, y, name):
+    import torch
+    return torch.ops.kernelbench.matmul(x, y, name)
+
+
 def matmul(a: Any, b: Any, impl: Optional[str] = None) -> Any:
     """C = A @ B.  a: (M, K) or (batch, M, K); b: (K, N) or (batch, K, N)."""
-    kind = _kind(a)
+    impl = _impl_arg(impl)
+    kind = _kind(a, "a")
     _check_same_kind(kind, b, "b")
+    a, b = _as_array(a, kind, "a"), _as_array(b, kind, "b")
     entry = _resolve("matmul", a, kind, "a", impl, None, _matmul_layout(a, b))
     name = entry.name
     if _dtype(b, kind) != _dtype(a, kind):
         raise TypeError(f"b: expected the dtype of a ({_dtype(a, kind)}), got {_dtype(b, kind)}")
     if not entry.native:
-        return _python_rung(entry, [a, b], kind)
-    import_torch_op = lambda x, y: __import__("torch").ops.kernelbench.matmul(x, y, name)  # noqa: E731
-    return _native("matmul", kind, name, import_torch_op,
+        return _python_rung(entry, [a, b], kind, "a",
+                            lambda pb: pb.check_matmul(_shape(a, kind), _shape(b, kind)))
+    return _native("matmul", kind, name, lambda x, y: _torch_matmul(x, y, name),
                    lambda lib, x, y: lib.kb_matmul(x, y, impl=name),
                    lambda pb, x, y: pb.matmul(x, y, name), [a, b])
 
@@ -175,36 +331,55 @@ def matmul(a: Any, b: Any, impl: Optional[str] = None) -> Any:
 def reduce(x: Any, op: str = "sum", dim: Optional[int] = None, keepdim: bool = False,
            impl: Optional[str] = None) -> Any:
     """Reduce x over every element (dim=None) or along one dim: sum, mean, max, min, argmax, argmin."""
-    if op not in REDUCE_OPS:
+    if not isinstance(op, str) or op not in REDUCE_OPS:
         raise ValueError(f"op: expected one of {', '.join(REDUCE_OPS)}, got {op!r}")
-    if dim is not None and not isinstance(dim, int):
-        raise TypeError(f"dim: expected an int or None, got {type(dim).__name__}")
-    kind = _kind(x)
+    impl = _impl_arg(impl)
+    keepdim = _flag(keepdim, "keepdim")
+    kind = _kind(x, "x")
+    x = _as_array(x, kind, "x")
+    dim = _dim_arg(dim, _ndim(x, kind))
     entry = _resolve("reduce", x, kind, "x", impl, op,
                      layout_class("reduce", tuple(x.shape), dim) if _dim_in_range(x, dim) else None)
     name = entry.name
     if not entry.native:
-        return _python_rung(entry, [x], kind, op=op, dim=dim, keepdim=keepdim)
+        return _python_rung(entry, [x], kind, "x",
+                            lambda pb: pb.check_reduce(_shape(x, kind), op, dim, keepdim),
+                            index=op in ("argmax", "argmin"), op=op, dim=dim, keepdim=keepdim)
 
     def call_tf(lib, t):
         fn = lib.kb_arg_reduce if op in ("argmax", "argmin") else lib.kb_reduce
         return fn(t, op=op, has_dim=dim is not None, dim=dim or 0, keepdim=keepdim, impl=name)
 
-    return _native("reduce", kind, name,
-                   lambda t: __import__("torch").ops.kernelbench.reduce(t, op, dim, keepdim, name), call_tf,
+    def call_torch(t):
+        import torch
+        return torch.ops.kernelbench.reduce(t, op, dim, keepdim, name)
+
+    return _native("reduce", kind, name, call_torch, call_tf,
                    lambda pb, t: pb.reduce(t, op, dim, keepdim, name), [x])
 
 
+def _torch_rowwise(t, log: bool, name: str, l2: bool):
+    import torch
+    if l2:
+        return torch.ops.kernelbench.l2norm(t, name)
+    return torch.ops.kernelbench.softmax(t, log, name)
+
+
 def _rowwise(x: Any, log: bool, impl: Optional[str], op: str) -> Any:
-    kind = _kind(x)
+    impl = _impl_arg(impl)
+    log = _flag(log, "log")
+    kind = _kind(x, "x")
+    x = _as_array(x, kind, "x")
     entry = _resolve(op, x, kind, "x", impl, None, "rows")
     name = entry.name
+    l2 = op == "l2norm"
     if not entry.native:
-        return _python_rung(entry, [x], kind)
-    if op == "l2norm":
-        return _native(op, kind, name, lambda t: __import__("torch").ops.kernelbench.l2norm(t, name),
+        return _python_rung(entry, [x], kind, "x",
+                            lambda pb: pb.check_rowwise(_shape(x, kind), "l2norm" if l2 else "softmax"))
+    if l2:
+        return _native(op, kind, name, lambda t: _torch_rowwise(t, False, name, True),
                        lambda lib, t: lib.kb_l2_norm(t, impl=name), lambda pb, t: pb.l2norm(t, name), [x])
-    return _native(op, kind, name, lambda t: __import__("torch").ops.kernelbench.softmax(t, log, name),
+    return _native(op, kind, name, lambda t: _torch_rowwise(t, log, name, False),
                    lambda lib, t: lib.kb_softmax(t, log=log, impl=name), lambda pb, t: pb.softmax(t, log, name), [x])
 
 

@@ -20,10 +20,12 @@ def register_gradients() -> None:
         impl = op.get_attr("impl").decode()
         ga = lib.kb_matmul(grad, tf.linalg.matrix_transpose(b), impl=impl)
         gb = lib.kb_matmul(tf.linalg.matrix_transpose(a), grad, impl=impl)
-        if len(ga.shape) > len(a.shape):
-            ga = tf.reduce_sum(ga, 0)
-        if len(gb.shape) > len(b.shape):
-            gb = tf.reduce_sum(gb, 0)
+        # Sum over the batch dims each input was broadcast along (a 2-D input, or a batch of 1
+        # against a batch of n), as tf.matmul's own gradient does, then restore its shape.
+        sa, sb = tf.shape(a, out_type=tf.int64)[:-2], tf.shape(b, out_type=tf.int64)[:-2]
+        ra, rb = tf.raw_ops.BroadcastGradientArgs(s0=sa, s1=sb)
+        ga = tf.reshape(tf.reduce_sum(ga, ra), tf.shape(a))
+        gb = tf.reshape(tf.reduce_sum(gb, rb), tf.shape(b))
         return ga, gb
 
     @tf.RegisterGradient("KbReduce")

@@ -32,17 +32,24 @@ def register() -> None:
             return a.new_empty((batch, a.shape[-2], b.shape[-1]))
         return a.new_empty((a.shape[0], b.shape[1]))
 
+    def at_least_1d(x):  # kb_plan's rule and message (the C++ kernels raise the same)
+        if x.dim() == 0:
+            raise ValueError("x: expected at least a 1-D tensor, got a 0-D tensor")
+
     @torch.library.register_fake(lib + "reduce")
     def _(x, op, dim, keepdim, impl):
+        at_least_1d(x)
         shape = _reduced_shape(x, dim, keepdim)
         return x.new_empty(shape, dtype=torch.int64 if op in ("argmax", "argmin") else x.dtype)
 
     @torch.library.register_fake(lib + "softmax")
     def _(x, log, impl):
+        at_least_1d(x)
         return torch.empty_like(x, memory_format=torch.contiguous_format)
 
     @torch.library.register_fake(lib + "l2norm")
     def _(x, impl):
+        at_least_1d(x)
         return x.new_empty(x.shape[:-1])
 
     # --- autograd -------------------------------------------------------------------------

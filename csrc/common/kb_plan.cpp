@@ -1,7 +1,11 @@
 // Argument checks and problem planning shared by the torch, TensorFlow and pybind11 front doors.
 #include "kb_plan.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <limits>
 #include <sstream>
 #include "kb_error.h"
 
@@ -178,34 +182,133 @@ std::vector<std::string> kernel_names(const std::string& op, Device device) {
   return out;
 }
 
+kb_int64 ShapeCheck::out_numel() const {
+  kb_int64 n = 1;
+  for (kb_int64 s : out_sizes) n *= s;
+  return n;
+}
+
+namespace {
+void require_at_least_1d(const std::vector<kb_int64>& x, const char* arg) {
+  KB_REQUIRE(!x.empty(), arg << ": expected at least a 1-D tensor, got a 0-D tensor");
+}
+void require_sizes(const std::vector<kb_int64>& x, const char* arg) {
+  for (kb_int64 s : x) KB_REQUIRE(s >= 0, arg << ": negative size in shape " << shape_string(x));
+}
+}  // namespace
+
+MatmulShape check_matmul(const std::vector<kb_int64>& a, const std::vector<kb_int64>& b) {
+  MatmulShape s;
+  const int ra = int(a.size()), rb = int(b.size());
+  KB_REQUIRE(ra == 2 || ra == 3, "a: expected a 2-D (M, K) or 3-D (batch, M, K) tensor, got " << ra << "-D shape "
+                                      << shape_string(a));
+  KB_REQUIRE(rb == 2 || rb == 3, "b: expected a 2-D (K, N) or 3-D (batch, K, N) tensor, got " << rb << "-D shape "
+                                      << shape_string(b));
+  require_sizes(a, "a");
+  require_sizes(b, "b");
+  s.m = a[ra - 2];
+  s.k = a[ra - 1];
+  s.n = b[rb - 1];
+  KB_REQUIRE(s.k == b[rb - 2], "b: inner dimensions differ: a is " << shape_string(a) << " (M, K) with K=" << s.k
+                                   << " but b is " << shape_string(b) << " (K, N) with K=" << b[rb - 2]);
+  const kb_int64 ba = ra == 3 ? a[0] : 1, bb = rb == 3 ? b[0] : 1;
+  KB_REQUIRE(ba == bb || ba == 1 || bb == 1, "b: batch sizes differ: a has " << ba << ", b has " << bb);
+  s.batch = ba == 1 ? bb : ba;  // broadcasting: a batch of 1 takes the other's, including 0
+  if (ra == 3 || rb == 3) s.out_sizes = {s.batch, s.m, s.n};
+  else s.out_sizes = {s.m, s.n};
+  s.fill = s.k == 0;  // an empty sum: zeros
+  return s;
+}
+
+ReduceShape check_reduce(const std::vector<kb_int64>& x, ReduceOp op, bool has_dim, kb_int64 dim, bool keepdim) {
+  ReduceShape s;
+  require_at_least_1d(x, "x");
+  require_sizes(x, "x");
+  const int nd = int(x.size());
+  kb_int64 total = 1;
+  for (kb_int64 v : x) total *= v;
+  s.r = total;
+  if (has_dim) {
+    KB_REQUIRE(dim >= -nd && dim < nd, "dim: expected a value in [" << -nd << ", " << nd - 1 << "] for a " << nd
+                                          << "-D tensor, got " << dim);
+    if (dim < 0) dim += nd;
+    s.dim = dim;
+    for (int i = 0; i < dim; ++i) s.outer *= x[i];
+    s.r = x[dim];
+    for (int i = int(dim) + 1; i < nd; ++i) s.inner *= x[i];
+    for (int i = 0; i < nd; ++i) {
+      if (i == dim) { if (keepdim) s.out_sizes.push_back(1); }
+      else s.out_sizes.push_back(x[i]);
+    }
+  } else if (keepdim) {
+    s.out_sizes.assign(nd, 1);
+  }
+  const bool sum_like = op == ReduceOp::Sum || op == ReduceOp::Mean;
+  KB_REQUIRE(sum_like || s.r > 0 || s.outer * s.inner == 0,
+             "x: " << reduce_op_name(op) << " of an empty " << (has_dim ? "dimension" : "tensor") << " is undefined (shape "
+                   << shape_string(x) << "); torch raises here too");
+  if (s.r == 0) {  // sum of nothing: 0; mean of nothing: 0 / 0
+    s.fill = true;
+    s.fill_value = op == ReduceOp::Mean ? std::numeric_limits<double>::quiet_NaN() : 0.0;
+  }
+  return s;
+}
+
+RowwiseShape check_rowwise(const std::vector<kb_int64>& x, const std::string& kind) {
+  RowwiseShape s;
+  KB_REQUIRE(kind == "softmax" || kind == "l2norm", "kind: expected softmax or l2norm, got '" << kind << "'");
+  require_at_least_1d(x, "x");
+  require_sizes(x, "x");
+  const int nd = int(x.size());
+  s.cols = x[nd - 1];
+  s.rows = 1;
+  for (int i = 0; i < nd - 1; ++i) s.rows *= x[i];
+  s.out_sizes = x;
+  if (kind == "l2norm") {
+    s.out_sizes.pop_back();
+    s.fill = s.cols == 0;  // the norm of an empty row is 0
+  }
+  return s;
+}
+
+void fill_host(void* data, DType dtype, kb_int64 n, double value) {
+  switch (dtype) {
+    case DType::F32: std::fill_n(static_cast<float*>(data), n, static_cast<float>(value)); return;
+    case DType::F64: std::fill_n(static_cast<double*>(data), n, value); return;
+    case DType::F16:
+    case DType::BF16: {
+      // Only the constants plans produce: 0 and NaN.
+      KB_REQUIRE(value == 0.0 || std::isnan(value), "fill_host: unsupported 16-bit constant " << value);
+      const std::uint16_t bits = value == 0.0 ? 0 : (dtype == DType::F16 ? 0x7e00 : 0x7fc0);
+      std::fill_n(static_cast<std::uint16_t*>(data), n, bits);
+      return;
+    }
+  }
+}
+
 MatmulPlan plan_matmul(const TensorView& a, const TensorView& b, const std::string& impl) {
   MatmulPlan plan;
+  const MatmulShape s = check_matmul(a.sizes, b.sizes);
   const int ra = int(a.sizes.size()), rb = int(b.sizes.size());
-  KB_REQUIRE(ra == 2 || ra == 3, "a: expected a 2-D (M, K) or 3-D (batch, M, K) tensor, got " << ra << "-D shape "
-                                      << shape_string(a.sizes));
-  KB_REQUIRE(rb == 2 || rb == 3, "b: expected a 2-D (K, N) or 3-D (batch, K, N) tensor, got " << rb << "-D shape "
-                                      << shape_string(b.sizes));
   KB_REQUIRE(a.dtype == b.dtype, "b: expected the dtype of a (" << dtype_name(a.dtype) << "), got "
                                      << dtype_name(b.dtype));
   KB_REQUIRE(a.device == b.device && a.device_index == b.device_index,
              "b: expected a tensor on the device of a (" << device_name(a.device) << "), got "
                                                          << device_name(b.device));
   require_device_ok(a, "a");
-  const kb_int64 m = a.sizes[ra - 2], k = a.sizes[ra - 1];
-  const kb_int64 kb = b.sizes[rb - 2], n = b.sizes[rb - 1];
-  KB_REQUIRE(k == kb, "b: inner dimensions differ: a is " << shape_string(a.sizes) << " (M, K) with K=" << k
-                          << " but b is " << shape_string(b.sizes) << " (K, N) with K=" << kb);
-  const kb_int64 ba = ra == 3 ? a.sizes[0] : 1, bb = rb == 3 ? b.sizes[0] : 1;
-  KB_REQUIRE(ba == bb || ba == 1 || bb == 1, "b: batch sizes differ: a has " << ba << ", b has " << bb);
-  const kb_int64 batch = ba > bb ? ba : bb;
-
   plan.kernel = lookup(cpu_matmul_kernels(), cuda_matmul_table(), "matmul", impl, a.device, "a");
   require_dtype(plan.kernel->dtypes, a.dtype, impl, "a");
   {  // the table line's preconditions (kb::refuses, kb_tables.cpp), before anything is allocated
     MatmulArgs probe{};
-    probe.m = m; probe.n = n; probe.k = k; probe.batch = batch; probe.dtype = a.dtype;
+    probe.m = s.m; probe.n = s.n; probe.k = s.k; probe.batch = s.batch; probe.dtype = a.dtype;
     require_accepts(*plan.kernel, probe);
   }
+  plan.out_sizes = s.out_sizes;
+  plan.fill = s.fill;
+  const kb_int64 m = s.m, n = s.n, k = s.k;
+  // Nothing is read when the result is empty or all zeros: any layout will do (numpy gives
+  // empty arrays all-zero strides).
+  if (s.fill || s.out_numel() == 0) return plan;
 
   const MatrixLayout la = matrix_layout(m, k, a.strides[ra - 2], a.strides[ra - 1]);
   const MatrixLayout lb = matrix_layout(k, n, b.strides[rb - 2], b.strides[rb - 1]);
@@ -213,17 +316,16 @@ MatmulPlan plan_matmul(const TensorView& a, const TensorView& b, const std::stri
   plan.copy_b = !lb.ok;
   if (plan.copy_a || plan.copy_b) return plan;
 
+  const kb_int64 ba = ra == 3 ? a.sizes[0] : 1, bb = rb == 3 ? b.sizes[0] : 1;
   MatmulArgs& p = plan.args;
   p.a = a.data; p.b = b.data; p.c = nullptr;
-  p.m = m; p.n = n; p.k = k; p.batch = batch;
+  p.m = m; p.n = n; p.k = k; p.batch = s.batch;
   p.lda = la.ld; p.ldb = lb.ld; p.ldc = n > 0 ? n : 1;
   p.trans_a = la.trans; p.trans_b = lb.trans;
   p.stride_a = (ra == 3 && ba > 1) ? a.strides[0] : 0;
   p.stride_b = (rb == 3 && bb > 1) ? b.strides[0] : 0;
   p.stride_c = m * n;
   p.dtype = a.dtype;
-  if (ra == 3 || rb == 3) plan.out_sizes = {batch, m, n};
-  else plan.out_sizes = {m, n};
   return plan;
 }
 
@@ -232,50 +334,31 @@ ReducePlan plan_reduce(const TensorView& x, const std::string& op_name, bool has
   ReducePlan plan;
   const ReduceOp op = parse_reduce_op(op_name);
   require_device_ok(x, "x");
-  const int nd = int(x.sizes.size());
-  kb_int64 outer = 1, r = numel(x), inner = 1;
-  if (has_dim) {
-    const int lim = nd > 0 ? nd : 1;
-    KB_REQUIRE(dim >= -lim && dim < lim, "dim: expected a value in [" << -lim << ", " << lim - 1 << "] for a "
-                                            << nd << "-D tensor, got " << dim);
-    if (dim < 0) dim += lim;
-    if (nd > 0) {
-      outer = 1; inner = 1;
-      for (int i = 0; i < dim; ++i) outer *= x.sizes[i];
-      r = x.sizes[dim];
-      for (int i = int(dim) + 1; i < nd; ++i) inner *= x.sizes[i];
-    }
-    for (int i = 0; i < nd; ++i) {
-      if (i == dim) { if (keepdim) plan.out_sizes.push_back(1); }
-      else plan.out_sizes.push_back(x.sizes[i]);
-    }
-  } else if (keepdim) {
-    plan.out_sizes.assign(nd, 1);
-  }
-  const bool needs_elements = op != ReduceOp::Sum && op != ReduceOp::Mean;
-  KB_REQUIRE(!(needs_elements && r == 0 && outer * inner > 0),
-             "x: " << op_name << " of an empty " << (has_dim ? "dimension" : "tensor") << " is undefined (shape "
-                   << shape_string(x.sizes) << "); torch raises here too");
+  const ReduceShape s = check_reduce(x.sizes, op, has_dim, dim, keepdim);
+  plan.out_sizes = s.out_sizes;
+  plan.fill = s.fill;
+  plan.fill_value = s.fill_value;
 
   plan.kernel = lookup(cpu_reduce_kernels(), cuda_reduce_table(), "reduce", impl, x.device, "x");
   require_dtype(plan.kernel->dtypes, x.dtype, impl, "x");
   KB_REQUIRE(plan.kernel->ops & (1u << int(op)), "op: impl '" << impl << "' does not implement " << op_name);
   {  // the table line's preconditions (kb::refuses, kb_tables.cpp), before the workspace is sized
     ReduceArgs probe{};
-    probe.outer = outer; probe.r = r; probe.inner = inner; probe.op = op; probe.dtype = x.dtype;
+    probe.outer = s.outer; probe.r = s.r; probe.inner = s.inner; probe.op = op; probe.dtype = x.dtype;
     require_accepts(*plan.kernel, probe);
   }
-  plan.copy_x = !is_contiguous(x);
   plan.index_output = op == ReduceOp::ArgMax || op == ReduceOp::ArgMin;
+  if (s.fill || s.out_numel() == 0) return plan;
+  plan.copy_x = !is_contiguous(x);
   if (plan.copy_x) return plan;
 
   ReduceArgs& p = plan.args;
   p.x = x.data; p.out = nullptr;
-  p.outer = outer; p.r = r; p.inner = inner;
+  p.outer = s.outer; p.r = s.r; p.inner = s.inner;
   p.op = op; p.dtype = x.dtype;
   p.workspace = nullptr;
   p.workspace_bytes = 0;
-  if (plan.kernel->workspace && outer * inner > 0) plan.workspace_bytes = plan.kernel->workspace(p);
+  if (plan.kernel->workspace) plan.workspace_bytes = plan.kernel->workspace(p);
   p.workspace_bytes = plan.workspace_bytes;
   return plan;
 }
@@ -283,20 +366,22 @@ ReducePlan plan_reduce(const TensorView& x, const std::string& op_name, bool has
 RowwisePlan plan_rowwise(const TensorView& x, const std::string& kind, bool log, const std::string& impl) {
   RowwisePlan plan;
   require_device_ok(x, "x");
-  const int nd = int(x.sizes.size());
-  KB_REQUIRE(nd >= 1, "x: expected at least a 1-D tensor (rows over the last dim), got a 0-D tensor");
+  const RowwiseShape s = check_rowwise(x.sizes, kind);
   const bool softmax = kind == "softmax";
   plan.kernel = softmax ? lookup(cpu_softmax_kernels(), cuda_rowwise_table(true), "softmax", impl, x.device, "x")
                         : lookup(cpu_l2norm_kernels(), cuda_rowwise_table(false), "l2norm", impl, x.device, "x");
   require_dtype(plan.kernel->dtypes, x.dtype, impl, "x");
+  {  // the table line's preconditions (kb::refuses, kb_tables.cpp)
+    RowwiseArgs probe{};
+    probe.rows = s.rows; probe.cols = s.cols; probe.log = log; probe.dtype = x.dtype;
+    require_accepts(*plan.kernel, probe);
+  }
+  plan.out_sizes = s.out_sizes;
+  plan.fill = s.fill;
+  if (s.fill || s.out_numel() == 0) return plan;
   plan.copy_x = !is_contiguous(x);
-  const kb_int64 cols = x.sizes[nd - 1];
-  const kb_int64 rows = cols > 0 ? numel(x) / cols : [&] { kb_int64 r = 1; for (int i = 0; i < nd - 1; ++i) r *= x.sizes[i]; return r; }();
-  plan.out_sizes = x.sizes;
-  if (!softmax) plan.out_sizes.pop_back();
   RowwiseArgs& p = plan.args;
-  p.x = x.data; p.y = nullptr; p.rows = rows; p.cols = cols; p.log = log; p.dtype = x.dtype;
-  require_accepts(*plan.kernel, p);  // the table line's preconditions (kb::refuses, kb_tables.cpp)
+  p.x = x.data; p.y = nullptr; p.rows = s.rows; p.cols = s.cols; p.log = log; p.dtype = x.dtype;
   return plan;
 }
 

@@ -47,8 +47,9 @@ py::array empty_like_dtype(const std::vector<kb_int64>& sizes, const py::dtype& 
   return py::module_::import("numpy").attr("empty")(shape, dt).cast<py::array>();
 }
 
+// A C-contiguous copy when needed, of the same rank (np.ascontiguousarray would make 0-D 1-D).
 py::array contiguous(const py::array& a) {
-  return py::module_::import("numpy").attr("ascontiguousarray")(a).cast<py::array>();
+  return py::module_::import("numpy").attr("asarray")(a, py::arg("order") = "C").cast<py::array>();
 }
 
 bool is_cuda_kernel(const std::string& op, const std::string& impl) {
@@ -127,6 +128,10 @@ py::tuple matmul(py::array a, py::array b, const std::string& impl) {
   }
   py::array c = empty_like_dtype(plan.out_sizes, a.dtype());
   if (c.size() == 0) return py::make_tuple(c, py::none());
+  if (plan.fill) {  // K == 0
+    std::memset(c.mutable_data(), 0, c.nbytes());
+    return py::make_tuple(c, py::none());
+  }
   if (!cuda) {
     plan.args.c = c.mutable_data();
     {
@@ -163,6 +168,10 @@ py::tuple reduce(py::array x, const std::string& op, std::optional<kb_int64> dim
   if (plan.copy_x) throw kb::Error("a contiguous input was not accepted (a bug)");
   py::array out = empty_like_dtype(plan.out_sizes, plan.index_output ? py::dtype("int64") : x.dtype());
   if (out.size() == 0) return py::make_tuple(out, py::none());
+  if (plan.fill) {  // an empty reduced dim (sum and mean only)
+    kb::fill_host(out.mutable_data(), kb::parse_dtype(dtype_str(x), "x"), out.size(), plan.fill_value);
+    return py::make_tuple(out, py::none());
+  }
   if (!cuda) {
     std::vector<unsigned char> workspace(plan.workspace_bytes);
     plan.args.workspace = workspace.data();
@@ -192,11 +201,16 @@ py::tuple rowwise(py::array x, const std::string& kind, bool log, const std::str
   const std::string table = kind == "softmax" ? "softmax" : "l2norm";
   const bool cuda = is_cuda_kernel(table, impl);
   const kb::Device dev = cuda ? kb::Device::CUDA : kb::Device::CPU;
-  x = contiguous(x);
+  if (cuda) x = contiguous(x);
   kb::RowwisePlan plan = kb::plan_rowwise(view_of(x, "x", dev), kind, log, impl);
+  if (plan.copy_x) {
+    x = contiguous(x);
+    plan = kb::plan_rowwise(view_of(x, "x", dev), kind, log, impl);
+    if (plan.copy_x) throw kb::Error("a contiguous input was not accepted (a bug)");
+  }
   py::array y = empty_like_dtype(plan.out_sizes, x.dtype());
   if (y.size() == 0) return py::make_tuple(y, py::none());
-  if (plan.args.cols == 0) {
+  if (plan.fill) {  // l2norm of empty rows is 0
     std::memset(y.mutable_data(), 0, y.nbytes());
     return py::make_tuple(y, py::none());
   }
@@ -289,6 +303,13 @@ py::dict struct_layout() {
   return out;
 }
 
+// The shared shape rules, for the Python-level rungs: (output shape, fill value or None).
+py::tuple shape_result(const kb::ShapeCheck& s) {
+  py::tuple shape(s.out_sizes.size());
+  for (size_t i = 0; i < s.out_sizes.size(); ++i) shape[i] = py::int_(s.out_sizes[i]);
+  return py::make_tuple(shape, s.fill ? py::object(py::float_(s.fill_value)) : py::object(py::none()));
+}
+
 int cuda_device_count() {
 #ifdef KB_WITH_CUDA
   int n = 0;
@@ -318,6 +339,16 @@ PYBIND11_MODULE(_pybind, m) {
   });
   m.def("cuda_compiled", &kb::cuda_compiled);
   m.def("cuda_device_count", &cuda_device_count);
+  m.def("check_matmul", [](const std::vector<kb_int64>& a, const std::vector<kb_int64>& b) {
+    return shape_result(kb::check_matmul(a, b));
+  }, py::arg("a_shape"), py::arg("b_shape"), "shared matmul shape rules: (out_shape, fill or None)");
+  m.def("check_reduce", [](const std::vector<kb_int64>& x, const std::string& op, std::optional<kb_int64> dim,
+                           bool keepdim) {
+    return shape_result(kb::check_reduce(x, kb::parse_reduce_op(op), dim.has_value(), dim.value_or(0), keepdim));
+  }, py::arg("shape"), py::arg("op"), py::arg("dim"), py::arg("keepdim"));
+  m.def("check_rowwise", [](const std::vector<kb_int64>& x, const std::string& kind) {
+    return shape_result(kb::check_rowwise(x, kind));
+  }, py::arg("shape"), py::arg("kind"));
   m.def("matmul_config", &matmul_config);
   m.def("reduce_config", &reduce_config);
   m.def("struct_layout", &struct_layout);

@@ -35,13 +35,30 @@ REGISTER_OP("KbMatmul")
       DimensionHandle k;
       TF_RETURN_IF_ERROR(c->Merge(c->Dim(a, ra - 1), c->Dim(b, rb - 2), &k));
       std::vector<DimensionHandle> dims;
-      if (ra == 3 || rb == 3) dims.push_back(ra == 3 ? c->Dim(a, 0) : c->Dim(b, 0));
+      if (ra == 3 && rb == 3) {  // broadcast: a batch of 1 takes the other's (kb::check_matmul)
+        DimensionHandle da = c->Dim(a, 0), db = c->Dim(b, 0), batch;
+        if (c->ValueKnown(da) && c->Value(da) == 1) batch = db;
+        else if (c->ValueKnown(db) && c->Value(db) == 1) batch = da;
+        else if (c->ValueKnown(da) && c->ValueKnown(db)) { TF_RETURN_IF_ERROR(c->Merge(da, db, &batch)); }
+        else { batch = c->UnknownDim(); }  // one of them may be 1 at run time
+        dims.push_back(batch);
+      } else if (ra == 3 || rb == 3) {
+        dims.push_back(ra == 3 ? c->Dim(a, 0) : c->Dim(b, 0));
+      }
       dims.push_back(c->Dim(a, ra - 2));
       dims.push_back(c->Dim(b, rb - 1));
       c->set_output(0, c->MakeShape(dims));
       return OkStatus();
     })
     .Doc("C = A @ B with the kernelbench rung named by impl.");
+
+// The shape functions repeat kb::check_*'s rules on static shapes, with the same messages.
+static const char kAtLeast1D[] = "x: expected at least a 1-D tensor, got a 0-D tensor";
+
+static Status AtLeast1DUnchanged(InferenceContext* c) {
+  if (c->RankKnown(c->input(0)) && c->Rank(c->input(0)) == 0) return errors::InvalidArgument(kAtLeast1D);
+  return shape_inference::UnchangedShape(c);
+}
 
 // Reductions to values (sum, mean, max, min); KbArgReduce gives int64 indices.
 static Status ReduceShape(InferenceContext* c) {
@@ -53,13 +70,14 @@ static Status ReduceShape(InferenceContext* c) {
   ShapeHandle x = c->input(0);
   if (!c->RankKnown(x)) return c->set_output(0, c->UnknownShape()), OkStatus();
   const int nd = c->Rank(x);
+  if (nd == 0) return errors::InvalidArgument(kAtLeast1D);
   std::vector<DimensionHandle> dims;
   if (!has_dim) {
     if (keepdim) for (int i = 0; i < nd; ++i) dims.push_back(c->MakeDim(1));
   } else {
-    const int lim = nd > 0 ? nd : 1;
-    if (dim < -lim || dim >= lim) return errors::InvalidArgument("dim: expected a value in [", -lim, ", ", lim - 1, "], got ", dim);
-    if (dim < 0) dim += lim;
+    if (dim < -nd || dim >= nd)
+      return errors::InvalidArgument("dim: expected a value in [", -nd, ", ", nd - 1, "] for a ", nd, "-D tensor, got ", dim);
+    if (dim < 0) dim += nd;
     for (int i = 0; i < nd; ++i) {
       if (i == dim) { if (keepdim) dims.push_back(c->MakeDim(1)); }
       else dims.push_back(c->Dim(x, i));
@@ -97,7 +115,7 @@ REGISTER_OP("KbSoftmax")
     .Attr("T: {float, double, half, bfloat16}")
     .Attr("log: bool = false")
     .Attr("impl: string")
-    .SetShapeFn(shape_inference::UnchangedShape);
+    .SetShapeFn(AtLeast1DUnchanged);
 
 REGISTER_OP("KbL2Norm")
     .Input("x: T")
@@ -107,7 +125,7 @@ REGISTER_OP("KbL2Norm")
     .SetShapeFn([](InferenceContext* c) {
       ShapeHandle x = c->input(0), out;
       if (!c->RankKnown(x)) return c->set_output(0, c->UnknownShape()), OkStatus();
-      if (c->Rank(x) < 1) return errors::InvalidArgument("x: expected at least a 1-D tensor");
+      if (c->Rank(x) < 1) return errors::InvalidArgument(kAtLeast1D);
       TF_RETURN_IF_ERROR(c->Subshape(x, 0, -1, &out));
       c->set_output(0, out);
       return OkStatus();
@@ -118,14 +136,14 @@ namespace {
 template <typename Device> constexpr kb::Device kb_device();
 template <> constexpr kb::Device kb_device<Eigen::ThreadPoolDevice>() { return kb::Device::CPU; }
 
-kb::TensorView view_of(const Tensor& t, kb::Device device) {
+kb::TensorView view_of(const Tensor& t, kb::Device device, const char* arg = "x") {
   kb::TensorView v;
   switch (t.dtype()) {
     case DT_FLOAT: v.dtype = kb::DType::F32; break;
     case DT_DOUBLE: v.dtype = kb::DType::F64; break;
     case DT_HALF: v.dtype = kb::DType::F16; break;
     case DT_BFLOAT16: v.dtype = kb::DType::BF16; break;
-    default: kb::throw_bad_dtype("x", DataTypeString(t.dtype()));
+    default: kb::throw_bad_dtype(arg, DataTypeString(t.dtype()));
   }
   v.device = device;
   v.device_index = device == kb::Device::CPU ? -1 : 0;
@@ -156,6 +174,20 @@ void* stream_of(OpKernelContext* ctx, kb::Device device) {
   return nullptr;
 }
 
+// A plan's constant result (K == 0, an empty reduced dim, empty L2 rows): no kernel runs.
+void fill_output(OpKernelContext* ctx, kb::Device device, Tensor* t, kb::DType dtype, double value) {
+  if (device == kb::Device::CPU) return kb::fill_host(t->data(), dtype, t->NumElements(), value);
+#if GOOGLE_CUDA
+  if (value == 0.0) {
+    stream_executor::DeviceMemoryBase mem(t->data(), t->TotalBytes());
+    OP_REQUIRES_OK(ctx, ctx->op_device_context()->stream()->MemZero(&mem, t->TotalBytes()));
+    return;
+  }
+#endif
+  (void)ctx;
+  throw kb::Error("kernelbench TF op: a constant result other than 0 is not implemented on this device");
+}
+
 // kb::ArgumentError -> InvalidArgument, kb::Error -> Internal; the op fails, the process lives.
 template <typename F>
 void guarded(OpKernelContext* ctx, F&& f) {
@@ -174,11 +206,13 @@ class KbMatmulOp : public OpKernel {
   explicit KbMatmulOp(OpKernelConstruction* c) : OpKernel(c) { OP_REQUIRES_OK(c, c->GetAttr("impl", &impl_)); }
   void Compute(OpKernelContext* ctx) override {
     guarded(ctx, [&] {
-      kb::MatmulPlan plan = kb::plan_matmul(view_of(ctx->input(0), D), view_of(ctx->input(1), D), impl_);
+      const kb::TensorView va = view_of(ctx->input(0), D, "a"), vb = view_of(ctx->input(1), D, "b");
+      kb::MatmulPlan plan = kb::plan_matmul(va, vb, impl_);
       if (plan.copy_a || plan.copy_b) throw kb::Error("dense TF tensors were not accepted (a bug)");
       Tensor* c = nullptr;
       OP_REQUIRES_OK(ctx, ctx->allocate_output(0, shape_of(plan.out_sizes), &c));
       if (c->NumElements() == 0) return;
+      if (plan.fill) return fill_output(ctx, D, c, va.dtype, 0.0);  // K == 0
       plan.args.c = c->data();
       plan.kernel->fn(plan.args, stream_of(ctx, D));
     });
@@ -199,11 +233,13 @@ class KbReduceOp : public OpKernel {
   }
   void Compute(OpKernelContext* ctx) override {
     guarded(ctx, [&] {
-      kb::ReducePlan plan = kb::plan_reduce(view_of(ctx->input(0), D), op_, has_dim_, dim_, keepdim_, impl_);
+      const kb::TensorView vx = view_of(ctx->input(0), D);
+      kb::ReducePlan plan = kb::plan_reduce(vx, op_, has_dim_, dim_, keepdim_, impl_);
       if (plan.copy_x) throw kb::Error("a dense TF tensor was not accepted (a bug)");
       Tensor* y = nullptr;
       OP_REQUIRES_OK(ctx, ctx->allocate_output(0, shape_of(plan.out_sizes), &y));
       if (y->NumElements() == 0) return;
+      if (plan.fill) return fill_output(ctx, D, y, vx.dtype, plan.fill_value);  // sum / mean of nothing
       Tensor workspace;
       if (plan.workspace_bytes > 0) {
         OP_REQUIRES_OK(ctx, ctx->allocate_temp(DT_INT8, TensorShape({(int64_t)plan.workspace_bytes}), &workspace));
@@ -229,11 +265,13 @@ class KbRowwiseOp : public OpKernel {
   }
   void Compute(OpKernelContext* ctx) override {
     guarded(ctx, [&] {
-      kb::RowwisePlan plan = kb::plan_rowwise(view_of(ctx->input(0), D), kind_, log_, impl_);
+      const kb::TensorView vx = view_of(ctx->input(0), D);
+      kb::RowwisePlan plan = kb::plan_rowwise(vx, kind_, log_, impl_);
+      if (plan.copy_x) throw kb::Error("a dense TF tensor was not accepted (a bug)");
       Tensor* y = nullptr;
       OP_REQUIRES_OK(ctx, ctx->allocate_output(0, shape_of(plan.out_sizes), &y));
       if (y->NumElements() == 0) return;
-      OP_REQUIRES(ctx, plan.args.cols > 0, errors::InvalidArgument("x: rows of length 0"));
+      if (plan.fill) return fill_output(ctx, D, y, vx.dtype, 0.0);  // L2 norms of empty rows
       plan.args.y = y->data();
       plan.kernel->fn(plan.args, stream_of(ctx, D));
     });

@@ -78,6 +78,7 @@ at::Tensor matmul_impl(const at::Tensor& a_in, const at::Tensor& b_in, c10::stri
     KB_DEVICE_GUARD(a);
     at::Tensor c = at::empty(plan.out_sizes, a.options());
     if (c.numel() == 0) return c;
+    if (plan.fill) return c.zero_();  // K == 0
     plan.args.c = c.data_ptr();
     plan.kernel->fn(plan.args, stream_for(a));
     return c;
@@ -101,6 +102,7 @@ at::Tensor reduce_impl(const at::Tensor& x_in, c10::string_view op, std::optiona
     KB_DEVICE_GUARD(x);
     at::Tensor out = at::empty(plan.out_sizes, plan.index_output ? x.options().dtype(at::kLong) : x.options());
     if (out.numel() == 0) return out;
+    if (plan.fill) return out.fill_(plan.fill_value);  // an empty reduced dim
     at::Tensor workspace;
     if (plan.workspace_bytes > 0) {
       workspace = at::empty({(int64_t)plan.workspace_bytes}, x.options().dtype(at::kByte));
@@ -120,11 +122,12 @@ at::Tensor rowwise(const at::Tensor& x_in, const std::string& kind, bool log, c1
     if (plan.copy_x) {
       x = x.contiguous();
       plan = kb::plan_rowwise(view_of(x, "x"), kind, log, impl);
+      TORCH_CHECK(!plan.copy_x, "kernelbench: a contiguous input was not accepted (a bug)");
     }
     KB_DEVICE_GUARD(x);
     at::Tensor y = at::empty(plan.out_sizes, x.options());
     if (y.numel() == 0) return y;
-    if (plan.args.cols == 0) return y.zero_();  // l2norm of empty rows is 0
+    if (plan.fill) return y.zero_();  // l2norm of empty rows is 0
     plan.args.y = y.data_ptr();
     plan.kernel->fn(plan.args, stream_for(x));
     return y;

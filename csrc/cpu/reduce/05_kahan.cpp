@@ -4,13 +4,15 @@
 // with TwoSum too.  The error of an fp32 sum no longer grows with n: ~eps*|sum| + n*eps^2*sum|x|
 // instead of ~n*eps*sum|x|, still accumulating in fp32.  Sum and mean only.
 // Limits: 6 adds per element instead of 1 (still under DRAM bandwidth with AVX2); along a dim r is
-// not split across threads.  Preconditions: no -ffast-math (it would cancel the compensation).
+// not split across threads.  inf/NaN propagate as in a plain sum (value() below).
+// Preconditions: no -ffast-math (it would cancel the compensation).
 #if defined(__FAST_MATH__)
 #error "05_kahan.cpp must not be compiled with -ffast-math: it would optimize the compensation away"
 #endif
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 #include "../../common/kb_error.h"
@@ -50,6 +52,14 @@ inline Comp<T> merge(Comp<T> a, Comp<T> b) {
   T t, e;
   two_sum(a.s, b.s, t, e);
   return {t, a.c + b.c + e};
+}
+
+// The value of a compensated sum.  Once s is inf or NaN it stays so (inf + finite = inf) and the
+// compensation of that step is inf - inf = NaN: the sum is s itself, as a plain loop would give.
+// While s is finite every error term is finite, so c is too.
+template <typename T>
+inline T value(T s, T c) {
+  return std::isfinite(s) ? s + c : s;
 }
 
 template <typename T>
@@ -143,7 +153,7 @@ void kahan(const ReduceArgs& p) {
       for (kb_int64 o = 0; o < p.outer; ++o) {
         Comp<T> res = part[o * chunks];
         for (kb_int64 ch = 1; ch < chunks; ++ch) res = merge(res, part[o * chunks + ch]);
-        out[o] = (res.s + res.c) / denom;
+        out[o] = value(res.s, res.c) / denom;
       }
     }
     return;
@@ -160,7 +170,7 @@ void kahan(const ReduceArgs& p) {
       const T* blk = x + o * p.r * p.inner + j0;
       if (cpu_isa() >= CpuIsa::Avx2) kahan_columns_avx2(blk, p.r, p.inner, nc, s.data(), c.data());
       else kahan_columns_scalar(blk, p.r, p.inner, kb_int64(0), nc, s.data(), c.data());
-      for (kb_int64 j = 0; j < nc; ++j) out[o * p.inner + j0 + j] = (s[j] + c[j]) / denom;
+      for (kb_int64 j = 0; j < nc; ++j) out[o * p.inner + j0 + j] = value(s[j], c[j]) / denom;
     }
   }
 }
