@@ -65,6 +65,9 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
         data["peaks"] = measure_peaks(devices, sel.quick, console.print)
         data["threads"] = thread_info()
     groups, overhead = plan(suites, sel, devices)
+    from ..rungs.vendor import vendor_rungs_not_run
+    for op, name, why in vendor_rungs_not_run(devices, tuple(sel.ops)):   # the library layer, even when absent
+        console.print(f"[dim]not run here: {name} ({op}, vendor library): {why}[/]")
     total = sum(len(g.impls) for g in groups) + len(overhead)
     if total == 0:
         console.print("[yellow]nothing to measure: no registered rung matches the filters "

@@ -14,6 +14,7 @@ from pathlib import Path
 from .core import REDUCE_OPS, Impl, list_impls, register
 from ..rungs import cupy_nvrtc as nv
 from ..rungs import frameworks as fw
+from ..rungs import vendor as vd
 
 _ROOT = Path(__file__).resolve().parents[2]
 F32_64 = ("float32", "float64")
@@ -114,18 +115,20 @@ _py("cupy_cublas", "matmul", "vendor-library", "cuda", NO_BF16, "cupy", fw.cupy_
 _py("cudnn", "matmul", "vendor-library", "cuda", ("float32", "float16", "bfloat16"), "torch", fw.cudnn_matmul,
     fw.cudnn_reason, "cuDNN matmul: frontend graph if the cudnn module imports, else a 1x1 conv", _FW,
     note="cudnn frontend graph matmul when `import cudnn` works, else torch conv2d 1x1 (cuDNN, TF32 off)")
-_CUDNN_REDUCE_WHY = ("not a rung: cuDNN (9.x, frontend 1.x) runs reductions only fused as the epilogue of a "
-                     "matmul/convolution graph; a reduction-only graph has no engine, so there is nothing "
-                     "standalone to measure (CUB is the vendor reduction here)")
-
-
-def _cudnn_reduce(*_a, **_k):
-    raise RuntimeError(_CUDNN_REDUCE_WHY)
-
-
-_py("cudnn_reduce", "reduce", "vendor-library", "cuda", ("float32",), "torch", _cudnn_reduce,
-    lambda: _CUDNN_REDUCE_WHY, "cuDNN reduction: listed to say why it is absent", _FW, variants=REDUCE_OPS,
-    note=_CUDNN_REDUCE_WHY)
+# cuDNN's legacy reduction / softmax API (ctypes, the cuDNN torch ships) and cuBLASLt (nvmath-python).
+_VD = "kernelbench/rungs/vendor.py"
+_py("cublaslt_nvmath", "matmul", "vendor-library", "cuda", FLOATS, "torch", vd.cublaslt_matmul, vd.nvmath_reason,
+    "cuBLASLt GEMM through nvmath-python (nvmath.linalg.advanced.matmul), IEEE fp32 compute (no TF32)", _VD)
+_py("cudnn_reduce", "reduce", "vendor-library", "cuda", vd.CUDNN_DTYPES, "torch", vd.cudnn_reduce,
+    vd.cudnn_legacy_reason, "cudnnReduceTensor (legacy API, libcudnn_ops): ADD/AVG/MAX/MIN, arg ops via "
+    "32-bit flattened indices", _VD, variants=REDUCE_OPS,
+    note="ties and NaN positions of argmax/argmin follow cuDNN, not torch")
+_py("cudnn_softmax", "softmax", "vendor-library", "cuda", vd.CUDNN_DTYPES, "torch", vd.cudnn_softmax,
+    vd.cudnn_legacy_reason, "cudnnSoftmaxForward, ACCURATE (max subtracted), one instance per row", _VD)
+_py("cudnn_softmax", "log_softmax", "vendor-library", "cuda", vd.CUDNN_DTYPES, "torch", vd.cudnn_log_softmax,
+    vd.cudnn_legacy_reason, "cudnnSoftmaxForward, CUDNN_SOFTMAX_LOG, one instance per row", _VD)
+_py("cudnn_l2norm", "l2norm", "vendor-library", "cuda", vd.CUDNN_DTYPES, "torch", vd.cudnn_l2norm,
+    vd.cudnn_legacy_reason, "cudnnReduceTensor NORM2 over the last dim", _VD)
 _py("cupy_reduce", "reduce", "framework", "cuda", NO_BF16, "cupy", fw.cupy_reduce, fw.cupy_reason,
     "CuPy's own reduction kernels (cupy.sum/amax/argmax...)", _FW, variants=REDUCE_OPS,
     note="CUB only when CUPY_ACCELERATORS includes cub")
