@@ -1,12 +1,18 @@
-"""The `kernelbench` command: run, report, compare, tables, list, info.
+"""The `kernelbench` command: run, show, report, compare, tables, list, info.
 
     kernelbench run [--suite ladder|sweep|shapes|overhead|layers|all] [--op OP] [--impl GLOB]
                     [--dtype DT] [--device cpu|cuda] [--sizes SPEC] [--quick] [--out PATH]
+    kernelbench show RESULTS...                      (re-print the tables of result files)
     kernelbench report RESULTS... [--out DIR]
     kernelbench compare A.json B.json
     kernelbench tables RESULTS... --readme README.md [--docs docs] [--check]
     kernelbench list [--op OP] [--device DEV] [--layer LAYER]
     kernelbench info
+    kernelbench --version
+
+Exit codes: 0 done; 1 `compare --fail-on-regression` found a regression, or `tables --check` found a
+stale table; 2 a bad invocation or an unreadable result file (one line on stderr, no traceback);
+3 `run` measured, but some rung FAILED its check or raised (see the status column); 130 interrupted.
 """
 from __future__ import annotations
 
@@ -17,6 +23,16 @@ from pathlib import Path
 from typing import Optional
 
 REDUCE_VARIANTS = ("sum", "mean", "max", "min", "argmax", "argmin")
+EXIT_USAGE = 2
+EXIT_RUNG_ERRORS = 3
+
+
+class UsageError(Exception):
+    """A bad invocation: printed as one line, exit code 2."""
+
+
+def _fail(msg: str):
+    raise UsageError(msg)
 
 
 def _quiet_frameworks() -> None:
@@ -40,7 +56,7 @@ def _ops(values) -> tuple:
         if o in REDUCE_VARIANTS:
             o = "reduce"
         if o not in OPS:
-            raise SystemExit(f"kernelbench: --op: unknown op {o!r} (one of {', '.join(OPS)})")
+            _fail(f"--op: unknown op {o!r} (one of {', '.join(OPS)})")
         ops.append(o)
         if o == "softmax":
             ops.append("log_softmax")
@@ -55,30 +71,53 @@ def _console():
 
 
 def cmd_run(args) -> int:
+    from .bench.results import check_writable
     from .bench.run import run
     from .bench.suites import SUITES, Selection, parse_sizes
-    suites = _split(args.suite) or ["ladder"]
+    suites = _split(args.suite)
+    if args.suite is not None and not suites:
+        _fail(f"--suite: empty (one of {', '.join(SUITES)}, all)")
+    suites = suites or ["ladder"]
     if "all" in suites:
         suites = list(SUITES)
     for s in suites:
         if s not in SUITES:
-            raise SystemExit(f"kernelbench: --suite: unknown suite {s!r} (one of {', '.join(SUITES)}, all)")
-    devices = tuple(_split(args.device)) or ("cpu", "cuda")
+            _fail(f"--suite: unknown suite {s!r} (one of {', '.join(SUITES)}, all)")
+    devices = tuple(_split(args.device))
+    if args.device is not None and not devices:
+        _fail("--device: empty (cpu or cuda)")
+    devices = devices or ("cpu", "cuda")
     for d in devices:
         if d not in ("cpu", "cuda"):
-            raise SystemExit(f"kernelbench: --device: expected cpu or cuda, got {d!r}")
-    if args.dtype and args.dtype not in ("float32", "float64", "float16", "bfloat16"):
-        raise SystemExit(f"kernelbench: --dtype: expected float32, float64, float16 or bfloat16, got {args.dtype!r}")
+            _fail(f"--device: expected cpu or cuda, got {d!r}")
+    if args.dtype is not None and args.dtype not in ("float32", "float64", "float16", "bfloat16"):
+        _fail(f"--dtype: expected float32, float64, float16 or bfloat16, got {args.dtype!r}")
+    if args.op is not None and not _split(args.op):
+        _fail("--op: empty")
     try:
         sizes = parse_sizes(args.sizes)
-    except ValueError as exc:
-        raise SystemExit(f"kernelbench: {exc}")
+    except (ValueError, OverflowError) as exc:
+        _fail(str(exc) if str(exc).startswith("--sizes") else f"--sizes: {exc}")
+    for op, vals in sizes.items():
+        for v, _ in vals:
+            dims = v if isinstance(v, tuple) else (v,)
+            if any(d < 1 or d > 1 << 40 for d in dims):
+                _fail(f"--sizes: {op}: every size must be between 1 and 2^40, got {'x'.join(map(str, dims))}")
     sel = Selection(ops=_ops(args.op), impl_globs=tuple(_split(args.impl)), dtype=args.dtype, devices=devices,
                     sizes=sizes, quick=args.quick)
-    code, _ = run(suites, sel, out=args.out, argv=["kernelbench"] + sys.argv[1:], console=_console(),
-                  report_dir=args.report_dir, make_report=not args.no_report, keep_samples=args.samples,
-                  strict=args.strict)
+    try:   # before measuring anything: a result that cannot be written is a lost run
+        out = check_writable(args.out) if args.out else None
+    except OSError as exc:
+        _fail(f"--out: {exc}")
+    code, _ = run(suites, sel, out=str(out) if out else None, argv=["kernelbench"] + sys.argv[1:], console=_console(),
+                  report_dir=args.report_dir, make_report=not args.no_report,
+                  keep_samples="all" if args.samples else True, strict=True)
     return code
+
+
+def cmd_show(args) -> int:
+    from .report.show import show
+    return show(args.results, console=_console(), width=args.width)
 
 
 def cmd_report(args) -> int:
@@ -92,8 +131,12 @@ def cmd_report(args) -> int:
 
 def cmd_compare(args) -> int:
     from .report.compare import main
-    return main(args.a, args.b, min_change=args.min_change, only_changes=args.changes,
-                fail_on_regression=args.fail_on_regression, console=_console())
+    from .report.compare import CrossMachine
+    try:
+        return main(args.a, args.b, min_change=args.min_change, only_changes=args.changes,
+                    fail_on_regression=args.fail_on_regression, console=_console(), cross_machine=args.cross_machine)
+    except CrossMachine as exc:
+        _fail(str(exc))
 
 
 def cmd_tables(args) -> int:
@@ -105,7 +148,7 @@ def cmd_tables(args) -> int:
         p = Path(d)
         mds += sorted(p.rglob("*.md")) if p.is_dir() else [p]
     if not mds:
-        raise SystemExit("kernelbench tables: name the markdown files: --readme README.md and/or --docs docs")
+        _fail("tables: name the markdown files: --readme README.md and/or --docs docs")
     return update_files(args.results, mds, root=args.root, check=args.check)
 
 
@@ -114,6 +157,14 @@ def cmd_list(args) -> int:
     from rich.table import Table
 
     from . import list_impls
+    from .registry.core import LAYERS
+    known_ops = sorted({i.op for i in list_impls()})
+    if args.op is not None and args.op not in known_ops:
+        _fail(f"list --op: unknown op {args.op!r} (one of {', '.join(known_ops)})")
+    if args.device is not None and args.device not in ("cpu", "cuda"):
+        _fail(f"list --device: expected cpu or cuda, got {args.device!r}")
+    if args.layer is not None and args.layer not in LAYERS:
+        _fail(f"list --layer: unknown layer {args.layer!r} (one of {', '.join(LAYERS)})")
     impls = list_impls(op=args.op, device=args.device, layer=args.layer)
     t = Table(title=f"kernelbench registry: {len(impls)} implementations", box=box.SIMPLE_HEAVY, title_justify="left")
     for col in ("name", "op", "layer", "device", "dtypes", "front doors", "adds", "source"):
@@ -157,9 +208,13 @@ def cmd_info(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kernelbench", description="Measure every rung of the matmul and reduction "
-                                "ladders side by side, and report it.")
-    sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
+    from . import __version__
+    p = _Parser(prog="kernelbench", description="Measure every rung of the matmul and reduction "
+                "ladders side by side, and report it.", epilog="exit codes: 0 done; 1 regression (compare "
+                "--fail-on-regression) or stale table (tables --check); 2 bad invocation or unreadable file; "
+                "3 run: some rung FAILED or raised; 130 interrupted")
+    p.add_argument("--version", action="version", version=f"kernelbench {__version__}")
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND", parser_class=_Parser)
 
     r = sub.add_parser("run", help="measure: ladder (default), sweep, shapes, overhead, layers or all")
     r.add_argument("--suite", action="append", help="ladder | sweep | shapes | overhead | layers | all (repeat or comma)")
@@ -174,9 +229,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="result file (.json) or folder (default: kb_results/<host>-<date>.json)")
     r.add_argument("--report-dir", help="folder of the HTML report (default: next to the result file)")
     r.add_argument("--no-report", action="store_true", help="do not write the HTML report and plots")
-    r.add_argument("--samples", action="store_true", help="keep every repetition's time in the result file")
-    r.add_argument("--strict", action="store_true", help="exit 1 when a rung FAILED or raised")
+    r.add_argument("--samples", action="store_true", help="also keep every call of every round-robin turn "
+                   "(the solo samples and each turn's median are always kept)")
+    r.add_argument("--strict", action="store_true", help="(kept for old scripts: run always exits 3 when a rung "
+                   "FAILED or raised)")
     r.set_defaults(fn=cmd_run)
+
+    sh = sub.add_parser("show", help="re-print the tables of result files")
+    sh.add_argument("results", nargs="+")
+    sh.add_argument("--width", type=int, help="terminal width (default: this terminal's, 160 in a pipe)")
+    sh.set_defaults(fn=cmd_show)
 
     rp = sub.add_parser("report", help="HTML page + PNG plots from result files")
     rp.add_argument("results", nargs="+")
@@ -189,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--min-change", type=float, default=0.05, help="smallest relative change flagged (default 0.05)")
     c.add_argument("--changes", action="store_true", help="show only rows whose verdict is not 'same'")
     c.add_argument("--fail-on-regression", action="store_true", help="exit 1 when B regressed beyond the noise")
+    c.add_argument("--cross-machine", action="store_true", help="compare files from different hardware anyway "
+                   "(verdicts labelled, never regressions)")
     c.set_defaults(fn=cmd_compare)
 
     t = sub.add_parser("tables", help="regenerate the markdown tables between <!-- kb:table:NAME --> markers")
@@ -211,14 +275,33 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad invocation is one line on stderr and exit code 2 (no usage dump)."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog.replace('kernelbench ', '')}: {message}" if " " in self.prog else message)
+
+
 def main(argv: Optional[list] = None) -> int:
+    from .bench.results import ResultFileError
     _quiet_frameworks()
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "fn", None):
-        parser.print_help()
-        return 0
-    return int(args.fn(args) or 0)
+    try:
+        args = parser.parse_args(argv)
+        if not getattr(args, "fn", None):
+            parser.print_help()
+            return 0
+        return int(args.fn(args) or 0)
+    except UsageError as exc:
+        print(f"kernelbench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ResultFileError as exc:
+        print(f"kernelbench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (FileNotFoundError, IsADirectoryError, PermissionError, NotADirectoryError) as exc:
+        print(f"kernelbench: error: {exc.filename or ''}: {exc.strerror or exc}".replace(": : ", ": "),
+              file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":  # pragma: no cover

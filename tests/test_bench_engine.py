@@ -158,7 +158,7 @@ def test_run_writes_a_result_file_and_strict_exit_code(tmp_path, monkeypatch):
     assert {e["impl"]: e["status"] for e in data["entries"]} == {"slow_ours": "ok", "wrong_ours": "failed", "lib_numpy": "ok"}
     code, _ = runmod.run(["ladder"], Selection(quick=True), out=str(out), console=Console(file=open(tmp_path / "log", "w")),
                          make_report=False, strict=True)
-    assert code == 1
+    assert code == 3          # a rung FAILED: documented exit code 3
 
 
 def test_ctrl_c_writes_what_was_gathered(tmp_path, monkeypatch):
@@ -180,17 +180,49 @@ def test_ctrl_c_writes_what_was_gathered(tmp_path, monkeypatch):
 
 def test_cpu_rungs_are_timed_again_round_robin():
     """With interleave_s, every measured CPU rung of a case gets the same number of round-robin
-    samples, which replace its solo figures (kept under "solo"); failed rungs are left out."""
+    turns; each turn throws its first calls away and keeps the later ones; the median over turns
+    replaces the solo figure (kept under "solo"), the two are compared; failed rungs are left out."""
     from dataclasses import replace
-    budget = replace(FAST, interleave_s=0.05, min_rounds=4, max_rounds=6)
-    r = Runner(peaks={}, fds=FDS, keep_samples=True)
+    budget = replace(FAST, interleave_s=0.05, min_rounds=4, max_rounds=6, turn_warmup_s=0.004,
+                     turn_measure_s=0.004, quiesce_max_s=0.01)
+    r = Runner(peaks={}, fds=FDS, keep_samples="all")
     out = r.run_group(group([SLOW, WRONG, LIB], budget=budget))
     by = {e["impl"]: e for e in out}
     for name in ("slow_ours", "lib_numpy"):
         e = by[name]
-        rounds = e["timing"]["interleaved_rounds"]
-        assert 4 <= rounds <= 6 and e["n"] == rounds and len(e["timing"]["samples"]) == rounds
-        assert e["solo"]["n"] >= FAST.min_reps and e["median_s"] == e["timing"]["median"]
+        rr = e["timing"]["round_robin"]
+        rounds = rr["rounds"]
+        assert 4 <= rounds <= 6 and e["n"] == rounds and len(rr["turn_medians"]) == rounds
+        assert len(rr["samples"]) == rounds and rr["calls_kept"] >= rounds and rr["warmup_calls"] >= rounds
+        assert e["solo"]["n"] >= FAST.min_reps and e["median_s"] == rr["median"] and e["figure"] == "round-robin"
+        assert e["methods"]["verdict"] in ("agree", "drift", "disagree") and e["methods"]["solo_s"] == e["solo"]["median_s"]
+        assert len(e["timing"]["samples"]) == e["solo"]["n"]       # the solo samples are kept too
     assert by["slow_ours"]["median_s"] >= 0.002           # the sleep is inside every round-robin call
     assert "solo" not in by["wrong_ours"] and r._preps == {}
     assert by["slow_ours"]["pct_library"] < 100
+
+
+def test_turn_keeps_only_the_calls_after_the_warm_up():
+    """A fake clock: the first call of a turn costs 5 ms (the hand-over), the rest 10 us."""
+    from kernelbench.bench.timer import turn
+    clock = [0.0]
+    costs = iter([5e-3] + [1e-5] * 10_000)
+
+    def call():
+        clock[0] += next(costs)
+    t = turn(call, lambda: None, warmup_s=1e-4, measure_s=2e-4, now=lambda: clock[0])
+    assert t["first_s"] == pytest.approx(5e-3) and t["warmup_calls"] == 1     # 5 ms already exceeds the warm-up
+    assert all(x == pytest.approx(1e-5) for x in t["kept"]) and 20 <= len(t["kept"]) <= 22
+
+
+def test_method_agreement_verdicts():
+    def e(key, impl, solo, rr):
+        return {"suite": "sweep", "key": key, "impl": impl, "status": "ok", "median_s": rr, "rel_iqr": 0.02,
+                "solo": {"median_s": solo, "rel_iqr": 0.02}}
+    es = [e("a", "x", 1.0, 1.02), e("a", "y", 1.0, 450.0), e("a", "z", 1.0, 0.99),
+          e("b", "x", 1.0, 1.3), e("b", "y", 2.0, 2.6), e("b", "z", 3.0, 3.9)]
+    analysis.apply_method_agreement(es)
+    v = [x["methods"]["verdict"] for x in es]
+    assert v == ["agree", "disagree", "agree", "drift", "drift", "drift"]
+    assert "450.00x the solo figure" in es[1]["methods"]["explanation"]
+    assert analysis.disagreements(es) == [es[1]]

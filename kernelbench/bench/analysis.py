@@ -19,7 +19,9 @@ def layer_order(device: str) -> tuple:
 
 
 def ok(e: dict) -> bool:
-    return e.get("status") == "ok" and e.get("median_s") is not None
+    """Passed and timed (a zero or missing time is not a timing)."""
+    t = e.get("median_s")
+    return e.get("status") == "ok" and isinstance(t, (int, float)) and t > 0
 
 
 def library_ref(entries: list, candidates: list, preferred: tuple = ()) -> Optional[dict]:
@@ -31,26 +33,98 @@ def library_ref(entries: list, candidates: list, preferred: tuple = ()) -> Optio
     return min(pool, key=lambda e: e["median_s"]) if pool else None
 
 
+def _table_key(e: dict) -> tuple:
+    """Entries that share a table (and so one library reference): suite, op (variant), device, dtype."""
+    return (e.get("suite"), e.get("op"), e.get("variant"), e.get("device"), e.get("dtype"), e.get("series"))
+
+
+def choose_reference(group: list) -> Optional[str]:
+    """The one library rung of a table: among the candidates (preferred patterns first, then in
+    the candidates' order), the one timed in the most of the table's cases."""
+    import fnmatch as _fn
+    cands: list = []
+    preferred: tuple = ()
+    for e in group:
+        cands += [c for c in e.get("library_candidates") or [] if c not in cands]
+        preferred = preferred or tuple(e.get("library_preferred") or ())
+    if not cands:
+        return None
+    timed = defaultdict(int)
+    for e in group:
+        if ok(e) and e["impl"] in cands:
+            timed[e["impl"]] += 1
+    if not timed:
+        return None
+
+    def rank(c):
+        pref = any(_fn.fnmatch(c, p) for p in preferred)
+        return (not pref, -timed.get(c, 0), cands.index(c))
+    return min((c for c in cands if timed.get(c)), key=rank)
+
+
 def apply_library_ratios(entries: list) -> None:
-    """Set pct_library / library_ref on every passing entry, case by case (entries that share a
-    case key and suite)."""
-    by_case: dict = defaultdict(list)
+    """Set pct_library / library_ref on every passing entry: one library rung per table (suite, op,
+    device, dtype), the same in every case of it, so "% of library" compares like with like."""
+    tables: dict = defaultdict(list)
     for e in entries:
-        by_case[(e.get("suite"), e.get("key"))].append(e)
-    for group in by_case.values():
-        cands = []
-        preferred: tuple = ()
+        if e.get("suite") != "overhead":
+            tables[_table_key(e)].append(e)
+    for group in tables.values():
+        ref_name = choose_reference(group)
+        by_case: dict = defaultdict(list)
         for e in group:
-            cands += [c for c in e.get("library_candidates") or [] if c not in cands]
-            preferred = preferred or tuple(e.get("library_preferred") or ())
-        ref = library_ref(group, cands, preferred)
+            by_case[e.get("key")].append(e)
+        for case_entries in by_case.values():
+            ref = next((e for e in case_entries if e["impl"] == ref_name and ok(e)), None)
+            for e in case_entries:
+                e["library_ref"] = ref_name
+                e["pct_library"] = 100.0 * ref["median_s"] / e["median_s"] if ref is not None and ok(e) else None
+
+
+METHOD_TOLERANCE = 0.10   # solo and round-robin figures within 10 % (or their spread) agree
+
+
+def _rel(e: dict, key: str) -> float:
+    v = e.get(key)
+    return float(v) if v is not None else 0.0
+
+
+def apply_method_agreement(entries: list, tolerance: float = METHOD_TOLERANCE) -> None:
+    """For every entry timed both ways (solo, then round-robin), e["methods"] says whether the two
+    figures agree: |log(rr / solo)| within log(1 + tol), tol = max(`tolerance`, the two relative
+    IQRs added).  When they do not, but every rung of the case moved by the same factor (the
+    machine's speed drifted between the solo timings and the rounds), the verdict is "drift" and
+    the ratios between rungs hold; otherwise "disagree": the row is flagged and explained."""
+    import math
+    groups: dict = defaultdict(list)
+    for e in entries:
+        solo = e.get("solo")
+        if ok(e) and solo and solo.get("median_s"):
+            groups[(e.get("suite"), e.get("key"))].append(e)
+    for group in groups.values():
+        ratios = {id(e): e["median_s"] / e["solo"]["median_s"] for e in group}
+        shift = sorted(ratios.values())[len(ratios) // 2] if len(group) >= 3 else 1.0
         for e in group:
-            if ref is not None and ok(e):
-                e["pct_library"] = 100.0 * ref["median_s"] / e["median_s"]
-                e["library_ref"] = ref["impl"]
+            r = ratios[id(e)]
+            tol = max(tolerance, _rel(e, "rel_iqr") + _rel(e["solo"], "rel_iqr"))
+            within = abs(math.log(r)) <= math.log1p(tol)
+            m = {"solo_s": e["solo"]["median_s"], "round_robin_s": e["median_s"], "ratio": r, "tolerance": tol,
+                 "case_shift": shift}
+            if within:
+                m["verdict"], m["explanation"] = "agree", ""
+            elif abs(math.log(r / shift)) <= math.log1p(tol):
+                m["verdict"] = "drift"
+                m["explanation"] = (f"every rung of this case moved by x{shift:.2f} between the solo timings and the "
+                                    f"round-robin rounds (machine speed drift); its ratio to the others agrees")
             else:
-                e["pct_library"] = None
-                e["library_ref"] = ref["impl"] if ref else None
+                m["verdict"] = "disagree"
+                m["explanation"] = (f"round-robin {r:.2f}x the solo figure, beyond the noise (+-{100 * tol:.0f}%) and "
+                                    f"beyond the case's drift (x{shift:.2f})")
+            e["methods"] = m
+
+
+def disagreements(entries: list) -> list:
+    return [e for e in entries if (e.get("methods") or {}).get("verdict") == "disagree"]
 
 
 def library_layer(device: str) -> tuple:
@@ -78,6 +152,8 @@ def apply_measured_peaks(entries: list, peaks: dict) -> None:
         if e.get("metric") == "tflops":
             lib = (m.get("library_flops") or {}).get(e["dtype"])
             e["pct_measured_peak"] = pct(e["tflops"] * 1e12, lib["flops"]) if lib else None
+        elif e.get("peak_level") == "cache":
+            e["pct_measured_peak"] = None      # in-cache data: no % of a DRAM bandwidth
         else:
             e["pct_measured_peak"] = pct(e["gbps"] * 1e9, m.get("bandwidth"))
 

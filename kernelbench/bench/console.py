@@ -20,39 +20,84 @@ def _style_for(e: dict, best: Optional[float]) -> str:
     return "bold green" if r <= 1.01 else "green" if r <= 1.10 else ""
 
 
-def case_table(entries: list, title: Optional[str] = None) -> Table:
+# Columns of a case table, and the order they are dropped in when the terminal is too narrow
+# (the rung, its time, its throughput and its status always stay; a number is never cut).
+CASE_COLUMNS = ("rung", "layer", "time", "IQR", "unit", "% peak", "% lib", "max err", "status")
+DROP_ORDER = ("layer", "max err", "% peak", "IQR", "% lib")
+STATUS_MIN = 12
+
+
+def fit_columns(widths: dict, width: Optional[int], drop_order=DROP_ORDER, flexible: str = "status",
+                flex_min: int = STATUS_MIN) -> list:
+    """The columns kept so the table fits `width`: each column needs its widest cell + 3 (padding and
+    rule); the flexible column may wrap down to `flex_min`; low-priority columns go first."""
+    cols = list(widths)
+    if width is None:
+        return cols
+
+    def need(cs):
+        return sum((min(widths[c], flex_min) if c == flexible else widths[c]) + 3 for c in cs) + 1
+    for c in drop_order:
+        if need(cols) <= width:
+            break
+        if c in cols:
+            cols.remove(c)
+    return cols
+
+
+def case_table(entries: list, title: Optional[str] = None, width: Optional[int] = None) -> Table:
     e0 = entries[0]
     unit = METRIC_UNIT[e0.get("metric") or "gbps"]
     dev = e0.get("device")
-    t = Table(title=Text(title or f"{e0['suite']} · {e0['label']} · {e0['dtype']} · {dev}", style="bold"),
-              box=box.SIMPLE_HEAVY, title_justify="left", caption_justify="left")
-    for col, just in (("rung", "left"), ("layer", "left"), ("time", "right"), ("IQR", "right"),
-                      (unit, "right"), ("% peak", "right"), ("% lib", "right"), ("max err", "right"),
-                      ("status", "left")):
-        t.add_column(col, justify=just, no_wrap=col not in ("status",), overflow="fold")
     okays = analysis.ranked(entries)
     best = okays[0]["median_s"] if okays else None
+    rows = []
     for e in entries:
         style = _style_for(e, best)
         iqr = fmt_pct(100 * e["rel_iqr"]) if e.get("rel_iqr") is not None else "-"
-        iqr_text = Text(iqr + (" ~" if e.get("noisy") else ""), style="yellow" if e.get("noisy") else "")
         st = status_text(e)
+        verdict = (e.get("methods") or {}).get("verdict")
+        if verdict == "disagree":
+            st += " ≠"
         st_style = "green" if e.get("status") == "ok" else "red" if e.get("status") in ("failed", "error") else "dim"
-        name = e["impl"] + (" (ref)" if e.get("role") == "reference" else "")
-        t.add_row(Text(name, style=style), Text(e.get("layer", "")), Text(fmt_time(e.get("median_s")), style=style),
-                  iqr_text, Text(fmt_num(e.get("value")), style=style), fmt_pct(e.get("pct_peak")),
-                  fmt_pct(e.get("pct_library")), fmt_err(e.get("max_abs_err")), Text(st, style=st_style))
+        name = e["impl"] + (" (ref)" if e.get("library_ref") == e["impl"] else "")
+        in_cache = e.get("peak_level") not in (None, "dram")
+        peak = fmt_pct(e.get("pct_peak")) + ("*" if in_cache and e.get("pct_peak") is not None else "")
+        rows.append({"rung": Text(name, style=style), "layer": Text(e.get("layer", "")),
+                     "time": Text(fmt_time(e.get("median_s")), style=style),
+                     "IQR": Text(iqr + (" ~" if e.get("noisy") else ""), style="yellow" if e.get("noisy") else ""),
+                     "unit": Text(fmt_num(e.get("value")), style=style), "% peak": Text(peak),
+                     "% lib": Text(fmt_pct(e.get("pct_library"))), "max err": Text(fmt_err(e.get("max_abs_err"))),
+                     "status": Text(st, style=st_style)})
+    heads = {c: (unit if c == "unit" else c) for c in CASE_COLUMNS}
+    widths = {c: max([len(heads[c])] + [r[c].cell_len for r in rows]) for c in CASE_COLUMNS}
+    cols = fit_columns(widths, width)
+    t = Table(title=Text(title or f"{e0['suite']} · {e0['label']} · {e0['dtype']} · {dev}", style="bold"),
+              box=box.SIMPLE_HEAVY, title_justify="left", caption_justify="left")
+    for c in cols:
+        t.add_column(heads[c], justify="left" if c in ("rung", "layer", "status") else "right",
+                     no_wrap=c != "status", overflow="fold", min_width=STATUS_MIN if c == "status" else widths[c])
+    for r in rows:
+        t.add_row(*[r[c] for c in cols])
     caption = []
+    dropped = [heads[c] for c in CASE_COLUMNS if c not in cols]
+    if dropped:
+        caption.append(f"columns left out to fit {width} columns: {', '.join(dropped)} "
+                       f"(`kernelbench show FILE --width 160` prints them)")
     peak = next((e.get("peak_label") for e in entries if e.get("peak_label")), None)
-    if peak:
+    if peak and "% peak" in cols:
         caption.append(f"% peak: {peak}")
+    if any(e.get("peak_level") not in (None, "dram") and e.get("pct_peak") is not None for e in entries):
+        caption.append("* the data fits in cache: % of a cache-level figure, not of DRAM bandwidth")
     lib = next((e.get("library_ref") for e in entries if e.get("library_ref")), None)
-    if lib:
+    if lib and "% lib" in cols:
         caption.append(f"% lib: time of {lib} / time of the rung")
     notes = sorted({e["note"] for e in entries if e.get("note")})
     caption += notes
-    if any(e.get("noisy") for e in entries):
+    if any(e.get("noisy") for e in entries) and "IQR" in cols:
         caption.append("~ noisy: IQR > 10% of the median")
+    if any((e.get("methods") or {}).get("verdict") == "disagree" for e in entries):
+        caption.append("≠ the solo and round-robin figures disagree beyond the noise (entry \"methods\" says by how much)")
     if caption:
         t.caption = Text("\n".join(caption), style="dim")
     return t

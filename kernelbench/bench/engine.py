@@ -19,18 +19,26 @@ from .backends import (Prepared, cuda_available, cuda_memory_probe, frontdoors, 
                        to_master)
 from .cases import Case, Skip, check, make_inputs, reference
 from .figures import arithmetic_intensity, pct, throughput
+from .handover import quiesce
 from .peaks import peak_for
-from .stats import is_noisy, summarize
+from .stats import is_noisy, median, summarize
 from .suites import HANDWRITTEN, Budget, Group, OverheadItem
-from .timer import cuda_loop_time, host_overhead, measure, thread_info
+from .timer import cuda_loop_time, host_overhead, measure, thread_info, turn
 
 PROBE_FACTOR = 4          # matmul probe: every dim / 4 (work / 64)
 PROBE_SAFETY = 1.5        # larger problems fall out of cache: be pessimistic about the estimate
+PROBE_CALLS = 7           # the probe's estimate: the median of up to this many calls (at least 3) ...
+PROBE_BUDGET_S = 0.5      # ... while they fit in this time; one call is never an estimate (a stall)
 
 
 def _err_text(exc: BaseException) -> str:
     msg = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {msg[0] if msg else ''}"[:300]
+
+
+def _compact(xs) -> list:
+    """Samples as stored: 4 significant digits are far below the noise and keep the file small."""
+    return [float(f"{x:.4g}") for x in xs]
 
 
 def _stat_fields(st) -> dict:
@@ -50,8 +58,8 @@ def new_entry(suite: str, impl, case: Case, library: list, preferred: tuple, ser
          "flops": case.flops, "bytes": case.nbytes, "metric": case.metric,
          "intensity": arithmetic_intensity(case.flops, case.nbytes),
          "median_s": None, "iqr_s": None, "q1_s": None, "q3_s": None, "n": None, "rel_iqr": None,
-         "noisy": None, "timing": None, "first_call_s": None,
-         "tflops": None, "gbps": None, "value": None, "pct_peak": None, "peak_label": "",
+         "noisy": None, "timing": None, "figure": None, "methods": None, "first_call_s": None,
+         "tflops": None, "gbps": None, "value": None, "pct_peak": None, "peak_label": "", "peak_level": None,
          "pct_measured_peak": None, "pct_library": None, "library_ref": None,
          "max_abs_err": None, "err_ratio": None, "peak_mem_bytes": None, "threads": None}
     if series:
@@ -71,7 +79,15 @@ def fill_figures(e: dict, case: Case, peaks: dict) -> None:
         e["pct_peak"] = pct(tp["tflops"] * 1e12 if tp["tflops"] is not None else None, pk)
     else:
         pk, label = peak_for(dev_peaks, "bandwidth", case.dtype)
-        e["pct_peak"] = pct(tp["gbps"] * 1e9 if tp["gbps"] is not None else None, pk)
+        cache = ((dev_peaks or {}).get("facts") or {}).get("llc_bytes")
+        if cache and case.nbytes <= cache:
+            # the data lives in the cache: a DRAM figure would read 400 %; no % rather than a wrong one
+            e["peak_level"] = "cache"
+            e["pct_peak"] = None
+            label = f"no % of peak: the {case.nbytes / 1e6:.3g} MB of data fit in the {cache / 1e6:.3g} MB last-level cache"
+        else:
+            e["peak_level"] = "dram"
+            e["pct_peak"] = pct(tp["gbps"] * 1e9 if tp["gbps"] is not None else None, pk)
     e["peak_label"] = label
 
 
@@ -79,7 +95,7 @@ class Runner:
     """Runs groups and overhead items; collects entries into `self.entries` as it goes."""
 
     def __init__(self, peaks: dict, progress=None, on_group_done: Optional[Callable] = None,
-                 keep_samples: bool = False, fds: Optional[dict] = None, log: Callable = print):
+                 keep_samples=True, fds: Optional[dict] = None, log: Callable = print):
         self.peaks = peaks
         self.progress = progress
         self.task = None
@@ -146,42 +162,65 @@ class Runner:
         return out
 
     def _interleave(self, g: Group, case: Case, entries: list) -> None:
-        """CPU: time every measured rung of the case again, one call each per round, in a shuffled
-        order (each rung follows a different one from round to round).  On a shared or throttling
-        machine speed drifts over seconds, so rungs timed one after the other can differ by 30 % for
-        nothing; round-robin rounds see the same moments, so the ratios between rungs (the point of
-        the ladder) hold.  The round-robin statistics replace the solo ones (kept under "solo")."""
+        """CPU: time every measured rung of the case again, round-robin: in each round every rung
+        gets one turn, in a shuffled order.  On a shared or throttling machine speed drifts over
+        seconds, so rungs timed one after the other can differ by 30 % for nothing; the turns of a
+        round see the same moments, so the ratios between rungs (the point of the ladder) hold.
+
+        Why a turn is not one call: after a call, a runtime's workers keep spinning on a core (an
+        OpenBLAS worker ~0.1 s, a libgomp worker ~4 ms).  The next runtime's two-thread team then
+        shares the other core, and with a 4 ms scheduler tick (HZ=250, no preemption) each barrier
+        of its call waits for the tick: 4-16 ms per call where the kernel takes microseconds.  So
+        each turn first waits until the process's other threads are idle (handover.quiesce, at
+        most quiesce_max_s), then makes calls that are thrown away for turn_warmup_s (waking this
+        runtime's parked workers), and keeps only the calls after them (timer.turn).
+        `python -m kernelbench.bench.handover` measures all of this.
+
+        The entry's figure is the median over rounds of each turn's median, its spread the IQR of
+        those; the solo figures stay under "solo" and the two are compared (analysis.methods)."""
         preps, self._preps = self._preps, {}
         ok = [(e, preps[id(e)]) for e in entries if e.get("status") == "ok" and id(e) in preps]
         if len(ok) < 2:
             return
         budget = g.budget
-        per_round = sum(e["median_s"] + budget.cooldown_s / 4 for e, _ in ok)
+        per_round = sum(max(e["median_s"], budget.turn_warmup_s) + max(e["median_s"], budget.turn_measure_s)
+                        for e, _ in ok)
         rounds = int(min(budget.max_rounds, max(budget.min_rounds, budget.interleave_s / per_round)))
-        samples: dict = {id(e): [] for e, _ in ok}
+        turns: dict = {id(e): [] for e, _ in ok}
         self._advance(f"{g.suite} · {case.label} · round-robin x{rounds}")
         order = random.Random(len(ok) * 7919 + rounds)   # reproducible; every rung meets every neighbour
         try:
             for _ in range(rounds):
                 for e, prep in order.sample(ok, len(ok)):
-                    time.sleep(budget.cooldown_s / 4)   # let the previous rung's spinning pool park
-                    t0 = time.perf_counter()
-                    prep.call()
-                    prep.sync()
-                    samples[id(e)].append(time.perf_counter() - t0)
+                    q = quiesce(max_wait_s=budget.quiesce_max_s)
+                    t = turn(prep.call, prep.sync, budget.turn_warmup_s, budget.turn_measure_s)
+                    t["quiesce"] = q
+                    turns[id(e)].append(t)
         except KeyboardInterrupt:
             raise
         except Exception as exc:   # keep the solo figures
             self.log(f"round-robin timing of {case.label} abandoned: {_err_text(exc)}")
             return
         for e, _ in ok:
-            st = summarize(samples[id(e)])
-            e["solo"] = {"median_s": e["median_s"], "iqr_s": e["iqr_s"], "n": e["n"]}
+            ts = turns[id(e)]
+            per_turn = [median(t["kept"]) for t in ts]
+            st = summarize(per_turn)
+            e["solo"] = {"median_s": e["median_s"], "iqr_s": e["iqr_s"], "q1_s": e["q1_s"], "q3_s": e["q3_s"],
+                         "n": e["n"], "rel_iqr": e["rel_iqr"]}
             e.update(_stat_fields(st))
-            e["timing"] = {**e["timing"], "interleaved_rounds": rounds, **st.to_dict()}
-            if self.keep_samples:
-                e["timing"]["samples"] = samples[id(e)]
+            e["figure"] = "round-robin"
+            rr = {"rounds": rounds, "turn_warmup_s": budget.turn_warmup_s, "turn_measure_s": budget.turn_measure_s,
+                  "calls_kept": sum(len(t["kept"]) for t in ts),
+                  "warmup_calls": sum(t["warmup_calls"] for t in ts),
+                  "first_call_median_s": median([t["first_s"] for t in ts]),
+                  "quiesce_median_s": median([t["quiesce"]["waited_s"] for t in ts]),
+                  "quiesce_unsettled": sum(1 for t in ts if t["quiesce"]["settled"] is False),
+                  "turn_medians": _compact(per_turn), **st.to_dict()}
+            if self.keep_samples == "all":
+                rr["samples"] = [_compact(t["kept"]) for t in ts]
+            e["timing"] = {**e["timing"], "round_robin": rr}
             fill_figures(e, case, self.peaks)
+        analysis.apply_method_agreement(entries)
 
     def _free(self) -> None:
         gc.collect()
@@ -262,12 +301,16 @@ class Runner:
             return None
         sm = make_inputs(small)
         prep = prepare(impl, small, sm, flush=False, fds=self.fds)
-        prep.call()
+        prep.call()               # the first call may compile or wake a pool: not counted
         prep.sync()
-        t0 = time.perf_counter()
-        prep.call()
-        prep.sync()
-        t = time.perf_counter() - t0
+        ts: list = []
+        start = time.perf_counter()
+        while len(ts) < PROBE_CALLS and (len(ts) < 3 or time.perf_counter() - start < PROBE_BUDGET_S):
+            t0 = time.perf_counter()
+            prep.call()
+            prep.sync()
+            ts.append(time.perf_counter() - t0)
+        t = median(ts)
         del prep, sm
         return (t * case.flops / small.flops * PROBE_SAFETY, small, t)
 
@@ -286,8 +329,8 @@ class Runner:
         e["backend"], e["front_door"] = prep.backend, prep.front_door
         if case.device == "cpu":
             e["threads"] = thread_info()
-        if budget.cooldown_s:
-            time.sleep(budget.cooldown_s)
+        if budget.cooldown_s:   # the previous rung's workers parked (OpenBLAS spins ~0.1 s after a call)
+            quiesce(max_wait_s=budget.cooldown_s)
         try:
             # 1. verify before timing (the first call also pays any compilation)
             mem = cuda_memory_probe() if case.device == "cuda" else None
@@ -322,7 +365,9 @@ class Runner:
         if g.budget.interleave_s and case.device == "cpu":
             self._preps[id(e)] = prep   # timed again round-robin with the case's other rungs
         st = timing.stats
-        e.update({"status": "ok", **_stat_fields(st), "timing": timing.to_dict(keep_samples=self.keep_samples)})
+        e.update({"status": "ok", **_stat_fields(st), "timing": timing.to_dict(keep_samples=False), "figure": "solo"})
+        if self.keep_samples:
+            e["timing"]["samples"] = _compact(timing.samples)
         fill_figures(e, case, self.peaks)
         if g.series or case.op == "matmul":
             self.history[(case.op, impl.name, case.device, g.series)] = (case.flops, st.median)

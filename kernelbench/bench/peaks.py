@@ -128,7 +128,26 @@ def cpu_facts() -> dict:
         if mhz:
             ghz, clock_src = max(mhz) / 1000.0, "/proc/cpuinfo cpu MHz"
     return {"model": model, "logical": logical, "threads_per_core": tpc, "cores": cores,
-            "ghz": ghz, "clock_source": clock_src, "flags": sorted(flags & SIMD_FLAGS)}
+            "ghz": ghz, "clock_source": clock_src, "flags": sorted(flags & SIMD_FLAGS),
+            "llc_bytes": last_level_cache_bytes()}
+
+
+LLC_CAP = 32 << 20   # a VM's sysfs may report the host's whole L3 (480 MB on a 2-vCPU EPYC guest);
+#                     one core complex holds at most 32 MB of it: data beyond that is not "in cache"
+
+
+def last_level_cache_bytes() -> Optional[int]:
+    """Size of the largest cache of CPU 0 (sysfs, capped at LLC_CAP), None when unknown."""
+    best = None
+    base = Path("/sys/devices/system/cpu/cpu0/cache")
+    for idx in sorted(base.glob("index*")) if base.exists() else []:
+        txt = _read(str(idx / "size")).strip().upper()
+        m = re.match(r"(\d+)([KMG]?)", txt)
+        if not m:
+            continue
+        size = int(m.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[m.group(2)]
+        best = max(best or 0, size)
+    return min(best, LLC_CAP) if best else None
 
 
 SIMD_FLAGS = {"sse2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_tile", "neon", "asimd"}

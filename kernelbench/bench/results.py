@@ -118,19 +118,65 @@ def write(path, data: dict) -> Path:
     return path
 
 
-def read(path) -> dict:
+def check_writable(path) -> Path:
+    """The path `write` will use, checked before a run measures anything: its folder is created
+    and a file can be made there.  Raises OSError (with the reason) otherwise."""
+    p = Path(path)
+    if p.suffix != ".json":
+        if p.exists() and not p.is_dir():
+            raise NotADirectoryError(f"{p} exists and is not a folder (name a .json file or a folder)")
+        p = default_path(str(p))
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if p.is_dir():
+        raise IsADirectoryError(f"{p} is a folder")
+    probe = p.with_suffix(".json.tmp")
     try:
-        data = json.loads(Path(path).read_text())
-    except json.JSONDecodeError as exc:
-        raise ResultFileError(f"{path}: not JSON ({exc})") from None
+        probe.write_text("")
+    except OSError as exc:
+        raise OSError(f"cannot write in {p.parent}: {exc.strerror or exc}") from None
+    probe.unlink()
+    return p
+
+
+def read(path) -> dict:
+    """A result file, checked: every problem is one ResultFileError line (never a traceback)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ResultFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ResultFileError(f"{path}: is a folder, not a result file") from None
+    except UnicodeDecodeError:
+        raise ResultFileError(f"{path}: not a text file (not UTF-8)") from None
+    except OSError as exc:
+        raise ResultFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ResultFileError(f"{path}: not JSON ({str(exc)[:80]})") from None
     if not isinstance(data, dict) or data.get("kind") != KIND:
-        raise ResultFileError(f"{path}: not a kernelbench result file")
+        raise ResultFileError(f"{path}: not a kernelbench result file (no \"kind\": \"{KIND}\")")
     v = data.get("schema_version")
-    if not isinstance(v, int) or v > SCHEMA_VERSION:
-        raise ResultFileError(f"{path}: schema_version {v!r}; this kernelbench reads <= {SCHEMA_VERSION}")
+    if not isinstance(v, int) or isinstance(v, bool) or v < 1 or v > SCHEMA_VERSION:
+        raise ResultFileError(f"{path}: schema_version {v!r}; this kernelbench reads 1 to {SCHEMA_VERSION}")
     data.setdefault("entries", [])
     data.setdefault("peaks", {})
     data.setdefault("analysis", {})
+    for key, typ in (("entries", list), ("peaks", dict), ("analysis", dict)):
+        if not isinstance(data[key], typ):
+            raise ResultFileError(f"{path}: \"{key}\" is a {type(data[key]).__name__}, expected a {typ.__name__}")
+    for i, e in enumerate(data["entries"]):
+        if not isinstance(e, dict):
+            raise ResultFileError(f"{path}: entry {i} is a {type(e).__name__}, expected an object")
+        for k in ("suite", "key", "impl"):
+            if not isinstance(e.get(k), str):
+                raise ResultFileError(f"{path}: entry {i}: \"{k}\" missing or not a string")
+        if not isinstance(e.get("status"), (str, type(None))):   # null: cut short by Ctrl-C
+            raise ResultFileError(f"{path}: entry {i}: \"status\" is {e.get('status')!r}, expected a string")
+        for k in ("median_s", "iqr_s", "rel_iqr"):
+            x = e.get(k)
+            if x is not None and (isinstance(x, bool) or not isinstance(x, (int, float)) or x < 0):
+                raise ResultFileError(f"{path}: entry {i}: \"{k}\" is {x!r}, expected a number >= 0 or null")
     data["_path"] = str(path)
     return data
 

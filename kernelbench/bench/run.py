@@ -39,7 +39,7 @@ def measure_peaks(devices: list, quick: bool, log) -> dict:
 
 def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[list] = None,
         console: Optional[Console] = None, report_dir: Optional[str] = None, make_report: bool = True,
-        keep_samples: bool = False, strict: bool = False) -> tuple[int, Optional[Path]]:
+        keep_samples=True, strict: bool = False) -> tuple[int, Optional[Path]]:
     """Returns (exit code, result path)."""
     console = console or Console()
     t_start = time.perf_counter()
@@ -80,14 +80,15 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
                 by_key.setdefault(e["key"], []).append(e)
             for es in by_key.values():
                 if es:
-                    progress.console.print(con.case_table(es))
+                    progress.console.print(con.case_table(es, width=progress.console.width))
 
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console, transient=True)
     runner = Runner(data["peaks"], progress=progress, on_group_done=on_group_done, keep_samples=keep_samples,
                     fds=fds)
     interrupted = False
-    with progress:
+    from ..rungs.frameworks import measurement_state
+    with progress, measurement_state():   # TF32 off, Dynamo limits up -- and all restored after the run
         runner.task = progress.add_task("starting", total=total)
         try:
             for g in groups:
@@ -139,7 +140,7 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
                           f"run `kernelbench report {path}`[/]")
     code = 0
     if strict and (n["failed"] or n["error"]):
-        code = 1
+        code = 3          # documented in kernelbench.cli: measured, but some rung FAILED or raised
     if interrupted:
         code = 130
     return code, path

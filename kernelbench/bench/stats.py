@@ -116,3 +116,35 @@ class StopRule:
         if n >= self.min_reps and summarize(samples).rel_ci <= self.target_rel_ci:
             return "stable"
         return None
+
+
+def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided p-value of the Mann-Whitney U (Wilcoxon rank-sum) test that samples `a` and `b` come
+    from the same distribution: normal approximation with the tie correction and a continuity
+    correction.  Distribution-free, so one stalled repetition does not make a regression.  Returns
+    1.0 when either side has fewer than 2 samples (nothing can be concluded)."""
+    n1, n2 = len(a), len(b)
+    if n1 < 2 or n2 < 2:
+        return 1.0
+    pooled = sorted([(x, 0) for x in a] + [(x, 1) for x in b])
+    ranks = [0.0] * len(pooled)
+    ties = 0.0
+    i = 0
+    while i < len(pooled):
+        j = i
+        while j + 1 < len(pooled) and pooled[j + 1][0] == pooled[i][0]:
+            j += 1
+        r = (i + j) / 2.0 + 1.0
+        for k in range(i, j + 1):
+            ranks[k] = r
+        t = j - i + 1
+        ties += t ** 3 - t
+        i = j + 1
+    r1 = sum(r for r, (_, side) in zip(ranks, pooled) if side == 0)
+    u = r1 - n1 * (n1 + 1) / 2.0
+    n = n1 + n2
+    var = n1 * n2 / 12.0 * ((n + 1) - ties / (n * (n - 1)))
+    if var <= 0:
+        return 1.0
+    z = (abs(u - n1 * n2 / 2.0) - 0.5) / math.sqrt(var)
+    return max(0.0, min(1.0, math.erfc(max(z, 0.0) / math.sqrt(2.0))))

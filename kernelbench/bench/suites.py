@@ -49,6 +49,9 @@ class Budget:
     #                            (a shared VM's speed drifts over seconds: ratios need the same moments)
     min_rounds: int = 5
     max_rounds: int = 25
+    turn_warmup_s: float = 0.02  # round-robin: calls thrown away at the start of each turn (>= 1)
+    turn_measure_s: float = 0.02  # round-robin: then calls kept for this long (>= 1) per turn
+    quiesce_max_s: float = 0.3   # round-robin: before a turn, wait (at most this) for other pools to park
 
     def rule(self) -> StopRule:
         return StopRule(min_reps=self.min_reps, max_reps=self.max_reps, budget_s=self.measure_s,

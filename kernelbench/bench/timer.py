@@ -168,6 +168,31 @@ def measure(call: Callable[[], object], timer, rule: StopRule, warmup_s: float,
                   warmup_s=t_warm, l2_flush=timer.l2_flush, samples=samples)
 
 
+def turn(call: Callable[[], object], sync: Callable[[], None], warmup_s: float, measure_s: float,
+         max_calls: int = 2000, now: Callable[[], float] = time.perf_counter) -> dict:
+    """One rung's turn in a round-robin round.  The first calls after another runtime ran pay the
+    hand-over (this runtime's parked workers woken, the previous one's still spinning on the other
+    core): they are made and thrown away -- at least one, for `warmup_s` -- and only the calls
+    after them, for `measure_s` (at least one), are kept.
+    Returns {"first_s": the first call, "warmup_calls": n, "kept": [seconds, ...]}."""
+    def one() -> float:
+        t0 = now()
+        call()
+        sync()
+        return now() - t0
+    start = now()
+    first = one()
+    n_warm = 1
+    while now() - start < warmup_s and n_warm < max_calls:
+        one()
+        n_warm += 1
+    kept = [one()]
+    start = now()
+    while now() - start < measure_s and len(kept) < max_calls:
+        kept.append(one())
+    return {"first_s": first, "warmup_calls": n_warm, "kept": kept}
+
+
 def host_overhead(call: Callable[[], object], sync: Callable[[], None], calls_per_round: int,
                   rounds: int, device_time: Optional[Callable[[int], float]] = None,
                   now: Callable[[], float] = time.perf_counter) -> dict:

@@ -4,10 +4,17 @@ One generic helper per framework (numpy/cupy share one through the array module)
 partial of it.  Every callable takes arrays of its backend already on its device (see Impl.backend)
 and imports its framework lazily.  fp32 stays IEEE fp32 everywhere: TF32 is switched off for torch
 matmul/cuDNN and TensorFlow, so the comparison with our fp32 kernels is like for like.
+
+Global switches are only ever changed inside a context manager that puts them back: a rung used
+as a library leaves torch, TensorFlow and Dynamo as it found them.  The benchmark holds the same
+managers open around a whole run (`measurement_state`), so inside it the per-call managers find
+nothing to change and cost a few attribute reads.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import sys
 from typing import Any, Callable, Optional
 
 # ------------------------------------------------------------------------------ availability
@@ -145,40 +152,96 @@ TF_BODIES = {"matmul": _tf_matmul, "reduce": tf_reduce, "softmax": _tf_softmax,
              "log_softmax": _tf_log_softmax, "l2norm": _tf_l2norm}
 
 
-# ------------------------------------------------------------------------------ torch: eager / compile
-def _torch_fp32_strict() -> None:
+# ------------------------------------------------------------------------------ global switches, restored
+@contextlib.contextmanager
+def torch_fp32_strict():
+    """TF32 off for torch's cuBLAS matmul and cuDNN inside the block; the previous values after it."""
     import torch
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
+    saved = []
+    for obj, attr in ((torch.backends.cuda.matmul, "allow_tf32"), (torch.backends.cudnn, "allow_tf32")):
+        cur = getattr(obj, attr)
+        if cur:
+            setattr(obj, attr, False)
+            saved.append((obj, attr, cur))
+    try:
+        yield
+    finally:
+        for obj, attr, cur in reversed(saved):
+            setattr(obj, attr, cur)
 
 
+@contextlib.contextmanager
+def tf_fp32_strict():
+    """TensorFlow's TF32 execution off inside the block; restored after it."""
+    import tensorflow as tf
+    exp = tf.config.experimental
+    cur = exp.tensor_float_32_execution_enabled()
+    if cur:
+        exp.enable_tensor_float_32_execution(False)
+    try:
+        yield
+    finally:
+        if cur:
+            exp.enable_tensor_float_32_execution(True)
+
+
+DYNAMO_LIMITS = {"recompile_limit": 512, "cache_size_limit": 512, "accumulated_recompile_limit": 4096,
+                 "accumulated_cache_size_limit": 4096}
+
+
+@contextlib.contextmanager
+def dynamo_recompile_limits():
+    """The benchmark compiles one graph per shape and reduce variant: Dynamo's recompile limits
+    raised inside the block (rather than a silent fall-back to eager after 8), restored after."""
+    import torch._dynamo as dynamo
+    saved = []
+    for knob, want in DYNAMO_LIMITS.items():
+        if hasattr(dynamo.config, knob):
+            cur = getattr(dynamo.config, knob)
+            if cur < want:
+                setattr(dynamo.config, knob, want)
+                saved.append((knob, cur))
+    try:
+        yield
+    finally:
+        for knob, cur in reversed(saved):
+            setattr(dynamo.config, knob, cur)
+
+
+@contextlib.contextmanager
+def measurement_state():
+    """Every switch a measurement needs, for the whole of a run: torch and TF fp32-strict, Dynamo's
+    limits -- for the frameworks already imported (importing one is not this function's job)."""
+    with contextlib.ExitStack() as stack:
+        if "torch" in sys.modules:
+            stack.enter_context(torch_fp32_strict())
+            if "torch._dynamo" in sys.modules:
+                stack.enter_context(dynamo_recompile_limits())
+        if "tensorflow" in sys.modules:
+            stack.enter_context(tf_fp32_strict())
+        yield
+
+
+# ------------------------------------------------------------------------------ torch: eager / compile
 def torch_eager(op: str) -> Callable:
     body = TORCH_BODIES[op]
 
     def run(*arrays, **kw):
-        _torch_fp32_strict()
-        return body(*arrays, **kw)
+        with torch_fp32_strict():
+            return body(*arrays, **kw)
     return run
 
 
 @functools.lru_cache(maxsize=None)
 def _compiled(op: str):
     import torch
-    import torch._dynamo as dynamo
-    # The benchmark sweeps many shapes and reduce variants: allow a recompile for each rather than
-    # silently falling back to eager after the default limit of 8.
-    for knob in ("recompile_limit", "cache_size_limit"):
-        if hasattr(dynamo.config, knob):
-            setattr(dynamo.config, knob, max(getattr(dynamo.config, knob), 512))
-    if hasattr(dynamo.config, "accumulated_recompile_limit"):
-        dynamo.config.accumulated_recompile_limit = max(dynamo.config.accumulated_recompile_limit, 4096)
     return torch.compile(TORCH_BODIES[op], dynamic=False)
 
 
 def torch_compile(op: str) -> Callable:
     def run(*arrays, **kw):
-        _torch_fp32_strict()
-        return _compiled(op)(*arrays, **kw)
+        with torch_fp32_strict(), dynamo_recompile_limits():
+            return _compiled(op)(*arrays, **kw)
     return run
 
 
@@ -186,7 +249,6 @@ def torch_compile(op: str) -> Callable:
 @functools.lru_cache(maxsize=None)
 def _tf_fn(op: str, mode: str):
     import tensorflow as tf
-    tf.config.experimental.enable_tensor_float_32_execution(False)
     body = TF_BODIES[op]
     if mode == "eager":
         return body
@@ -199,7 +261,7 @@ def tensorflow(op: str, mode: str, device: str) -> Callable:
     def run(*arrays, **kw):
         import tensorflow as tf
         fn = _tf_fn(op, mode)
-        with tf.device(where):
+        with tf_fp32_strict(), tf.device(where):
             return fn(*arrays, **kw)
     return run
 
@@ -270,8 +332,12 @@ def _cudnn_graph(batch: int, m: int, n: int, k: int, dtype: str):
 
 def cudnn_matmul(a, b):
     """cuDNN matmul: a frontend graph when the cudnn module imports, else a 1x1 convolution."""
+    with torch_fp32_strict():
+        return _cudnn_matmul(a, b)
+
+
+def _cudnn_matmul(a, b):
     import torch
-    _torch_fp32_strict()
     out_3d = a.dim() == 3 or b.dim() == 3
     a3 = a if a.dim() == 3 else a.unsqueeze(0)
     b3 = b if b.dim() == 3 else b.unsqueeze(0)
@@ -288,9 +354,9 @@ def cudnn_matmul(a, b):
     else:
         # C[z] = A[z] @ B[z] as conv2d: input (1, batch*K, M, 1) with groups=batch, weights
         # (batch*N, K, 1, 1) = B^T per group; output (1, batch*N, M, 1).
-        torch.backends.cudnn.enabled = True
         x = a3.transpose(1, 2).reshape(1, batch * k, m, 1)
         w = b3.transpose(1, 2).reshape(batch * n, k, 1, 1)
-        y = torch.nn.functional.conv2d(x, w, groups=batch)
+        with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+            y = torch.nn.functional.conv2d(x, w, groups=batch)
         c = y.reshape(batch, n, m).transpose(1, 2)
     return c if out_3d else c[0]
