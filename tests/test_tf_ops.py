@@ -85,3 +85,23 @@ def test_softmax_and_l2norm_gradients():
         tape.watch(x)
         ours, theirs = tf.reduce_sum(kb.l2norm(x, impl=l2)), tf.reduce_sum(tf.norm(x, axis=-1))
     np.testing.assert_allclose(tape.gradient(ours, x).numpy(), tape.gradient(theirs, x).numpy(), atol=1e-10)
+
+
+def test_xla_limit_is_a_clear_error_and_plain_tf_function_works():
+    """Our ops have no XLA kernels: tf.function(jit_compile=True) raises the documented message;
+    tf.function without jit_compile runs them (README, docs/semantics.md)."""
+    from kernelbench.api import XLA_LIMIT
+    a, b = tf.ones((3, 4)), tf.ones((4, 2))
+    xla = tf.function(lambda x, y: kb.matmul(x, y), jit_compile=True)
+    with pytest.raises(NotImplementedError, match="kernelbench ops have no XLA kernels"):
+        xla(a, b)
+    assert "tf.function without jit_compile" in XLA_LIMIT
+    plain = tf.function(lambda x, y: kb.reduce(kb.matmul(x, y), "sum", dim=1))
+    np.testing.assert_allclose(plain(a, b).numpy(), [8.0, 8.0, 8.0])
+
+
+def test_tf_errors_are_value_errors_with_the_shared_message():
+    raises = pytest.raises(ValueError)
+    with raises as info:
+        kb.matmul(tf.ones((3, 4)), tf.ones((5, 2)))
+    assert str(info.value) == "b: inner dimensions differ: a is (3, 4) (M, K) with K=4 but b is (5, 2) (K, N) with K=5"
