@@ -383,7 +383,6 @@ __device__ __forceinline__ void wgmma_m64n128k16(float (&d)[64], u64 desc_a, u64
   }
 }
 #undef KB_WG_D8
-
 // Registers per thread: give some up (producer) or take them (consumers).  Needs a register cap
 // at kernel entry (__launch_bounds__(threads, 1)).
 template <int R>
@@ -416,3 +415,77 @@ __device__ __forceinline__ void store_wgmma_acc(const MatmulArgs& p, T* c, const
 }
 }  // namespace sm90
 }  // namespace kb
+
+// ---- host side of the sm_90a rungs: architecture check and TMA tensor maps ---------------------
+#if !defined(__CUDACC_RTC__) && !defined(KB_SIM)
+#include <cuda.h>  // CUtensorMap and its enums only: the driver entry point is fetched at run time
+#include "../../common/kb_cuda.cuh"
+
+namespace kb {
+namespace sm90 {
+// Throws kb::ArgumentError unless the current device is sm_90 and `kernel` has sm_90a code in
+// this build (a build without 9.0a would otherwise run the sm_80 image's empty body).
+inline void require_sm90a(const char* rung, const void* kernel) {
+  int dev = 0, major = 0, minor = 0;
+  KB_CUDA_CHECK(cudaGetDevice(&dev));
+  KB_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+  KB_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev));
+  KB_REQUIRE(major == 9 && minor == 0, "impl: '" << rung << "' needs sm_90a (wgmma, TMA); this GPU is sm_" << major
+                                                 << minor);
+  cudaFuncAttributes fa;
+  KB_CUDA_CHECK(cudaFuncGetAttributes(&fa, kernel));
+  KB_REQUIRE(fa.binaryVersion == 90, "impl: '" << rung << "' needs sm_90a code, and this build has none for it "
+                                               << "(binary version " << fa.binaryVersion
+                                               << "; build with TORCH_CUDA_ARCH_LIST including 9.0a)");
+}
+
+typedef CUresult (*EncodeTiledFn)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*,
+                                  const cuuint64_t*, const cuuint32_t*, const cuuint32_t*, CUtensorMapInterleave,
+                                  CUtensorMapSwizzle, CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+
+// cuTensorMapEncodeTiled from the driver the runtime already loaded (libcuda is not linked).
+inline EncodeTiledFn encode_tiled() {
+  static EncodeTiledFn fn = [] {
+    void* p = nullptr;
+    cudaDriverEntryPointQueryResult q = cudaDriverEntryPointSymbolNotFound;
+    KB_CUDA_CHECK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &p, 12000, cudaEnableDefault, &q));
+    if (q != cudaDriverEntryPointSuccess || p == nullptr) KB_THROW("cuTensorMapEncodeTiled not found in the CUDA driver");
+    return reinterpret_cast<EncodeTiledFn>(p);
+  }();
+  return fn;
+}
+
+// The parameter block of the sm_90a kernels (passed as a __grid_constant__: the tensor maps
+// must live in parameter / constant space for TMA).  *_kmajor: the operand's rows run along K
+// (A not transposed, B transposed); *_batched: the tensor map has a batch dimension.
+struct Sm90Args {
+  CUtensorMap ta, tb;
+  MatmulArgs p;
+  int a_kmajor, b_kmajor, a_batched, b_batched;
+};
+
+// TMA can address an operand when every row (and batch entry) starts on a 16-byte boundary.
+inline bool tma_ok(const void* base, kb_int64 ld, kb_int64 stride) {
+  return (reinterpret_cast<std::uintptr_t>(base) & 15u) == 0 && ld % 8 == 0 && stride % 8 == 0;
+}
+
+// A 16-bit operand as a 3-D tensor (inner, outer, batch): element (i, o, z) at
+// base[z * stride + o * ld + i]; boxes of (64, box_outer) with the 128-byte swizzle, zero fill
+// outside.  A batch stride of 0 (broadcast) becomes a batch dimension of 1 (coordinate 0).
+inline CUtensorMap make_tmap(DType dt, const void* base, kb_int64 inner, kb_int64 outer, kb_int64 ld,
+                             kb_int64 batch, kb_int64 stride, unsigned box_outer) {
+  const kb_int64 nb = (batch > 1 && stride != 0) ? batch : 1;
+  const cuuint64_t dims[3] = {(cuuint64_t)inner, (cuuint64_t)outer, (cuuint64_t)nb};
+  const cuuint64_t strides[2] = {(cuuint64_t)ld * 2, (cuuint64_t)(nb > 1 ? stride : ld * outer) * 2};
+  const cuuint32_t box[3] = {64, box_outer, 1}, estr[3] = {1, 1, 1};
+  CUtensorMap m;
+  const CUresult r = encode_tiled()(&m, dt == DType::BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
+                                    3, const_cast<void*>(base), dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                                    CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                                    CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS) KB_THROW("cuTensorMapEncodeTiled failed (CUresult " << int(r) << ")");
+  return m;
+}
+}  // namespace sm90
+}  // namespace kb
+#endif
