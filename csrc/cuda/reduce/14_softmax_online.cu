@@ -17,7 +17,8 @@ template <> __device__ __forceinline__ double sm_log<double>(double v) { return 
 template <typename AccT> struct MaxSum {
   AccT m, s;
   __device__ __forceinline__ void add(AccT x) {
-    if (x > m) { s = s * sm_exp(m - x) + (AccT)1; m = x; }
+    // x's own term is exp(x - x): 1, or NaN for x = +inf (inf - inf), so a row holding +inf is NaN like torch
+    if (x > m) { s = s * sm_exp(m - x) + sm_exp(x - x); m = x; }
     else if (!(x == red::neg_inf<AccT>())) s += sm_exp(x - m);
   }
   __device__ __forceinline__ static MaxSum combine(MaxSum a, MaxSum b) {
@@ -155,20 +156,27 @@ __global__ void __launch_bounds__(BS) softmax_14_block_kernel(RowwiseArgs a, boo
 }  // namespace kb
 
 #ifndef __CUDACC_RTC__
+#include <atomic>
 #include "reduce_launchers.h"
 namespace kb {
 static constexpr int k14Threads = 1024;
+static constexpr int kMaxDevices14 = 64;
 
 template <typename T, bool VEC> static void launch_14_block(const RowwiseArgs& a, cudaStream_t s) {
-  static int optin = -1;   // opt-in shared memory per block of this device model
-  if (optin < 0) {
-    int dev = 0, v = 0;
-    KB_CUDA_CHECK(cudaGetDevice(&dev));
+  // Opt-in shared memory per block, set once per device (the attribute and the limit are per device).
+  static std::atomic<int> optin_of[kMaxDevices14];   // 0: not set yet on that device
+  int dev = 0;
+  KB_CUDA_CHECK(cudaGetDevice(&dev));
+  KB_REQUIRE(dev >= 0 && dev < kMaxDevices14, "cuda_14_softmax_online: device " << dev << " beyond " << kMaxDevices14);
+  int optin = optin_of[dev].load();
+  if (optin <= 0) {
+    int v = 0;
     KB_CUDA_CHECK(cudaDeviceGetAttribute(&v, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
     const int static_bytes = 4096;   // warp_ms + row_m/row_s, rounded up
     KB_CUDA_CHECK(cudaFuncSetAttribute(softmax_14_block_kernel<T, k14Threads, VEC>,
                                        cudaFuncAttributeMaxDynamicSharedMemorySize, v - static_bytes));
     optin = v - static_bytes;
+    optin_of[dev].store(optin);
   }
   const std::size_t row_bytes = (std::size_t)a.cols * sizeof(T);
   const bool cache = row_bytes <= (std::size_t)optin;
