@@ -3,12 +3,14 @@
 Parametrized from the registry: adding a rung to the registry adds it here."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 import kernelbench as kb
 import kernelbench.testing  # noqa: F401
-from kernelbench.registry.core import REDUCE_OPS
+from kernelbench.registry.core import REDUCE_OPS, layout_class
 from kernelbench.testing import check_matmul, check_reduce, check_rowwise
 
 from conftest import CPU_DOORS, CUDA_DOORS, door_skip_reason, make_array, to_door
@@ -33,9 +35,9 @@ def skip_unless_door(door, device):
         pytest.skip(reason)
 
 
-def skip_gemv_mismatch(impl, m, n):
-    if "gemv" in impl.name and not (m == 1 or n == 1):
-        pytest.skip("GEMV rung: vector shapes only")
+def matmul_refusal(impl, m, n):
+    """What the rung's table line refuses for an M x N result (kb::refuses), else None."""
+    return impl.refusal(layout_class("matmul", (), batch_m_n=(1, m, n)))
 
 
 # (M, N, K): odd sizes, tile non-multiples, tall-skinny, K = 1, large K, vectors, empty.
@@ -50,7 +52,7 @@ def test_matmul_shapes(impl, door, device, rng):
     shapes = SHAPES + (SHAPES_CUDA_EXTRA if device == "cuda" else [(1031, 67, 1025)])
     for dtype in impl.dtypes:
         for m, n, k in shapes:
-            if "gemv" in impl.name and not (m == 1 or n == 1):
+            if matmul_refusal(impl, m, n):
                 continue
             if "naive" in impl.name and device == "cpu" and m * n * k > 2e7 and dtype == "float64":
                 continue
@@ -64,8 +66,8 @@ def test_matmul_shapes(impl, door, device, rng):
 def test_matmul_transposed_and_batched(impl, door, device, trans_a, trans_b, rng):
     """Transposes arrive as column-major strides (torch, numpy) or as a copy (TF)."""
     skip_unless_door(door, device)
-    if "gemv" in impl.name:
-        pytest.skip("GEMV rung: vector shapes only")
+    if impl.refusal("matrix"):
+        pytest.skip(impl.refusal("matrix"))
     dtype = impl.dtypes[0]
     for batch, m, n, k in [(None, 33, 17, 65), (3, 7, 129, 9), (2, 128, 64, 32)]:
         sa = (k, m) if trans_a else (m, k)
@@ -88,8 +90,8 @@ def test_matmul_transposed_and_batched(impl, door, device, trans_a, trans_b, rng
 @pytest.mark.parametrize("impl,door,device", cases(MATMUL))
 def test_matmul_broadcast_batch_and_noncontiguous(impl, door, device, rng):
     skip_unless_door(door, device)
-    if "gemv" in impl.name or door == "tf":
-        pytest.skip("GEMV: vectors only" if "gemv" in impl.name else "TF tensors are always dense")
+    if impl.refusal("matrix") or door == "tf":
+        pytest.skip(impl.refusal("matrix") or "TF tensors are always dense")
     dtype = impl.dtypes[0]
     a = make_array(rng, (4, 9, 13), dtype)
     b = make_array(rng, (13, 6), dtype)        # 2-D b broadcast over a's batch
@@ -105,7 +107,7 @@ REDUCE_SIZES = [0, 1, 31, 32, 33, 1023, 1025, 2**20 + 3]
 
 
 def reduce_ok(impl, op, full):
-    return op in impl.variants and not (impl.full_only and not full)
+    return op in impl.variants and not (full and impl.refusal("whole"))
 
 
 @pytest.mark.parametrize("impl,door,device", cases(REDUCE))
@@ -129,13 +131,20 @@ def test_reduce_full(impl, door, device, rng):
                 check_reduce(kb.reduce(t, op, impl=impl.name), base[1:], op, None, False, dtype)
 
 
-@pytest.mark.parametrize("impl,door,device", cases([i for i in REDUCE if not i.full_only]))
+@pytest.mark.parametrize("impl,door,device",
+                         cases([i for i in REDUCE if not (i.refusal("rows") and i.refusal("columns"))]))
 def test_reduce_every_dim(impl, door, device, rng):
+    """Every dim of every shape the rung's table line accepts; the others raise its refusal."""
     skip_unless_door(door, device)
     for dtype in impl.dtypes[:2]:
         for shape in [(37,), (4, 5), (3, 1, 7), (2, 3, 4, 5), (6, 0, 3)]:
             x = make_array(rng, shape, dtype)
             for dim in range(-len(shape), len(shape)):
+                why = impl.refusal(layout_class("reduce", shape, dim))
+                if why:
+                    with pytest.raises(ValueError, match=f"^impl: '{impl.name}' {re.escape(why)}; got "):
+                        kb.reduce(to_door(x, door, device), "sum", dim=dim, impl=impl.name)
+                    continue
                 for op in impl.variants:
                     if x.shape[dim] == 0 and op not in ("sum", "mean"):
                         continue
@@ -171,6 +180,44 @@ def test_rowwise(impl, door, device, rng):
                 for log in (False, True):
                     out = kb.softmax(to_door(x, door, device), log=log, impl=impl.name)
                     check_rowwise(out, x, "log_softmax" if log else "softmax", dtype)
+
+
+@pytest.mark.parametrize("impl,door,device", cases([i for i in REDUCE + MATMUL if any(r for _, r in i.probes)]))
+def test_refused_layouts_raise_the_table_reason(impl, door, device, rng):
+    """A layout a rung's table line refuses is a ValueError through every door, before any launch
+    (issue 9: cuda_12/13 and 01-11 on the wrong layouts, cuda_09_gemv on matrices)."""
+    skip_unless_door(door, device)
+    dtype = impl.dtypes[0]
+    for layout, why in impl.probes:
+        if why is None:
+            continue
+        if impl.op == "matmul":
+            a, b = make_array(rng, (4, 3), dtype), make_array(rng, (3, 5), dtype)
+            call = lambda: kb.matmul(to_door(a, door, device), to_door(b, door, device), impl=impl.name)  # noqa: E731
+        else:
+            shape, dim = {"whole": ((9,), None), "rows": ((4, 9), 1), "columns": ((4, 9, 3), 1)}[layout]
+            x = make_array(rng, shape, dtype)
+            call = lambda: kb.reduce(to_door(x, door, device), impl.variants[0], dim=dim, impl=impl.name)  # noqa: E731
+        with pytest.raises(ValueError, match=f"^impl: '{impl.name}' {re.escape(why)}; got "):
+            call()
+
+
+@pytest.mark.parametrize("impl,door,device", cases(SOFTMAX))
+def test_softmax_of_a_row_holding_inf_is_nan(impl, door, device):
+    """torch: a row with +inf is all NaN (inf - inf); a row of -inf is NaN (0 / 0); other rows are
+    untouched.  (cuda_14 gave [nan, 0, ...] for one +inf: issue 9.)"""
+    skip_unless_door(door, device)
+    inf = np.inf
+    for cols in (5, 40, 1500):
+        x = np.tile(np.linspace(-2, 2, cols, dtype=np.float32), (5, 1))
+        x[0, 1] = inf
+        x[1, cols - 1] = inf
+        x[2, :] = -inf
+        x[3, 0] = x[3, 2] = inf
+        for log in (False, True):
+            got = np.asarray(kb.testing.to_float64(kb.softmax(to_door(x, door, device), log=log, impl=impl.name)))
+            assert np.isnan(got[:4]).all(), (cols, log, got[:4, :4])
+            assert np.isfinite(got[4]).all(), (cols, log)
 
 
 def test_compensated_sum_beats_the_naive_one_on_an_adversarial_input():
