@@ -148,3 +148,50 @@ def test_import_kernelbench_imports_no_framework():
             "bad = [m for m in ('torch', 'tensorflow', 'numba', 'cupy') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_numba_launches_go_to_torchs_current_stream(monkeypatch):
+    """Numba rungs launch on torch's current stream when torch has CUDA up (issue 9: they used the
+    default stream, so CUDA-event timing on torch's stream and torch's ordering were wrong)."""
+    pytest.importorskip("numba")
+    import sys
+    import types
+
+    from numba import cuda
+
+    from kernelbench.numba_kernels import _common
+    fake_torch = types.SimpleNamespace(cuda=types.SimpleNamespace(
+        is_available=lambda: True, is_initialized=lambda: True,
+        current_stream=lambda: types.SimpleNamespace(cuda_stream=0x1234)))
+    monkeypatch.setitem(sys.modules, "torch", fake_torch)
+    monkeypatch.setattr(_common, "simulator", lambda: False)
+    monkeypatch.setattr(cuda, "external_stream", lambda ptr: ("external", ptr))
+    assert _common.stream() == ("external", 0x1234)
+    monkeypatch.setattr(fake_torch.cuda, "is_initialized", lambda: False)
+    assert _common.stream() == 0
+
+
+def test_every_numba_launch_names_its_stream():
+    """kernel[grid, block](...) would launch on the default stream: every launch in the Numba
+    modules passes _common.stream()."""
+    import re
+    from pathlib import Path
+    root = Path(kb.__file__).parent / "numba_kernels"
+    launches = []
+    for f in ("matmul.py", "reduce.py"):
+        launches += re.findall(r"\w\[[^\[\]\n]+\]\((?!\))", (root / f).read_text())
+    assert launches and all(l.endswith("_common.stream()](") for l in launches), launches
+
+
+def test_cupy_nvrtc_workspaces_are_per_stream():
+    """Two streams running the single-pass rung at once must not share its block counter (issue 9)."""
+    from kernelbench.rungs import cupy_nvrtc as nv
+    made = []
+    zeros = lambda n: made.append(n) or memoryview(bytearray(n))  # noqa: E731  (has .nbytes)
+    a = nv.workspace("cuda_11_single_pass", 512, 0, 111, zeros)
+    b = nv.workspace("cuda_11_single_pass", 512, 0, 222, zeros)
+    assert a is not b and made == [512, 512]
+    assert nv.workspace("cuda_11_single_pass", 300, 0, 111, zeros) is a      # reused on its stream
+    assert nv.workspace("cuda_11_single_pass", 1024, 0, 111, zeros) is not a  # grown
+    assert nv.workspace("cuda_11_single_pass", 0, 0, 111, zeros) is None
+    nv._WORKSPACES.clear()

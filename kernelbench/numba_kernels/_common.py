@@ -3,7 +3,8 @@ allocation, and the float dtypes they take.
 
 Inputs: numpy host arrays (copied to the device; the result comes back as numpy) or anything with
 __cuda_array_interface__ (torch CUDA tensors, CuPy arrays, numba device arrays: used in place; the
-result is a numba device array).  Every launch goes to the default stream.
+result is a numba device array).  Every launch goes to torch's current CUDA stream when torch has
+CUDA up (stream()), so a Numba rung is ordered with torch's work and timed by events on that stream.
 """
 from __future__ import annotations
 
@@ -50,6 +51,22 @@ def gpu_only_reason() -> Optional[str]:
     if simulator():
         return "needs warp shuffles; the CUDA simulator has none"
     return cuda_reason()
+
+
+def stream() -> Any:
+    """The stream every Numba launch goes to: torch's current CUDA stream when torch is imported
+    with CUDA initialized (the bench times with CUDA events on it), else the default stream (0)."""
+    if simulator():
+        return 0
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        try:
+            if torch.cuda.is_available() and torch.cuda.is_initialized():
+                from numba import cuda
+                return cuda.external_stream(torch.cuda.current_stream().cuda_stream)
+        except Exception:   # no usable CUDA through torch: numba's default stream
+            pass
+    return 0
 
 
 def check_dtype(x: Any, arg: str) -> np.dtype:
@@ -112,4 +129,11 @@ def as_3d(d: Any) -> Any:
 
 def finish(out: Any, from_host: bool) -> Any:
     """Host inputs get a numpy result; device inputs keep theirs on the device."""
-    return out.copy_to_host() if from_host else out
+    if not from_host:
+        return out
+    s = stream()
+    if not s:
+        return out.copy_to_host()
+    host = out.copy_to_host(stream=s)   # ordered after the launches on torch's stream
+    s.synchronize()
+    return host

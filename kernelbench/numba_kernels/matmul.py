@@ -217,7 +217,7 @@ def _run(rung: str, a: Any, b: Any, config=None) -> Any:
             kern, block = _blocktile_kernel(dt.name, *cfg), ((bm // tm) * (bn // tn), 1, 1)
         if grid[1] > MAX_GRID_YZ:
             raise ValueError(f"a: {m} rows need {grid[1]} row blocks, more than gridDim.y allows")
-        kern[grid, block](a3, b3, c3)
+        kern[grid, block, _common.stream()](a3, b3, c3)
     return _common.finish(c, host_a and host_b)
 
 

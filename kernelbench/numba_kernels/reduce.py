@@ -34,7 +34,7 @@ def _fill_kernel():
 
 
 def _zero(d) -> None:
-    _fill_kernel()[max(1, math.ceil(d.size / BS)), BS](d, 0)
+    _fill_kernel()[max(1, math.ceil(d.size / BS)), BS, _common.stream()](d, 0)
 
 
 def _flat_input(x: Any) -> tuple[Any, bool, np.dtype]:
@@ -61,7 +61,7 @@ def _mean_kernel():
 
 def _finish_mean(total, op: str, n: int) -> None:
     if op == "mean":
-        _mean_kernel()[1, 32](total, np.dtype(total.dtype).type(n))
+        _mean_kernel()[1, 32, _common.stream()](total, np.dtype(total.dtype).type(n))
 
 
 def _check_full(op: str, dim, name: str, ops=("sum",)) -> None:
@@ -91,7 +91,7 @@ def numba_01_atomic(x, op: str = "sum", dim: Optional[int] = None, keepdim: bool
     total = _common.empty((1,), dt)
     _zero(total)
     if d.size:
-        _atomic_kernel()[math.ceil(d.size / BS), BS](d, total)
+        _atomic_kernel()[math.ceil(d.size / BS), BS, _common.stream()](d, total)
     return _full_result(total, ndim, keepdim, from_host)
 
 
@@ -135,11 +135,11 @@ def numba_02_smem_tree(x, op: str = "sum", dim: Optional[int] = None, keepdim: b
     blocks = max(1, math.ceil(n / BS))
     ping = _common.empty((blocks,), dt)              # partials of the first pass
     pong = _common.empty((max(1, math.ceil(blocks / BS)),), dt)
-    kern[blocks, BS](d, n, ping)
+    kern[blocks, BS, _common.stream()](d, n, ping)
     while blocks > 1:
         n = blocks
         blocks = math.ceil(n / BS)
-        kern[blocks, BS](ping, n, pong)
+        kern[blocks, BS, _common.stream()](ping, n, pong)
         ping, pong = pong, ping
     total = ping[:1]
     _finish_mean(total, op, d.size)
@@ -199,7 +199,7 @@ def numba_03_shuffle_grid_stride(x, op: str = "sum", dim: Optional[int] = None, 
     if d.size:
         sms = int(cuda.get_current_device().MULTIPROCESSOR_COUNT)
         blocks = max(1, min(math.ceil(d.size / BS), sms * (2048 // BS)))   # one full wave at most
-        _shuffle_kernel(dt.name)[blocks, BS](d, total)
+        _shuffle_kernel(dt.name)[blocks, BS, _common.stream()](d, total)
     _finish_mean(total, op, d.size)
     return _full_result(total, ndim, keepdim, from_host)
 
@@ -331,7 +331,7 @@ def numba_04_dim(x, op: str = "sum", dim: Optional[int] = None, keepdim: bool = 
         d = _common.contiguous_device(d).reshape((outer, r, inner))
         rows, columns = _dim_kernels(op, dt.name)
         if inner == 1:
-            rows[min(outer, 65535 * 32), BS](d, out)
+            rows[min(outer, 65535 * 32), BS, _common.stream()](d, out)
         else:
-            columns[math.ceil(outer * inner / BS), BS](d, out)
+            columns[math.ceil(outer * inner / BS), BS, _common.stream()](d, out)
     return _common.finish(out.reshape(tuple(out_shape)), from_host)
