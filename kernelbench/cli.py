@@ -123,9 +123,9 @@ def cmd_show(args) -> int:
 def cmd_report(args) -> int:
     from .report.html import build_report
     out = Path(args.out) if args.out else Path(args.results[0]).with_suffix("")
-    page = build_report(args.results, out)
+    page = build_report(args.results, out, embed=args.embed)
     pngs = sorted(p.name for p in page.parent.rglob("*.png"))
-    print(f"{page}  ({len(pngs)} plots)")
+    print(f"{page}  ({len(pngs)} plot files{', images embedded in the page' if args.embed else ''})")
     return 0
 
 
@@ -243,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="HTML page + PNG plots from result files")
     rp.add_argument("results", nargs="+")
     rp.add_argument("--out", help="output folder (default: the first result file's name without .json)")
+    rp.add_argument("--embed", action="store_true", help="one self-contained page (images inside it), no PNG files")
     rp.set_defaults(fn=cmd_report)
 
     c = sub.add_parser("compare", help="per-entry time ratios of two result files; regressions flagged")

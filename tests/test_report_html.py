@@ -1,5 +1,6 @@
 """The report from a stored result file (tests/data/results_quick.json: CPU entries from a real
---quick run, CUDA entries synthetic): one self-contained HTML page and its PNG plots."""
+--quick run, CUDA entries synthetic): the HTML page and the PNG plots it links (or, embedded, the page
+alone)."""
 import base64
 import re
 from pathlib import Path
@@ -39,12 +40,22 @@ def test_report_page_and_plots(report):
     for prefix in ("ladder_matmul_cpu", "ladder_matmul_cuda", "sweep_sum", "roofline_cpu", "roofline_cuda",
                    "layers_cpu", "overhead"):
         assert any(n.startswith(prefix) for n in names), (prefix, names)
-    imgs = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
-    assert len(imgs) == len(names)                         # self-contained: every plot embedded
-    assert base64.b64decode(imgs[0])[:8] == b"\x89PNG\r\n\x1a\n"
+    links = re.findall(r'<img alt="[^"]+" src="([^"]+\.png)">', html)
+    assert sorted(links) == names                          # every plot linked once, none embedded
+    assert "base64" not in html
+    src = re.findall(r'<a href="([^"]+)">cpu_01_naive</a>', html)
+    assert src and (out / src[0]).resolve() == (Path(__file__).resolve().parents[1] / "csrc/cpu/matmul/01_naive.cpp")
     assert "FAILED" in html and "crossover" in html.lower() or "GPU faster" in html
     assert "100,000" in html                               # the synthetic crossover
     assert "<script" not in html                           # nothing external to load
+
+
+def test_embedded_page_keeps_no_png_files(tmp_path):
+    small = small_fixture(tmp_path)
+    page = build_report([small], tmp_path / "emb", embed=True)
+    imgs = re.findall(r'src="data:image/png;base64,([^"]+)"', page.read_text())
+    assert imgs and base64.b64decode(imgs[0])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list((tmp_path / "emb").rglob("*.png"))     # the images once: inside the page
 
 
 def test_two_files_side_by_side(tmp_path):

@@ -82,6 +82,9 @@ def apply_library_ratios(entries: list) -> None:
 
 
 METHOD_TOLERANCE = 0.10   # solo and round-robin figures within 10 % (or their spread) agree
+DRIFT_MAX = 1.5           # a whole case moving by more than this is not the machine's speed drift
+BUSY_CORES = 0.15         # other processes using more than this many cores: the figures are suspect
+TICK_S = 0.004            # the scheduler tick of the measuring machine (HZ=250): spin stalls are multiples
 
 
 def _rel(e: dict, key: str) -> float:
@@ -112,7 +115,7 @@ def apply_method_agreement(entries: list, tolerance: float = METHOD_TOLERANCE) -
                  "case_shift": shift}
             if within:
                 m["verdict"], m["explanation"] = "agree", ""
-            elif abs(math.log(r / shift)) <= math.log1p(tol):
+            elif abs(math.log(r / shift)) <= math.log1p(tol) and abs(math.log(shift)) <= math.log(DRIFT_MAX):
                 m["verdict"] = "drift"
                 m["explanation"] = (f"every rung of this case moved by x{shift:.2f} between the solo timings and the "
                                     f"round-robin rounds (machine speed drift); its ratio to the others agrees")
@@ -120,7 +123,24 @@ def apply_method_agreement(entries: list, tolerance: float = METHOD_TOLERANCE) -
                 m["verdict"] = "disagree"
                 m["explanation"] = (f"round-robin {r:.2f}x the solo figure, beyond the noise (+-{100 * tol:.0f}%) and "
                                     f"beyond the case's drift (x{shift:.2f})")
+                busy = e.get("machine_busy")
+                stalls = stalled_turns(e)
+                if stalls:
+                    m["explanation"] += (f"; {stalls} of the round-robin turns took >= 1 ms and >= 10x the fastest "
+                                         f"turn (a spinning thread team waiting for the {TICK_S * 1e3:g} ms "
+                                         f"scheduler tick)")
+                if busy is not None and busy > BUSY_CORES:
+                    m["explanation"] += f"; other processes kept {busy:.2f} cores busy meanwhile: machine not quiet"
             e["methods"] = m
+
+
+def stalled_turns(e: dict) -> int:
+    """Round-robin turns whose median is >= 1 ms and >= 10x the fastest turn's: stalls, not the kernel."""
+    tm = (((e.get("timing") or {}).get("round_robin") or {}).get("turn_medians")) or []
+    if not tm:
+        return 0
+    lo = min(tm)
+    return sum(1 for x in tm if x >= 1e-3 and x >= 10 * lo)
 
 
 def disagreements(entries: list) -> list:

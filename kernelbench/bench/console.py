@@ -96,6 +96,10 @@ def case_table(entries: list, title: Optional[str] = None, width: Optional[int] 
     caption += notes
     if any(e.get("noisy") for e in entries) and "IQR" in cols:
         caption.append("~ noisy: IQR > 10% of the median")
+    busy = max([e["machine_busy"] for e in entries if e.get("machine_busy") is not None], default=None)
+    if busy is not None and busy > analysis.BUSY_CORES:
+        caption.append(f"! other processes kept {busy:.2f} cores busy while this case was measured: not a quiet "
+                       f"machine, the times are suspect")
     if any((e.get("methods") or {}).get("verdict") == "disagree" for e in entries):
         caption.append("≠ the solo and round-robin figures disagree beyond the noise (entry \"methods\" says by how much)")
     if caption:

@@ -19,7 +19,7 @@ from .backends import (Prepared, cuda_available, cuda_memory_probe, frontdoors, 
                        to_master)
 from .cases import Case, Skip, check, make_inputs, reference
 from .figures import arithmetic_intensity, pct, throughput
-from .handover import quiesce
+from .handover import MachineLoad, quiesce
 from .peaks import peak_for
 from .stats import is_noisy, median, summarize
 from .suites import HANDWRITTEN, Budget, Group, OverheadItem
@@ -61,7 +61,8 @@ def new_entry(suite: str, impl, case: Case, library: list, preferred: tuple, ser
          "noisy": None, "timing": None, "figure": None, "methods": None, "first_call_s": None,
          "tflops": None, "gbps": None, "value": None, "pct_peak": None, "peak_label": "", "peak_level": None,
          "pct_measured_peak": None, "pct_library": None, "library_ref": None,
-         "max_abs_err": None, "err_ratio": None, "peak_mem_bytes": None, "threads": None}
+         "max_abs_err": None, "err_ratio": None, "peak_mem_bytes": None, "threads": None,
+         "machine_busy": None}
     if series:
         e["series"] = series
         e["size"] = case.shape[0]
@@ -75,7 +76,7 @@ def fill_figures(e: dict, case: Case, peaks: dict) -> None:
     e["value"] = tp[case.metric]
     dev_peaks = peaks.get(case.device)
     if case.metric == "tflops":
-        pk, label = peak_for(dev_peaks, "flops", case.dtype)
+        pk, label = peak_for(dev_peaks, "flops", case.precision or case.dtype)
         e["pct_peak"] = pct(tp["tflops"] * 1e12 if tp["tflops"] is not None else None, pk)
     else:
         pk, label = peak_for(dev_peaks, "bandwidth", case.dtype)
@@ -134,6 +135,7 @@ class Runner:
             except Exception as exc:
                 setup_error = "inputs / reference: " + _err_text(exc)
         extras: list = []           # measurements at a smaller size, shown after the case
+        load = MachineLoad().start()
         for impl in g.impls:
             self._advance(f"{g.suite} · {case.label} · {impl.name}")
             e = new_entry(g.suite, impl, case, g.references, g.preferred, g.series)
@@ -146,6 +148,9 @@ class Runner:
                 if small is not None:
                     extras.append(small)
             self._advance(f"{g.suite} · {case.label} · {impl.name}", step=1)
+        busy = load.stop()
+        for e in out:
+            e["machine_busy"] = busy
         self._interleave(g, case, out)
         del master, ref
         self._free()
@@ -189,6 +194,7 @@ class Runner:
         turns: dict = {id(e): [] for e, _ in ok}
         self._advance(f"{g.suite} · {case.label} · round-robin x{rounds}")
         order = random.Random(len(ok) * 7919 + rounds)   # reproducible; every rung meets every neighbour
+        load = MachineLoad().start()
         try:
             for _ in range(rounds):
                 for e, prep in order.sample(ok, len(ok)):
@@ -201,6 +207,7 @@ class Runner:
         except Exception as exc:   # keep the solo figures
             self.log(f"round-robin timing of {case.label} abandoned: {_err_text(exc)}")
             return
+        busy = load.stop()
         for e, _ in ok:
             ts = turns[id(e)]
             per_turn = [median(t["kept"]) for t in ts]
@@ -215,10 +222,12 @@ class Runner:
                   "first_call_median_s": median([t["first_s"] for t in ts]),
                   "quiesce_median_s": median([t["quiesce"]["waited_s"] for t in ts]),
                   "quiesce_unsettled": sum(1 for t in ts if t["quiesce"]["settled"] is False),
-                  "turn_medians": _compact(per_turn), **st.to_dict()}
+                  "turn_medians": _compact(per_turn), "machine_busy": busy, **st.to_dict()}
             if self.keep_samples == "all":
                 rr["samples"] = [_compact(t["kept"]) for t in ts]
             e["timing"] = {**e["timing"], "round_robin": rr}
+            if busy is not None:
+                e["machine_busy"] = max(busy, e.get("machine_busy") or 0.0)
             fill_figures(e, case, self.peaks)
         analysis.apply_method_agreement(entries)
 

@@ -69,6 +69,44 @@ def quiesce(max_wait_s: float = 0.3, window_s: float = 0.002, busy_frac: float =
             return {"waited_s": now() - start, "settled": False}
 
 
+class MachineLoad:
+    """How much CPU the *other* processes of the machine used between start() and stop(): the
+    machine's busy time (/proc/stat) minus this process's own (os.times), in cores.  A figure
+    measured while other processes kept a core busy is not a kernel's figure: a two-thread team
+    then shares one core, and a spinning barrier waits for the 4 ms scheduler tick."""
+
+    def __init__(self):
+        self.t0 = self.busy0 = self.own0 = None
+
+    @staticmethod
+    def _busy_s() -> Optional[float]:
+        try:
+            with open("/proc/stat") as f:
+                v = [int(x) for x in f.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = v[3] + (v[4] if len(v) > 4 else 0)
+        return (sum(v[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def _own_s() -> float:
+        t = os.times()
+        return t.user + t.system
+
+    def start(self) -> "MachineLoad":
+        self.t0, self.busy0, self.own0 = time.perf_counter(), self._busy_s(), self._own_s()
+        return self
+
+    def stop(self) -> Optional[float]:
+        """Cores' worth of CPU the other processes used meanwhile (0.0 .. n_cpus), None if unknown."""
+        busy = self._busy_s()
+        wall = time.perf_counter() - self.t0
+        if busy is None or self.busy0 is None or wall <= 0.05:
+            return None
+        others = (busy - self.busy0) - (self._own_s() - self.own0)
+        return max(0.0, others / wall)
+
+
 # ------------------------------------------------------------------------------ the experiment
 def _callables(n: int) -> dict:
     """Zero-argument matmul calls of size n^3, one per runtime that is installed here."""

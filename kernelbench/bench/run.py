@@ -125,6 +125,14 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
     n = {s: sum(1 for e in entries if e["status"] == s) for s in ("ok", "failed", "error", "skipped")}
     msg = (f"{len(entries)} measurements: {n['ok']} ok, {n['failed']} FAILED, {n['error']} errors, "
            f"{n['skipped']} skipped in {data['duration_s']:.0f} s -> {path}")
+    busy = [e["machine_busy"] for e in entries if e.get("machine_busy") is not None]
+    if busy and max(busy) > analysis.BUSY_CORES:
+        console.print(f"[yellow]the machine was not quiet: other processes kept up to {max(busy):.2f} cores busy "
+                      f"during {sum(b > analysis.BUSY_CORES for b in busy)} of {len(busy)} measurements[/]")
+    bad = analysis.disagreements(entries)
+    if bad:
+        console.print(f"[yellow]{len(bad)} entries whose solo and round-robin figures disagree beyond the noise "
+                      f"(\"methods\" in the entry explains; `kernelbench show` marks them ≠)[/]")
     if interrupted:
         console.print(f"[yellow]interrupted: the results gathered so far are written.[/] {msg}")
     else:

@@ -1,9 +1,12 @@
-"""`kernelbench report RESULTS... --out DIR`: one self-contained HTML page (plots embedded as
-base64 PNG) plus the PNG files themselves, from one or more result files."""
+"""`kernelbench report RESULTS... --out DIR`: an HTML page and its PNG plots, from one or more
+result files.  By default the page links the PNGs beside it (what results/ keeps: the PNGs once,
+not again inside the page); `embed=True` (`--embed`) writes one self-contained page instead and
+no PNG files.  Rung names link to their source files."""
 from __future__ import annotations
 
 import base64
 import html
+import os
 from pathlib import Path
 
 from ..bench import analysis
@@ -22,9 +25,27 @@ img{max-width:100%;border:1px solid #eee;margin:.4em 0} code{background:#f3f3f3;
 """
 
 
+REPO = Path(__file__).resolve().parents[2]
+_STATE: dict = {"embed": False, "out": Path(".")}
+
+
 def _img(path: Path) -> str:
-    data = base64.b64encode(path.read_bytes()).decode()
-    return f'<img alt="{html.escape(path.name)}" src="data:image/png;base64,{data}">'
+    if _STATE["embed"]:
+        data = base64.b64encode(path.read_bytes()).decode()
+        path.unlink()
+        return f'<img alt="{html.escape(path.name)}" src="data:image/png;base64,{data}">'
+    rel = os.path.relpath(path, _STATE["out"])
+    return f'<img alt="{html.escape(path.name)}" src="{html.escape(rel)}">'
+
+
+def _src_link(e: dict) -> str:
+    """The rung's name, linked to its source file (relative to the page, inside this repository)."""
+    name = html.escape(e["impl"])
+    src = e.get("source")
+    if not src:
+        return name
+    rel = os.path.relpath(REPO / src, _STATE["out"])
+    return f'<a href="{html.escape(rel)}">{name}</a>'
 
 
 def _case_table(entries: list) -> str:
@@ -40,11 +61,14 @@ def _case_table(entries: list) -> str:
         iqr = fmt_pct(100 * e["rel_iqr"]) if e.get("rel_iqr") is not None else "-"
         if e.get("noisy"):
             iqr = f'<span class="noisy">{iqr} ~</span>'
-        name = html.escape(e["impl"]) + (" (ref)" if e.get("role") == "reference" else "")
+        name = _src_link(e) + (" (ref)" if e.get("library_ref") == e["impl"] else "")
+        if (e.get("methods") or {}).get("verdict") == "disagree":
+            name += f' <span class=noisy title="{html.escape(e["methods"]["explanation"])}">≠</span>'
         rows.append(
             f'<tr class="{cls}"><td class="l" title="{html.escape(e.get("adds") or "")}">{name}</td>'
             f'<td class="l">{html.escape(e.get("layer") or "")}</td><td>{fmt_time(e.get("median_s"))}</td>'
-            f'<td>{iqr}</td><td>{fmt_num(e.get("value"))}</td><td>{fmt_pct(e.get("pct_peak"))}</td>'
+            f'<td>{iqr}</td><td>{fmt_num(e.get("value"))}</td><td>{fmt_pct(e.get("pct_peak"))}'
+            f'{"*" if e.get("peak_level") == "cache" else ""}</td>'
             f'<td>{fmt_pct(e.get("pct_library"))}</td><td>{fmt_err(e.get("max_abs_err"))}</td>'
             f'<td>{fmt_bytes(e.get("peak_mem_bytes"))}</td>'
             f'<td class="l">{html.escape(status_text(e))}</td></tr>')
@@ -167,10 +191,12 @@ def _section(data: dict, out_dir: Path, prefix: str) -> tuple[str, list]:
     return "\n".join(parts), pngs
 
 
-def build_report(paths: list, out_dir) -> Path:
-    """Write out_dir/index.html (self-contained) and the PNGs; returns the page's path."""
+def build_report(paths: list, out_dir, embed: bool = False) -> Path:
+    """Write out_dir/index.html and the PNGs it links (or, with `embed`, one self-contained page and
+    no PNG files); returns the page's path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    _STATE["embed"], _STATE["out"] = embed, out_dir.resolve()
     datas = [read(p) for p in paths]
     body = []
     for i, data in enumerate(datas):

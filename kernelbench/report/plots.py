@@ -37,46 +37,50 @@ def _save(fig, path: Path) -> Path:
 
 
 def ladder_bars(entries: list, out_dir: Path) -> Optional[Path]:
-    """One case: a bar per rung (ladder order), % of the library rung and % of the device peak.
-    FAILED, error and skipped rungs have no bar, only their status."""
+    """One case: a bar per rung (ladder order) of its time per call on a log axis (the rungs span
+    four orders of magnitude), each bar labelled with its time, % of the table's one library rung
+    and what the rung adds.  FAILED, error and skipped rungs have no bar, only their status."""
     if not entries:
         return None
+    from ..bench.fmt import fmt_pct, fmt_time
     e0 = entries[0]
-    names = [e["impl"] + (" (ref)" if e.get("role") == "reference" else "") for e in entries]
-    h = max(2.5, 0.32 * len(entries) + 1.3)
-    fig, axes = plt.subplots(1, 2, figsize=(12, h), sharey=True)
-    y = list(range(len(entries)))
-    for ax, field, title in ((axes[0], "pct_library", "% of the library rung"),
-                             (axes[1], "pct_peak", "% of device peak")):
-        vals = [e.get(field) if analysis.ok(e) else None for e in entries]
-        colors = [LAYER_COLORS.get(e.get("layer"), "#333333") for e in entries]
-        ax.barh(y, [v or 0 for v in vals], color=colors)
-        vmax = max([v for v in vals if v is not None] + [100 if field == "pct_library" else 1])
-        for yi, (v, e) in enumerate(zip(vals, entries)):
-            if v is not None:
-                ax.text(v + vmax * 0.01, yi, f"{v:.3g}%", va="center", fontsize=8)
-            else:
-                st = e.get("status") or "?"
-                label = {"failed": "FAILED", "error": "error", "skipped": "skipped"}.get(st, st)
-                ax.text(vmax * 0.01, yi, label, va="center", fontsize=8,
-                        color="#c00000" if st in ("failed", "error") else "#888888")
-        if field == "pct_library":
-            ax.axvline(100, color="#2ca02c", lw=1, ls=":")
-        ax.set_xlim(0, vmax * 1.18)
-        ax.set_title(title, fontsize=10)
-        ax.grid(axis="x", alpha=0.3)
-    axes[0].set_yticks(y)
-    axes[0].set_yticklabels(names, fontsize=8)
-    axes[0].invert_yaxis()
-    peak = next((e.get("peak_label") for e in entries if e.get("peak_label")), "")
     lib = next((e.get("library_ref") for e in entries if e.get("library_ref")), "")
+    names = [e["impl"] + (" (ref)" if lib and e["impl"] == lib else "") for e in entries]
+    h = max(2.5, 0.42 * len(entries) + 1.3)
+    fig, ax = plt.subplots(figsize=(13, h))
+    y = list(range(len(entries)))
+    times = [e["median_s"] if analysis.ok(e) else None for e in entries]
+    known = [t for t in times if t]
+    lo = min(known) / 3 if known else 1e-6
+    hi = max(known) if known else 1.0
+    colors = [LAYER_COLORS.get(e.get("layer"), "#333333") for e in entries]
+    ax.barh(y, [t or 0 for t in times], left=lo, color=colors)
+    for yi, (t, e) in enumerate(zip(times, entries)):
+        adds = textwrap.shorten(e.get("adds") or "", 90, placeholder="…")
+        if t:
+            pl = e.get("pct_library")
+            txt = f"{fmt_time(t)}" + (f" · {fmt_pct(pl)} of lib" if pl is not None else "") + f" — {adds}"
+            ax.text(t * 1.15, yi, txt, va="center", fontsize=7)
+        else:
+            st = e.get("status") or "?"
+            label = {"failed": "FAILED", "error": "error", "skipped": "skipped"}.get(st, st)
+            ax.text(lo * 1.15, yi, f"{label} — {adds}", va="center", fontsize=7,
+                    color="#c00000" if st in ("failed", "error") else "#888888")
+    ax.set_xscale("log")
+    ax.set_xlim(lo, hi * 3000)        # room on the right for the labels
+    ax.set_xlabel("time per call (s, log scale; shorter is better)")
+    ax.set_yticks(y)
+    ax.set_yticklabels(names, fontsize=8)
+    ax.invert_yaxis()
+    ax.grid(axis="x", which="major", alpha=0.3)
     fig.suptitle(f"{e0['label']} · {e0['dtype']} · {e0['device']}", fontsize=11)
+    peak = next((e.get("peak_label") for e in entries if e.get("peak_label")), "")
     fig.text(0.01, -0.02, f"library: {lib or 'none measured'}   peak: {peak or 'unknown'}", fontsize=7, color="#555")
     handles = [plt.Rectangle((0, 0), 1, 1, color=LAYER_COLORS[layer]) for layer in LAYERS
                if any(e.get("layer") == layer for e in entries)]
     labels = [layer for layer in LAYERS if any(e.get("layer") == layer for e in entries)]
     if handles:
-        axes[1].legend(handles, labels, fontsize=7, loc="lower right")
+        ax.legend(handles, labels, fontsize=7, loc="lower right")
     return _save(fig, out_dir / f"ladder_{slug(e0['key'])}.png")
 
 
@@ -154,12 +158,22 @@ def roofline(entries: list, peaks: dict, device: str, out_dir: Path, dtype: str 
         ax.axhline(fpk / 1e9, color="#555", lw=0.8, ls="--", label=f"{dtype} peak {fpk / 1e12:.3g} TFLOP/s")
     markers = {"matmul": "o", "reduce": "s", "softmax": "^", "log_softmax": "v", "l2norm": "D"}
     seen = set()
+    cached = False
     for e in rows:
         gf = e["flops"] / e["median_s"] / 1e9
         lab = e["layer"] if e["layer"] not in seen else None
         seen.add(e["layer"])
+        in_cache = e.get("peak_level") == "cache"
+        cached |= in_cache
         ax.scatter(e["intensity"], gf, marker=markers.get(e["op"], "o"), s=28,
-                   color=LAYER_COLORS.get(e["layer"], "#333"), label=lab, edgecolors="k", linewidths=0.3)
+                   color="none" if in_cache else LAYER_COLORS.get(e["layer"], "#333"), label=lab,
+                   edgecolors=LAYER_COLORS.get(e["layer"], "#333") if in_cache else "k",
+                   linewidths=1.0 if in_cache else 0.3)
+        ax.annotate(e["impl"], (e["intensity"], gf), xytext=(3, 2), textcoords="offset points", fontsize=5,
+                    color="#333")
+    if cached:
+        ax.text(0.01, 0.01, "hollow: data fits in cache (may sit above the DRAM roof)", transform=ax.transAxes,
+                fontsize=7, color="#555")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("arithmetic intensity (FLOP / byte, ideal traffic)")
