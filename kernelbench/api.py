@@ -160,13 +160,22 @@ def _to_backend(x: Any, kind: str, backend: str, device: str) -> Any:
             kind == "torch" and not x.is_cuda):
         return x
     import numpy as np
-    host = x if kind == "numpy" else (x.numpy() if kind == "tf" else (
-        x.get() if kind == "cupy" else x.detach().cpu().numpy()))
+    if kind == "torch" and str(x.dtype) == "torch.bfloat16":   # numpy's bfloat16 is ml_dtypes'
+        import ml_dtypes
+        host = x.detach().cpu().float().numpy().astype(ml_dtypes.bfloat16)
+    else:
+        host = x if kind == "numpy" else (x.numpy() if kind == "tf" else (
+            x.get() if kind == "cupy" else x.detach().cpu().numpy()))
     if backend in ("numpy", "numba"):
         return np.asarray(host)
     if backend == "torch":
         import torch
-        return torch.from_numpy(np.ascontiguousarray(host)).to(device)
+        if not (host.flags.c_contiguous and host.flags.aligned and host.flags.writeable
+                and all(st >= 0 for st in host.strides)):
+            host = host.copy(order="C")              # torch.from_numpy takes none of these
+        if host.dtype.name == "bfloat16":
+            return torch.from_numpy(host.astype(np.float32)).to(device=device, dtype=torch.bfloat16)
+        return torch.from_numpy(host).to(device)
     if backend == "tf":
         import tensorflow as tf
         with tf.device("/GPU:0" if device == "cuda" else "/CPU:0"):
