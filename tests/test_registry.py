@@ -255,3 +255,40 @@ def test_list_impls_filters():
     assert {i.name for i in kb.list_impls(op="argmax")} <= {i.name for i in kb.list_impls(op="reduce")}
     with pytest.raises(ValueError, match="no matmul implementation named"):
         kb.get_impl("matmul", "does-not-exist")
+
+
+# ---------------------------------------------------------------- generated docs tables
+def _make_tables():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("make_tables", ROOT / "docs" / "make_tables.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_the_docs_rung_tables_are_current():
+    mt = _make_tables()
+    mds = [ROOT / "docs" / "matmul.md", ROOT / "docs" / "reduce.md"]
+    assert sum(len(mt.RUNGS.findall(m.read_text())) for m in mds) == 8
+    assert mt.update_rung_tables(mds, check=True) == 0, "run: python docs/make_tables.py"
+
+
+def test_a_stale_docs_rung_table_fails_the_check(tmp_path):
+    """A row edited by hand (here: 13's precondition) is caught by `make_tables.py --check`."""
+    mt = _make_tables()
+    md = tmp_path / "reduce.md"
+    text = (ROOT / "docs" / "reduce.md").read_text()
+    assert "non-innermost dim (inner > 1)" in text
+    md.write_text(text.replace("non-innermost dim (inner > 1)", "any layout", 1))
+    assert mt.update_rung_tables([md], check=True) == 1
+    assert mt.update_rung_tables([md], check=False) == 0 and md.read_text() == text
+
+
+def test_docs_limits_come_from_the_source_header(tmp_path):
+    mt = _make_tables()
+    f = tmp_path / "x.cu"
+    f.write_text("// 99_x: adds a thing.\n// Limits: one thing; a one-\n// dimensional reuse.  Smem: 4 KB.\n#include <x>\n"
+                 "// Limits: not the header\n")
+    assert mt.source_limits(f) == "one thing; a one-dimensional reuse."
+    f.write_text("// no limits here\nint x;\n")
+    assert mt.source_limits(f) == "-"
