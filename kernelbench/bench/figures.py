@@ -7,13 +7,37 @@ convention: a rung that reads A twice does not get credit for it.
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 from typing import Optional
 
 ITEMSIZE = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4}
+# The tolerance model is stated once, in csrc/common/kb_tolerance.h (the C++ self-tests include it);
+# its constants are read from there, and the formulas below are the header's, term for term
+# (tests/test_tolerance.py compiles the header and compares).
+TOLERANCE_HEADER = Path(__file__).resolve().parents[2] / "csrc" / "common" / "kb_tolerance.h"
+
+
+def _tolerance_constants(path: Path = TOLERANCE_HEADER) -> dict:
+    """{kName: value} of every `constexpr double kName = value;` line of the header."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ImportError(f"the tolerance model {path} is missing ({exc}): kernelbench runs from a source "
+                          "checkout (pip install -e .)") from None
+    return {m.group(1): float(m.group(2))
+            for m in re.finditer(r"^constexpr double (k\w+) = ([0-9.eE+-]+);", text, re.M)}
+
+
+_K = _tolerance_constants()
 # Machine epsilon (spacing at 1.0) per dtype.
-EPS = {"float64": 2.220446049250313e-16, "float32": 1.1920928955078125e-07,
-       "float16": 0.0009765625, "bfloat16": 0.0078125}
-C_TOL = 4.0      # safety factor on the probabilistic error estimates below
+EPS = {"float64": _K["kEpsFloat64"], "float32": _K["kEpsFloat32"], "float16": _K["kEpsFloat16"],
+       "bfloat16": _K["kEpsBfloat16"]}
+C_TOL = _K["kAccFactor"]          # safety factor on the probabilistic error estimates below
+C_OUT = _K["kOutFactor"]          # roundings of the stored result
+TF32_ROUNDOFF = _K["kTF32Roundoff"]   # cvt.rna.tf32.f32: relative rounding error of a TF32 input
+DENORM = {"float64": _K["kDenormFloat64"], "float32": _K["kDenormFloat32"], "float16": _K["kDenormFloat16"],
+          "bfloat16": _K["kDenormBfloat16"]}   # smallest subnormal: the rounding error of an underflow
 
 
 def itemsize(dtype: str) -> int:
@@ -111,36 +135,56 @@ def eps_out(dtype: str) -> float:
     return EPS.get(dtype, 0.0)
 
 
-def matmul_tol(dtype: str, k: int, rms_a: float, rms_b: float, ref_abs) -> object:
-    """|C - C64| <= C_TOL * eps_acc * K * rms(A) * rms(B)  +  eps_out * |C64|.
+def accum_tol(dtype: str, n: int, l2, ref_abs):
+    """THE formula (kb::tol::accum_tol): a result summing n terms whose 2-norm is (at most) l2:
+    C_TOL * eps_acc * sqrt(n) * l2 + out_tol (C_OUT * (eps_out * |ref| + denorm))."""
+    return C_TOL * eps_acc(dtype) * math.sqrt(max(n, 1)) * l2 + out_tol(dtype, ref_abs)
+
+
+def out_tol(dtype: str, ref_abs):
+    """One rounding of the stored result (kb::tol::out_tol), underflow included."""
+    return C_OUT * (eps_out(dtype) * ref_abs + DENORM.get(dtype, 0.0))
+
+
+def matmul_tol(dtype: str, k: int, rms_a: float, rms_b: float, ref_abs, precision: str = "") -> object:
+    """accum_tol with the 2-norm of a dot product's K terms estimated as sqrt(K) * rms(A) * rms(B):
+    |C - C64| <= C_TOL * eps_acc * K * rms(A) * rms(B)  +  eps_out * |C64|.
 
     With zero-mean random inputs the partial sums of a K-term dot product stay ~sqrt(k) * rms(ab),
     so the accumulated rounding error is ~(eps / 2) * rms(A) rms(B) * K / sqrt(2) -- i.e.
     ~sqrt(K) * eps relative to |C| ~ sqrt(K) * rms(A) rms(B).  The bound sits ~10x above that:
     wide enough for any fp32 summation order, tight enough to catch a wrong element, a dropped
     k-block or TF32 inputs (error ~2^-11 per product)."""
-    return C_TOL * eps_acc(dtype) * max(k, 1) * rms_a * rms_b + eps_out(dtype) * ref_abs
+    return matmul_tol_l2(dtype, k, math.sqrt(max(k, 1)) * rms_a * rms_b, ref_abs, precision)
+
+
+def matmul_tol_l2(dtype: str, k: int, l2, ref_abs, precision: str = ""):
+    """kb::tol::matmul_tol: accum_tol, plus C_TOL * 2 * 2^-11 * l2 for TF32 math (both inputs of each
+    product rounded to TF32: errors of <= 2^-10 |t_i| with random signs add up to ~l2)."""
+    tol = accum_tol(dtype, k, l2, ref_abs)
+    if precision == "tf32":
+        tol = tol + C_TOL * 2.0 * TF32_ROUNDOFF * l2
+    return tol
 
 
 def sum_tol(dtype: str, n: int, l2: object, ref_abs: object) -> object:
-    """Sum of n terms: C_TOL * eps_acc * sqrt(n) * ||x||_2 + eps_out * |ref|.  ||x||_2 (along the
-    reduced dim) is the natural scale of a sum of zero-mean terms; a sequential fp32 sum errs by
-    ~0.2 * eps * sqrt(n) * ||x||_2, while dropping or doubling even 1 % of the terms errs by
-    ~0.1 * ||x||_2 -- the tolerance sits well between the two."""
-    return C_TOL * eps_acc(dtype) * math.sqrt(max(n, 1)) * l2 + eps_out(dtype) * ref_abs
+    """Sum of n terms: accum_tol with l2 = ||x||_2 along the reduced dim, the natural scale of a sum
+    of zero-mean terms; a sequential fp32 sum errs by ~0.2 * eps * sqrt(n) * ||x||_2, while dropping
+    or doubling even 1 % of the terms errs by ~0.1 * ||x||_2 -- the tolerance sits well between."""
+    return accum_tol(dtype, n, l2, ref_abs)
 
 
 def softmax_tol(dtype: str, n: int, max_abs_x: float, ref_abs: object, log: bool) -> object:
     """Relative error of exp(x - max) ~ eps * |x - max|, of the row sum ~ eps * sqrt(n)."""
     k = math.sqrt(max(n, 1)) + 2.0 * max_abs_x + 4.0
     if log:
-        return C_TOL * eps_acc(dtype) * (k + ref_abs) + eps_out(dtype) * ref_abs
-    return C_TOL * eps_acc(dtype) * k * ref_abs + eps_out(dtype) * ref_abs + eps_acc(dtype) / max(n, 1)
+        return C_TOL * eps_acc(dtype) * (k + ref_abs) + out_tol(dtype, ref_abs)
+    return C_TOL * eps_acc(dtype) * k * ref_abs + out_tol(dtype, ref_abs) + eps_acc(dtype) / max(n, 1)
 
 
 def l2norm_tol(dtype: str, n: int, ref_abs: object) -> object:
     """Sum of n positive squares (error ~ eps * sqrt(n) relative), then a square root."""
-    return C_TOL * eps_acc(dtype) * (math.sqrt(max(n, 1)) + 4.0) * ref_abs + eps_out(dtype) * ref_abs
+    return C_TOL * eps_acc(dtype) * (math.sqrt(max(n, 1)) + 4.0) * ref_abs + out_tol(dtype, ref_abs)
 
 
 def err_ratio(err: float, tol: float) -> float:
