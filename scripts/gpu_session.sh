@@ -2,7 +2,8 @@
 # One call on a lent GPU machine: build, self-test, test and benchmark; everything lands in $OUT.
 #   STAGE=check  build + C++ self-tests + GPU pytest       (a few minutes)
 #   STAGE=bench  build + `kernelbench run` ladder suite    (the measured results)
-#   STAGE=all    both
+#   STAGE=tc     build + the tensor-core rungs (bf16, 4096^3 and 8192^3) beside cuBLAS
+#   STAGE=all    all three
 set -uo pipefail
 export PYTHONUNBUFFERED=1 MAX_JOBS=${MAX_JOBS:-16}
 OUT=${OUT:-/tmp/kb-out}; mkdir -p "$OUT"
@@ -35,3 +36,11 @@ if [[ $STAGE == bench || $STAGE == all ]]; then
   timeout 540 $PY -m kernelbench run ${BENCH_ARGS:-} --out "$OUT" 2>&1 | tee "$OUT/run.txt" | tail -80
 fi
 log "done"
+
+if [[ $STAGE == tc || $STAGE == all ]]; then
+  # The tensor-core ladder at its target sizes, bf16, beside cuBLAS bf16 (library rungs always run).
+  log "kernelbench run: tensor cores, bf16, 4096^3 and 8192^3"
+  mkdir -p "$OUT/tensor-cores"
+  timeout 540 $PY -m kernelbench run --op matmul --device cuda --impl 'cuda_1[0-4]_*' --dtype bfloat16 \
+    --sizes 4096,8192 --out "$OUT/tensor-cores" 2>&1 | tee "$OUT/tensor-cores/run.txt" | tail -40
+fi

@@ -70,3 +70,52 @@ def test_misuse_is_reported(driver, case, message):
     r = subprocess.run([str(driver), case], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.fullmatch("report: " + message, r.stdout.strip()), r.stdout
+
+
+# ---- TF32: a precision of its own (cuda_15_tf32_mma_sync, cublas_tf32_torch) ------------------------
+def _tf32(x):
+    """cvt.rna.tf32.f32 in numpy: round to nearest (ties away) at mantissa bit 13."""
+    import numpy as np
+    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    return ((u + np.uint32(0x1000)) & np.uint32(0xFFFFE000)).view(np.float32)
+
+
+def test_tf32_tolerance_accepts_tf32_and_only_as_tf32():
+    import numpy as np
+    from kernelbench.testing import check_matmul
+    rng = np.random.default_rng(0)
+    a = rng.uniform(-1, 1, (64, 1024)).astype(np.float32)
+    b = rng.uniform(-1, 1, (1024, 48)).astype(np.float32)
+    out = (_tf32(a).astype(np.float64) @ _tf32(b).astype(np.float64)).astype(np.float32)
+    assert check_matmul(out, a, b, "float32", precision="tf32") <= 1.0
+    with pytest.raises(AssertionError, match=r"max \|err\| / tol = .* \(K=1024, float32\)"):
+        check_matmul(out, a, b, "float32")            # TF32 is not fp32: the fp32 check rejects it
+    wrong = out.copy()
+    wrong[3, 5] += 1e-2 * np.abs(a[3]) @ np.abs(b[:, 5])   # a wrong element is still caught as TF32
+    with pytest.raises(AssertionError, match=r"\(K=1024, float32 as tf32\)"):
+        check_matmul(wrong, a, b, "float32", precision="tf32")
+
+
+def test_tf32_rungs_are_measured_only_beside_tf32_rungs():
+    from kernelbench.bench.cases import Case
+    from kernelbench.bench.suites import applicable
+    from kernelbench.registry import get_impl
+    ref = get_impl("matmul", "cublas_tf32_torch")
+    fp32 = get_impl("matmul", "cublas_torch")
+    assert ref.precision == "tf32" and fp32.precision == ""
+    case = Case("matmul", "cuda", "float32", (256, 256, 256))
+    tf32_case = Case("matmul", "cuda", "float32", (256, 256, 256), precision="tf32")
+    assert applicable(fp32, case) and not applicable(ref, case)
+    assert applicable(ref, tf32_case) and not applicable(fp32, tf32_case)
+    assert tf32_case.key == "matmul/cuda/float32/256x256x256/tf32" and case.key == "matmul/cuda/float32/256x256x256"
+    assert Case.from_dict(tf32_case.to_dict()) == tf32_case and "precision" not in case.to_dict()
+    assert "(TF32 math)" in tf32_case.label
+
+
+def test_tf32_bench_tolerance_is_looser_than_fp32_and_scales_with_sqrt_k():
+    import math
+    from kernelbench.bench import figures
+    t32 = figures.matmul_tol("float32", 4096, 1.0, 1.0, 0.0)
+    ttf = figures.matmul_tol("float32", 4096, 1.0, 1.0, 0.0, precision="tf32")
+    assert ttf > 10 * t32
+    assert math.isclose(ttf - t32, figures.C_TOL * 2 * 2.0**-11 * 64)

@@ -104,7 +104,8 @@ std::string dtypes_json(unsigned mask) {
 std::string traits_json(unsigned t) {
   static const struct { unsigned bit; const char* name; } names[] = {
       {kWholeOnly, "whole_only"}, {kDimOnly, "dim_only"},       {kInnerOne, "inner_one"},
-      {kInnerMany, "inner_many"}, {kVectorOnly, "vector_only"}, {kVendor, "vendor"}};
+      {kInnerMany, "inner_many"}, {kVectorOnly, "vector_only"}, {kVendor, "vendor"},
+      {kTF32, "tf32"}};
   std::string s = "[";
   for (const auto& n : names)
     if (t & n.bit) s += (s.size() > 1 ? ", " : "") + quoted(n.name);

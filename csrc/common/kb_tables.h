@@ -12,7 +12,8 @@
 //     dtypes    DTypeMask bits (kF32 | kF64 | kF16 | kBF16)
 //     ops       reduce: bit (1 << int(ReduceOp)) per supported op (kSumMean, kAllReduceOps)
 //     traits    layout preconditions (kWholeOnly, kDimOnly, kInnerOne, kInnerMany, kVectorOnly)
-//               and kVendor (a vendor library behind our launcher contract, e.g. CUB); 0: none
+//               and kVendor (a vendor library behind our launcher contract, e.g. CUB), kTF32 (TF32
+//               math on fp32 data: a precision of its own); 0: none
 //     min_arch  minimum compute capability as 10*major+minor: 0 any, 80 sm_80, 90 sm_90a
 //     rank      0: never picked by impl=None; 1, 2, ...: the order impl=None tries them in
 //     config    non-null: the one launch the CuPy/NVRTC twin repeats (see LaunchConfig)
@@ -55,6 +56,8 @@ enum Traits : unsigned {
   kInnerMany = 1u << 3,    // reduce: the reduced dim is not the innermost one (inner > 1)
   kVectorOnly = 1u << 4,   // matmul: matrix-vector shapes only (M == 1 or N == 1)
   kVendor = 1u << 5,       // a vendor library (CUB, cuBLAS, ...) behind our launcher contract
+  kTF32 = 1u << 6,         // matmul: fp32 data, TF32 math (inputs rounded to 10 mantissa bits): another
+                           // precision, checked and compared with TF32 rungs only ("tf32" in Python)
 };
 
 constexpr unsigned kAllReduceOps = 0x3f;

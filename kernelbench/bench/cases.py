@@ -32,6 +32,7 @@ class Case:
     trans_b: bool = False           # matmul: B passed as the transposed view of a contiguous (N, K)
     tag: str = ""                   # shapes suite: "tall-skinny", ...; sweep: the series
     note: str = ""                  # e.g. "measured at 512^3: too slow at 2048^3"
+    precision: str = ""             # matmul: "tf32" = fp32 data, TF32 math: only rungs of that precision
 
     # ---------------------------------------------------------------- names
     @property
@@ -53,6 +54,8 @@ class Case:
     def key(self) -> str:
         """Stable identity of the problem (for compare, tables and merging result files)."""
         k = f"{self.opname}/{self.device}/{self.dtype}/{self.shape_str}"
+        if self.precision:
+            k += f"/{self.precision}"
         if self.op == "reduce":
             k += f"/dim={self.dim}" + ("/keepdim" if self.keepdim else "")
         return k
@@ -63,6 +66,8 @@ class Case:
         if self.op == "matmul":
             b, m, n, k = figures.matmul_dims(self.shape)
             s = f"matmul {m}x{n}x{k}" + (f" x{b} batch" if len(self.shape) == 4 else "")
+            if self.precision:
+                s += f" ({self.precision.upper()} math)"
             if self.trans_a or self.trans_b:
                 s += " (" + " ".join(x for x, t in (("A^T", self.trans_a), ("B^T", self.trans_b)) if t) + ")"
         elif self.op == "reduce":
@@ -120,14 +125,15 @@ class Case:
     def to_dict(self) -> dict:
         return {"op": self.op, "device": self.device, "dtype": self.dtype, "shape": list(self.shape),
                 "variant": self.variant, "dim": self.dim, "keepdim": self.keepdim,
-                "trans_a": self.trans_a, "trans_b": self.trans_b, "tag": self.tag, "note": self.note}
+                "trans_a": self.trans_a, "trans_b": self.trans_b, "tag": self.tag, "note": self.note,
+                **({"precision": self.precision} if self.precision else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Case":
         return cls(op=d["op"], device=d["device"], dtype=d["dtype"], shape=tuple(d["shape"]),
                    variant=d.get("variant"), dim=d.get("dim"), keepdim=d.get("keepdim", False),
                    trans_a=d.get("trans_a", False), trans_b=d.get("trans_b", False),
-                   tag=d.get("tag", ""), note=d.get("note", ""))
+                   tag=d.get("tag", ""), note=d.get("note", ""), precision=d.get("precision", ""))
 
 
 # --------------------------------------------------------------------------------------- inputs
@@ -252,7 +258,7 @@ def reference(case: Case, inputs: list) -> Reference:
         c = _f64(a) @ _f64(b)
         k = figures.matmul_dims(case.shape)[3]
         ra, rb = _rms(a), _rms(b)
-        tol = figures.matmul_tol(dt, k, ra, rb, _abs(c))
+        tol = figures.matmul_tol(dt, k, ra, rb, _abs(c), precision=case.precision)
         return Reference(c, tol, {"k": k, "rms_a": ra, "rms_b": rb})
     x = inputs[0]
     if case.op == "reduce":

@@ -203,6 +203,8 @@ def applicable(impl, case: Case) -> bool:
     reported as skipped with the reason (by the engine)."""
     if impl.device != case.device or case.dtype not in impl.dtypes:
         return False
+    if getattr(impl, "precision", "") != case.precision:   # TF32 rungs are measured beside TF32 rungs only
+        return False
     if case.op == "reduce" and impl.variants and case.variant not in impl.variants:
         return False
     return impl.refusal(case_layout(case)) is None   # the rung's own precondition (kb::refuses)
@@ -270,11 +272,22 @@ def _dtype_groups(suite: str, case: Case, sel: Selection, budget: Budget, **kw) 
     g = _group(suite, case, sel, budget, **kw)
     if g:
         groups.append(g)
+    if case.op == "matmul" and case.dtype == "float32" and not case.precision:
+        # fp32 data with TF32 math: a precision of its own, beside cuBLAS with TF32 on
+        tf32 = [i for i in _impls(case.op, case.device) if i.precision == "tf32" and sel.impl_ok(i.name)]
+        if tf32:
+            g3 = _group(suite, replace(case, precision="tf32"), sel, budget, **kw)
+            if g3:
+                groups.append(g3)
     if sel.dtype is None:
         lacking = [i for i in _impls(case.op, case.device)
                    if case.dtype not in i.dtypes and sel.impl_ok(i.name)]
-        for dt in SECONDARY_DTYPES:
-            own = [i for i in lacking if next((d for d in SECONDARY_DTYPES if d in i.dtypes), None) == dt]
+        # GPU matmul: the tensor-core rungs (fp16 and bf16) are measured in bf16, the dtype of the
+        # ladder's targets and of most training; elsewhere the first secondary dtype a rung has.
+        order = (("bfloat16", "float16", "float64") if case.op == "matmul" and case.device == "cuda"
+                 else SECONDARY_DTYPES)
+        for dt in order:
+            own = [i for i in lacking if next((d for d in order if d in i.dtypes), None) == dt]
             if own:
                 c2 = replace(case, dtype=dt)
                 refs, _ = reference_candidates(case.op, case.device)

@@ -36,7 +36,7 @@ class Impl:
     vector_only: bool = False  # matmul: matrix-vector shapes only (M == 1 or N == 1), i.e. GEMV
     # Native rungs: facts read from the C++ kernel table line (csrc/*/*/table.c*, via tables.py).
     table: Optional[bool] = None   # True: present in a C++ kernel table (None: decided by the layer)
-    traits: tuple = ()        # C++ traits: whole_only, dim_only, inner_one, inner_many, vector_only, vendor
+    traits: tuple = ()        # C++ traits: whole_only, dim_only, inner_one, inner_many, vector_only, vendor, tf32
     min_arch: int = 0         # minimum compute capability (10*major+minor; 90 = sm_90a); 0: any
     rank: int = 0             # order tried by impl=None (1 first); 0: never a default
     nvrtc: bool = False       # has a launch configuration the CuPy/NVRTC twin repeats
@@ -56,6 +56,12 @@ class Impl:
         if self.table is not None:
             return self.table
         return self.layer in ("handwritten-cuda", "cpu")
+
+    @property
+    def precision(self) -> str:
+        """"tf32": fp32 data, TF32 math (the "tf32" trait) -- measured and checked only beside rungs of
+        that precision; "" for every rung that computes in its dtype."""
+        return "tf32" if "tf32" in self.traits else ""
 
     def refusal(self, layout: str) -> Optional[str]:
         """Why this rung refuses a problem of this layout class (see `layout_class`), else None.

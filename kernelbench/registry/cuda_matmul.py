@@ -23,3 +23,17 @@ describe("matmul", "cuda_09_gemv",
          "matrix-vector (M or N == 1): row dot with shuffles or column sweep; memory-bound", _D + "09_gemv.cu")
 describe("matmul", "cuda_best",
          "shape dispatch: gemv for vectors, 08 with 128x128 or 64x64 tiles, 05 for fp64", _D + "best.cu")
+# Tensor cores (fp16 / bf16 in, fp32 accumulation); 15 is fp32 data with TF32 math (trait tf32).
+describe("matmul", "cuda_10_wmma",
+         "tensor cores via nvcuda::wmma: 16x16x16 fragments from smem, 4 warps of 32x32", _D + "10_wmma.cu")
+describe("matmul", "cuda_11_mma_sync",
+         "mma.sync m16n8k16 + ldmatrix.x4 with the ISA fragment layouts; 8 warps of 64x32", _D + "11_mma_sync.cu")
+describe("matmul", "cuda_12_swizzled_multistage",
+         "128-byte XOR swizzle (conflict-free ldmatrix) + 3-stage cp.async pipeline", _D + "12_swizzled_multistage.cu")
+describe("matmul", "cuda_13_wgmma_tma",
+         "sm_90a: TMA tiles + mbarrier pipeline + wgmma m64n128k16 from smem descriptors", _D + "13_wgmma_tma.cu")
+describe("matmul", "cuda_14_warp_specialized",
+         "sm_90a: producer/consumer warpgroups, setmaxnreg, persistent L2-grouped tile scheduler, 128x256 tiles",
+         _D + "14_warp_specialized.cu")
+describe("matmul", "cuda_15_tf32_mma_sync",
+         "TF32 (a different precision): fp32 inputs rounded to TF32, mma.sync m16n8k8", _D + "15_tf32_mma_sync.cu")

@@ -101,6 +101,7 @@ for _native in [i for i in list_impls(device="cuda") if i.native and i.nvrtc]:
         f"{_native.name}'s .cu compiled by NVRTC via cupy.RawModule, launched with its C++ launch config",
         _native.source, variants=_native.variants, full_only=_native.full_only, dim_only=_native.dim_only,
         vector_only=_native.vector_only, min_arch=_native.min_arch, probes=_native.probes,
+        traits=tuple(t for t in _native.traits if t == "tf32"),   # TF32 math stays TF32 through NVRTC
         note="same kernel as the native rung: isolates NVRTC vs nvcc and CuPy's launch path")
 
 # ------------------------------------------------------------------------------ vendor libraries (CUDA)
@@ -110,6 +111,9 @@ _TORCH_CPU = functools.partial(fw.torch_reason, "cpu")
 _py("cublas_torch", "matmul", "vendor-library", "cuda", FLOATS, "torch", fw.torch_eager("matmul"), _TORCH_CUDA,
     "cuBLAS GEMM (reached through torch.matmul, TF32 off)", _FW,
     note="the same call as torch_eager_cuda, listed as the cuBLAS baseline")
+_py("cublas_tf32_torch", "matmul", "vendor-library", "cuda", ("float32",), "torch", fw.torch_matmul_tf32, _TORCH_CUDA,
+    "cuBLAS GEMM with TF32 tensor cores on (torch.backends.cuda.matmul.allow_tf32): fp32 data, TF32 math", _FW,
+    traits=("tf32",), note="the reference of the TF32 rung cuda_15; measured only beside TF32 rungs")
 _py("cupy_cublas", "matmul", "vendor-library", "cuda", NO_BF16, "cupy", fw.cupy_matmul, fw.cupy_reason,
     "cuBLAS GEMM through cupy.matmul", _FW)
 _py("cudnn", "matmul", "vendor-library", "cuda", ("float32", "float16", "bfloat16"), "torch", fw.cudnn_matmul,

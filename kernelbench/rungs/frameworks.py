@@ -232,6 +232,24 @@ def torch_eager(op: str) -> Callable:
     return run
 
 
+@contextlib.contextmanager
+def torch_tf32_on():
+    """TF32 on for torch's cuBLAS matmul inside the block (the TF32 reference of cuda_15); restored after."""
+    import torch
+    cur = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = cur
+
+
+def torch_matmul_tf32(*arrays, **kw):
+    """torch.matmul on fp32 tensors with cuBLAS allowed to use TF32 tensor cores."""
+    with torch_tf32_on():
+        return _torch_matmul(*arrays, **kw)
+
+
 @functools.lru_cache(maxsize=None)
 def _compiled(op: str):
     import torch

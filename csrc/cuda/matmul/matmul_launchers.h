@@ -31,4 +31,17 @@ KB_LAUNCHER void matmul_09_gemv(const MatmulArgs& p, void* stream) KB_STUB;
 KB_LAUNCHER LaunchConfig matmul_09_gemv_config(const MatmulArgs& p) KB_STUB;
 // Shape dispatch over the rungs above (several kernels, so no single config).
 KB_LAUNCHER void matmul_best(const MatmulArgs& p, void* stream) KB_STUB;
+// Tensor cores: fp16 / bf16 in, fp32 accumulation (15: fp32 in, TF32 math, a different precision).
+KB_LAUNCHER void matmul_10_wmma(const MatmulArgs& p, void* stream) KB_STUB;
+KB_LAUNCHER LaunchConfig matmul_10_wmma_config(const MatmulArgs& p) KB_STUB;
+KB_LAUNCHER void matmul_11_mma_sync(const MatmulArgs& p, void* stream) KB_STUB;
+KB_LAUNCHER LaunchConfig matmul_11_mma_sync_config(const MatmulArgs& p) KB_STUB;
+KB_LAUNCHER void matmul_12_swizzled_multistage(const MatmulArgs& p, void* stream) KB_STUB;
+KB_LAUNCHER LaunchConfig matmul_12_swizzled_multistage_config(const MatmulArgs& p) KB_STUB;
+// sm_90a only (kb::ArgumentError "needs sm_90a" elsewhere); their kernels take TMA tensor maps
+// besides MatmulArgs, so there is no single-Args launch configuration for the NVRTC twin.
+KB_LAUNCHER void matmul_13_wgmma_tma(const MatmulArgs& p, void* stream) KB_STUB;
+KB_LAUNCHER void matmul_14_warp_specialized(const MatmulArgs& p, void* stream) KB_STUB;
+KB_LAUNCHER void matmul_15_tf32_mma_sync(const MatmulArgs& p, void* stream) KB_STUB;
+KB_LAUNCHER LaunchConfig matmul_15_tf32_mma_sync_config(const MatmulArgs& p) KB_STUB;
 }  // namespace kb

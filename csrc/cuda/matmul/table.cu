@@ -18,6 +18,14 @@ const std::vector<MatmulKernel>& cuda_matmul_kernels() {
       {"cuda_08_async_pipeline", kNo64, 0, 0, 2, matmul_08_async_pipeline, matmul_08_async_pipeline_config},
       {"cuda_09_gemv", kAllTypes, kVectorOnly, 0, 0, matmul_09_gemv, matmul_09_gemv_config},
       {"cuda_best", kAllTypes, 0, 0, 1, matmul_best, nullptr},
+      // tensor cores (fp16 / bf16 in, fp32 accumulation); 15: fp32 in, TF32 math (another precision)
+      {"cuda_10_wmma", kF16 | kBF16, 0, 80, 0, matmul_10_wmma, matmul_10_wmma_config},
+      {"cuda_11_mma_sync", kF16 | kBF16, 0, 80, 0, matmul_11_mma_sync, matmul_11_mma_sync_config},
+      {"cuda_12_swizzled_multistage", kF16 | kBF16, 0, 80, 0, matmul_12_swizzled_multistage,
+       matmul_12_swizzled_multistage_config},
+      {"cuda_13_wgmma_tma", kF16 | kBF16, 0, 90, 0, matmul_13_wgmma_tma, nullptr},
+      {"cuda_14_warp_specialized", kF16 | kBF16, 0, 90, 0, matmul_14_warp_specialized, nullptr},
+      {"cuda_15_tf32_mma_sync", kF32, kTF32, 80, 0, matmul_15_tf32_mma_sync, matmul_15_tf32_mma_sync_config},
   };
   return table;
 }
