@@ -1,16 +1,59 @@
 """`kernelbench info`: the machine, the toolchain, the frameworks and the front doors built."""
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import platform
 import re
 import shutil
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# TensorFlow 2.21 logs through absl before absl is initialised, straight to file descriptor 2, and
+# ignores TF_CPP_MIN_LOG_LEVEL for these lines; loading our op library repeats them.  They are
+# information, not problems: the lines below are dropped, anything else TF writes is passed on.
+TF_NOISE = (re.compile(r"^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$"),
+            re.compile(r"^I\d{4} [\d:. ]+\d+ \w+\.cc:\d+\] "),       # absl INFO lines (oneDNN, cpu_feature_guard)
+            re.compile(r"^To enable the following instructions: .*rebuild TensorFlow with the appropriate compiler flags\.$"))
+
+
+@contextlib.contextmanager
+def quiet_tf_logs():
+    """Around `import tensorflow` / `tf.load_op_library`: capture what native code writes to
+    stderr (fd 2), drop TF's start-up INFO lines (TF_NOISE), pass every other line on.
+    KB_TF_LOGS=1 keeps everything."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if os.environ.get("KB_TF_LOGS") == "1":
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):     # no real fd 2 (an embedded interpreter): nothing to do
+        yield
+        return
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            try:
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            text = tmp.read().decode("utf-8", "replace")
+            keep = [ln for ln in text.splitlines() if ln.strip() and not any(rx.search(ln) for rx in TF_NOISE)]
+            if keep:
+                sys.stderr.write("\n".join(keep) + "\n")
 
 
 def _run(cmd: list[str]) -> str:
@@ -83,7 +126,9 @@ def git_commit() -> Optional[str]:
 
 def collect() -> dict[str, Any]:
     from ._frontdoors import build_info, frontdoors
-    versions = {m: _version(m) for m in ("numpy", "torch", "tensorflow", "numba", "cupy")}
+    with quiet_tf_logs():
+        versions = {m: _version(m) for m in ("numpy", "torch", "tensorflow", "numba", "cupy")}
+        fds = frontdoors()
     try:
         import torch
         versions["torch_cuda"] = torch.version.cuda
@@ -92,7 +137,7 @@ def collect() -> dict[str, Any]:
         pass
     return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "host": platform.node(), "os": platform.platform(), "cpu": cpu_info(), "gpu": gpu_info(),
-            "toolchain": toolchain(), "versions": versions, "frontdoors": frontdoors(),
+            "toolchain": toolchain(), "versions": versions, "frontdoors": fds,
             "build": build_info(), "git_commit": git_commit()}
 
 

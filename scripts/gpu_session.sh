@@ -18,7 +18,8 @@ $PY -m kernelbench info 2>&1 | tee "$OUT/info.txt"
 
 if [[ $STAGE == check || $STAGE == all ]]; then
   log "C++ self-tests"
-  (cmake -S . -B build/cmake -G Ninja -DKB_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a > "$OUT/cmake.log" 2>&1 &&
+  ARCH=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d . ); [[ $ARCH == 90 ]] && ARCH=90a
+  (cmake -S . -B build/cmake -G Ninja -DKB_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=${ARCH:-90a} > "$OUT/cmake.log" 2>&1 &&
    cmake --build build/cmake >> "$OUT/cmake.log" 2>&1) || tail -40 "$OUT/cmake.log"
   for t in build/cmake/selftest_*; do
     [[ -x $t ]] || continue
@@ -35,7 +36,6 @@ if [[ $STAGE == bench || $STAGE == all ]]; then
   log "kernelbench run"
   timeout 540 $PY -m kernelbench run ${BENCH_ARGS:-} --out "$OUT" 2>&1 | tee "$OUT/run.txt" | tail -80
 fi
-log "done"
 
 if [[ $STAGE == tc || $STAGE == all ]]; then
   # The tensor-core ladder at its target sizes, bf16, beside cuBLAS bf16 (library rungs always run).
@@ -44,3 +44,4 @@ if [[ $STAGE == tc || $STAGE == all ]]; then
   timeout 540 $PY -m kernelbench run --op matmul --device cuda --impl 'cuda_1[0-4]_*' --dtype bfloat16 \
     --sizes 4096,8192 --out "$OUT/tensor-cores" 2>&1 | tee "$OUT/tensor-cores/run.txt" | tail -40
 fi
+log "done"

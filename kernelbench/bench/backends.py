@@ -23,7 +23,9 @@ def frontdoors() -> dict:
     """kernelbench.frontdoors(), once per process (it imports TensorFlow)."""
     try:
         import kernelbench
-        return kernelbench.frontdoors()
+        from ..info import quiet_tf_logs
+        with quiet_tf_logs():
+            return kernelbench.frontdoors()
     except Exception as exc:  # the API is missing or broken: no native rung can run
         return {"torch": {"built": False, "cpu": False, "cuda": False, "reason": f"frontdoors() failed: {exc}"},
                 "tf": {"built": False, "cpu": False, "cuda": False, "reason": f"frontdoors() failed: {exc}"},

@@ -104,13 +104,16 @@ def _case_md(es: list, md_dir: Path, root: Path) -> str:
              "|---|---|---|--:|--:|--:|--:|--:|---|"]
     for e in es:
         role = " (library)" if e.get("impl") == e.get("library_ref") else ""
+        st = _esc(status_text(e)) + (" ≠" if (e.get("methods") or {}).get("verdict") == "disagree" else "")
         lines.append(f"| {_src_link(e, md_dir, root)}{role} | {e.get('layer', '')} | {_esc(e.get('adds', ''))} | "
                      f"{fmt_time(e.get('median_s'))} | {fmt_num(e.get('value'))} | {fmt_pct(e.get('pct_peak'))} | "
-                     f"{fmt_pct(e.get('pct_library'))} | {fmt_err(e.get('max_abs_err'))} | {_esc(status_text(e))} |")
+                     f"{fmt_pct(e.get('pct_library'))} | {fmt_err(e.get('max_abs_err'))} | {st} |")
     foot = []
     peak = next((e.get("peak_label") for e in es if e.get("peak_label")), None)
     if peak:
-        foot.append(f"% of peak against {peak}")
+        foot.append(peak if peak.startswith("no % of peak") else f"% of peak against {peak}")
+    if any((e.get("methods") or {}).get("verdict") == "disagree" for e in es):
+        foot.append("≠ solo and round-robin figures disagree beyond the noise (the entry's \"methods\" explains)")
     notes = sorted({e["note"] for e in es if e.get("note")})
     foot += notes
     if foot:
@@ -122,6 +125,7 @@ def render(name: str, datas: list, md_path: Path, root: Path) -> str:
     spec = parse_name(name)
     md_dir = md_path.resolve().parent
     entries = _latest(datas)
+    analysis.apply_library_ratios(entries)     # one library rung per table, the same in each of its cases
     kind = spec["kind"]
     if kind == "env":
         out = []
