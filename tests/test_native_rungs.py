@@ -58,7 +58,7 @@ def test_matmul_shapes(impl, door, device, rng):
                 continue
             a, b = make_array(rng, (m, k), dtype), make_array(rng, (k, n), dtype)
             out = kb.matmul(to_door(a, door, device), to_door(b, door, device), impl=impl.name)
-            check_matmul(out, a, b, dtype)
+            check_matmul(out, a, b, dtype, precision=impl.precision)
 
 
 @pytest.mark.parametrize("impl,door,device", cases(MATMUL))
@@ -84,7 +84,7 @@ def test_matmul_transposed_and_batched(impl, door, device, trans_a, trans_b, rng
             ta, tb = to_door(np.ascontiguousarray(a), door, device), to_door(np.ascontiguousarray(b), door, device)
             if door == "pybind":
                 ta, tb = a, b   # numpy views with transposed strides
-        check_matmul(kb.matmul(ta, tb, impl=impl.name), a, b, dtype)
+        check_matmul(kb.matmul(ta, tb, impl=impl.name), a, b, dtype, precision=impl.precision)
 
 
 @pytest.mark.parametrize("impl,door,device", cases(MATMUL))
@@ -95,12 +95,13 @@ def test_matmul_broadcast_batch_and_noncontiguous(impl, door, device, rng):
     dtype = impl.dtypes[0]
     a = make_array(rng, (4, 9, 13), dtype)
     b = make_array(rng, (13, 6), dtype)        # 2-D b broadcast over a's batch
-    check_matmul(kb.matmul(to_door(a, door, device), to_door(b, door, device), impl=impl.name), a, b, dtype)
+    check_matmul(kb.matmul(to_door(a, door, device), to_door(b, door, device), impl=impl.name), a, b, dtype,
+                 precision=impl.precision)
     big = make_array(rng, (20, 30), dtype)
     a2, b2 = big[::2, 1:14], big[3:16, ::5]   # strided slices: neither row- nor column-major
     ta = to_door(big, door, device)[::2, 1:14] if door == "torch" else a2
     tb = to_door(big, door, device)[3:16, ::5] if door == "torch" else b2
-    check_matmul(kb.matmul(ta, tb, impl=impl.name), a2, b2, dtype)
+    check_matmul(kb.matmul(ta, tb, impl=impl.name), a2, b2, dtype, precision=impl.precision)
 
 
 REDUCE_SIZES = [0, 1, 31, 32, 33, 1023, 1025, 2**20 + 3]

@@ -63,7 +63,7 @@ def test_matmul(entry):
             b = rng.standard_normal(sb).astype(dtype)
             out = kb.matmul(_on(entry, a), _on(entry, b), impl=entry.name)
             check_matmul(out, a, np.broadcast_to(b, np.broadcast_shapes(b.shape, (a.shape[0],) + b.shape[1:]))
-                         if a.ndim == 3 else b, dtype)
+                         if a.ndim == 3 else b, dtype, precision=entry.precision)
 
 
 def _reduce_cases(entry):
