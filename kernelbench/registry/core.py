@@ -167,6 +167,8 @@ def _native_reason(device: str, min_arch: int, built: bool) -> Optional[str]:
     if not torch.cuda.is_available():
         return "no CUDA device"
     major, minor = torch.cuda.get_device_capability()
+    if min_arch == 90 and (major, minor) != (9, 0):   # sm_90a code (wgmma, TMA) runs on sm_90 only
+        return f"needs {arch_name(min_arch)} (this GPU is sm_{major}{minor})"
     if min_arch and 10 * major + minor < min_arch:
         return f"needs {arch_name(min_arch)} (this GPU is sm_{major}{minor})"
     return None
