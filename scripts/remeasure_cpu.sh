@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Re-measure the committed CPU results on a QUIET machine and regenerate everything made from them:
-#   results/cpu-epyc-2core/{ladder,sweep}.json, their HTML reports + PNG plots, and the generated
+#   results/cpu-<epyc|xeon>-2core/{ladder,sweep}.json, their HTML reports + PNG plots, and the generated
 #   tables in README.md and docs/*.md (docs/make_tables.py).
 #
-#   bash scripts/remeasure_cpu.sh            # ~8 min on the 2-vCPU dev VM (ladder ~4-5 min, sweep ~3-4 min)
+#   bash scripts/remeasure_cpu.sh            # ~10 min on the 2-vCPU dev VM (ladder ~5-6 min, sweep ~4 min)
 #   SUITES=sweep bash scripts/remeasure_cpu.sh
 #   FORCE=1 ...                              # measure although the machine is busy / the CPU differs
-#   OUT_DIR=results/cpu-xeon-2core ...       # another machine class: its own folder
+#   OUT_DIR=results/... ...                  # default: results/cpu-<epyc|xeon|model>-<cores>core (this CPU's folder)
 #
 # Refuses to start while other processes keep the CPUs busy (a two-thread team sharing one core
 # waits for the 4 ms scheduler tick at every barrier: milliseconds where the kernel takes
@@ -16,17 +16,28 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-OUT_DIR=${OUT_DIR:-results/cpu-epyc-2core}
 SUITES=${SUITES:-"ladder sweep"}
 FORCE=${FORCE:-0}
 start=$(date +%s)
 
-# 1. the machine: which CPU, and is anything else running?
+# 1. the machine: which CPU (its folder: results/cpu-epyc-2core on the AMD EPYC VM, results/cpu-xeon-2core
+#    on the Intel Xeon VM, ...), and is anything else running?
 model=$($PY - <<'EOF'
 from kernelbench.bench.peaks import cpu_facts
 print(cpu_facts()["model"])
 EOF
 )
+default_dir=$($PY - <<'EOF'
+import re
+from kernelbench.bench.peaks import cpu_facts
+f = cpu_facts()
+m = f["model"].lower()
+kind = "epyc" if "epyc" in m else "xeon" if "xeon" in m else (re.sub(r"[^a-z0-9]+", "-", m).strip("-")[:20] or "cpu")
+print(f"results/cpu-{kind}-{f['cores']}core")
+EOF
+)
+OUT_DIR=${OUT_DIR:-$default_dir}
+echo "remeasure: results go to $OUT_DIR"
 if [[ -f $OUT_DIR/ladder.json ]]; then
   committed=$($PY -c "import json,sys; d=json.load(open(sys.argv[1])); print((d.get('environment') or {}).get('cpu',{}).get('model') or (d.get('peaks') or {}).get('cpu',{}).get('name') or '')" "$OUT_DIR/ladder.json")
   if [[ -n $committed && $committed != "$model" && $FORCE != 1 ]]; then

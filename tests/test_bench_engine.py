@@ -226,3 +226,13 @@ def test_method_agreement_verdicts():
     assert v == ["agree", "disagree", "agree", "drift", "drift", "drift"]
     assert "450.00x the solo figure" in es[1]["methods"]["explanation"]
     assert analysis.disagreements(es) == [es[1]]
+
+
+def test_turn_of_a_slow_rung_keeps_its_first_call():
+    from kernelbench.bench.timer import turn
+    clock = [0.0]
+
+    def call():
+        clock[0] += 0.5
+    t = turn(call, lambda: None, warmup_s=0.02, measure_s=0.02, now=lambda: clock[0], keep_first=True)
+    assert t["warmup_calls"] == 0 and t["kept"] == [0.5]

@@ -188,7 +188,8 @@ class Runner:
         if len(ok) < 2:
             return
         budget = g.budget
-        per_round = sum(max(e["median_s"], budget.turn_warmup_s) + max(e["median_s"], budget.turn_measure_s)
+        per_round = sum(e["median_s"] if e["median_s"] >= budget.turn_long_call_s else
+                        max(e["median_s"], budget.turn_warmup_s) + max(e["median_s"], budget.turn_measure_s)
                         for e, _ in ok)
         rounds = int(min(budget.max_rounds, max(budget.min_rounds, budget.interleave_s / per_round)))
         turns: dict = {id(e): [] for e, _ in ok}
@@ -199,7 +200,8 @@ class Runner:
             for _ in range(rounds):
                 for e, prep in order.sample(ok, len(ok)):
                     q = quiesce(max_wait_s=budget.quiesce_max_s)
-                    t = turn(prep.call, prep.sync, budget.turn_warmup_s, budget.turn_measure_s)
+                    t = turn(prep.call, prep.sync, budget.turn_warmup_s, budget.turn_measure_s,
+                             keep_first=e["median_s"] >= budget.turn_long_call_s)
                     t["quiesce"] = q
                     turns[id(e)].append(t)
         except KeyboardInterrupt:

@@ -52,6 +52,8 @@ class Budget:
     turn_warmup_s: float = 0.02  # round-robin: calls thrown away at the start of each turn (>= 1)
     turn_measure_s: float = 0.02  # round-robin: then calls kept for this long (>= 1) per turn
     quiesce_max_s: float = 0.3   # round-robin: before a turn, wait (at most this) for other pools to park
+    turn_long_call_s: float = 0.1  # round-robin: a rung this slow keeps its first call (a hand-over of
+    #                                a few 4 ms ticks is then < 10 % of one call, inside the noise)
 
     def rule(self) -> StopRule:
         return StopRule(min_reps=self.min_reps, max_reps=self.max_reps, budget_s=self.measure_s,
@@ -291,7 +293,11 @@ def _dtype_groups(suite: str, case: Case, sel: Selection, budget: Budget, **kw) 
             if own:
                 c2 = replace(case, dtype=dt)
                 refs, _ = reference_candidates(case.op, case.device)
-                g2 = _group(suite, c2, sel, budget, candidates=own + [r for r in refs if dt in r.dtypes], **kw)
+                cands = own + [r for r in refs if dt in r.dtypes]
+                if case.op == "matmul":   # and the framework / compiler layers at that dtype (torch.compile ...)
+                    cands += [i for i in _impls(case.op, case.device)
+                              if i.layer in ("framework", "compiler") and dt in i.dtypes and i not in cands]
+                g2 = _group(suite, c2, sel, budget, candidates=cands, **kw)
                 if g2:
                     groups.append(g2)
     return groups

@@ -169,11 +169,12 @@ def measure(call: Callable[[], object], timer, rule: StopRule, warmup_s: float,
 
 
 def turn(call: Callable[[], object], sync: Callable[[], None], warmup_s: float, measure_s: float,
-         max_calls: int = 2000, now: Callable[[], float] = time.perf_counter) -> dict:
+         max_calls: int = 2000, now: Callable[[], float] = time.perf_counter, keep_first: bool = False) -> dict:
     """One rung's turn in a round-robin round.  The first calls after another runtime ran pay the
     hand-over (this runtime's parked workers woken, the previous one's still spinning on the other
     core): they are made and thrown away -- at least one, for `warmup_s` -- and only the calls
-    after them, for `measure_s` (at least one), are kept.
+    after them, for `measure_s` (at least one), are kept.  With `keep_first` (rungs so slow that a
+    hand-over is inside the noise of one call) the first call is kept and nothing is thrown away.
     Returns {"first_s": the first call, "warmup_calls": n, "kept": [seconds, ...]}."""
     def one() -> float:
         t0 = now()
@@ -182,6 +183,8 @@ def turn(call: Callable[[], object], sync: Callable[[], None], warmup_s: float, 
         return now() - t0
     start = now()
     first = one()
+    if keep_first:    # a slow rung (see Budget.turn_long_call_s): its first call is the turn
+        return {"first_s": first, "warmup_calls": 0, "kept": [first]}
     n_warm = 1
     while now() - start < warmup_s and n_warm < max_calls:
         one()
