@@ -119,3 +119,21 @@ def test_tf32_bench_tolerance_is_looser_than_fp32_and_scales_with_sqrt_k():
     ttf = figures.matmul_tol("float32", 4096, 1.0, 1.0, 0.0, precision="tf32")
     assert ttf > 10 * t32
     assert math.isclose(ttf - t32, figures.C_TOL * 2 * 2.0**-11 * 64)
+
+
+def test_gpu_ladder_measures_tensor_cores_in_bf16_and_tf32_apart():
+    from kernelbench.bench.suites import Selection, plan
+    from kernelbench.registry import list_impls
+    if not any(i.name == "cuda_11_mma_sync" for i in list_impls(op="matmul", device="cuda")):
+        pytest.skip("no CUDA kernel table in this build")
+    groups, _ = plan(["ladder"], Selection(ops=("matmul",)), ["cuda"])
+    by_key = {g.case.key: g for g in groups}
+    fp32 = by_key["matmul/cuda/float32/4096x4096x4096"]
+    bf16 = by_key["matmul/cuda/bfloat16/4096x4096x4096"]
+    tf32 = by_key["matmul/cuda/float32/4096x4096x4096/tf32"]
+    names = lambda g: [i.name for i in g.impls]  # noqa: E731
+    assert {"cuda_10_wmma", "cuda_11_mma_sync", "cuda_12_swizzled_multistage", "cuda_13_wgmma_tma",
+            "cuda_14_warp_specialized", "cublas_torch", "torch_compile_cuda"} <= set(names(bf16))
+    assert "cublas_torch" in bf16.references
+    assert names(tf32)[0] == "cuda_15_tf32_mma_sync" and tf32.references == ["cublas_tf32_torch"]
+    assert not {"cuda_15_tf32_mma_sync", "cublas_tf32_torch"} & set(names(fp32))

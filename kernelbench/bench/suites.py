@@ -294,7 +294,7 @@ def _dtype_groups(suite: str, case: Case, sel: Selection, budget: Budget, **kw) 
                 c2 = replace(case, dtype=dt)
                 refs, _ = reference_candidates(case.op, case.device)
                 cands = own + [r for r in refs if dt in r.dtypes]
-                if case.op == "matmul":   # and the framework / compiler layers at that dtype (torch.compile ...)
+                if case.op == "matmul" and any(i.native for i in own):   # + frameworks, compilers at that dtype
                     cands += [i for i in _impls(case.op, case.device)
                               if i.layer in ("framework", "compiler") and dt in i.dtypes and i not in cands]
                 g2 = _group(suite, c2, sel, budget, candidates=cands, **kw)
