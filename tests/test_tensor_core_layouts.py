@@ -137,3 +137,59 @@ def test_gpu_ladder_measures_tensor_cores_in_bf16_and_tf32_apart():
     assert "cublas_torch" in bf16.references
     assert names(tf32)[0] == "cuda_15_tf32_mma_sync" and tf32.references == ["cublas_tf32_torch"]
     assert not {"cuda_15_tf32_mma_sync", "cublas_tf32_torch"} & set(names(fp32))
+
+
+# ---- GPU only: the sm_90a rungs on the TMA path (never emulated; skipped without an H100/H200) ------
+def _sm90():
+    try:
+        import torch
+    except ImportError:
+        return None
+    if not torch.cuda.is_available():
+        return None
+    return torch.cuda.get_device_capability() == (9, 0)
+
+
+SM90_RUNGS = ("cuda_13_wgmma_tma", "cuda_14_warp_specialized")
+# Every leading dimension a multiple of 8 (the TMA path, not the rung-12 fallback): edges of every
+# tile size, K below one 64-deep tile, one row, batches with and without broadcast.
+TMA_SHAPES = [(256, 256, 256), (200, 136, 72), (1, 8, 8), (129, 264, 520), (8, 512, 8)]
+
+
+@pytest.mark.skipif(not _sm90(), reason="needs an sm_90 GPU (H100/H200): wgmma / TMA are not emulated on the CPU")
+@pytest.mark.parametrize("rung", SM90_RUNGS)
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (False, True), (True, False), (True, True)])
+def test_sm90a_rungs_on_the_tma_path(rung, dtype, trans_a, trans_b):
+    import numpy as np
+    import torch
+    import kernelbench as kb
+    from kernelbench.testing import check_matmul
+    tdt = getattr(torch, dtype)
+    g = torch.Generator(device="cuda").manual_seed(1)
+    for m, n, k in TMA_SHAPES:
+        for batch in (None, 3):
+            lead = () if batch is None else (batch,)
+            a_store = torch.rand(lead + ((k, m) if trans_a else (m, k)), device="cuda", generator=g).sub_(0.5).to(tdt)
+            b_store = torch.rand(lead + ((n, k) if trans_b else (k, n)), device="cuda", generator=g).sub_(0.5).to(tdt)
+            a = a_store.transpose(-1, -2) if trans_a else a_store
+            b = b_store.transpose(-1, -2) if trans_b else b_store
+            if batch is not None and trans_b:
+                b = b[0]   # a 2-D B broadcast over the batch (batch stride 0: a TMA map without a batch dim)
+            out = kb.matmul(a, b, impl=rung)
+            a64 = a.float().cpu().numpy()
+            b64 = np.broadcast_to(b.float().cpu().numpy(), a64.shape[:-2] + tuple(b.shape[-2:]))
+            check_matmul(out.float().cpu().numpy(), a64, b64, dtype)
+
+
+@pytest.mark.skipif(_sm90() is not False, reason="needs a CUDA GPU other than sm_90 (checks the refusal)")
+@pytest.mark.parametrize("rung", SM90_RUNGS)
+def test_sm90a_rungs_refuse_other_gpus(rung):
+    import torch
+    import kernelbench as kb
+    from kernelbench.registry import get_impl
+    assert get_impl("matmul", rung).unavailable_reason().startswith("needs sm_90a (this GPU is sm_")
+    a = torch.ones(64, 64, device="cuda", dtype=torch.bfloat16)
+    # older GPUs: the table line's min_arch (kb::refuses); newer ones: the launcher's own sm_90 check
+    with pytest.raises(ValueError, match=r"needs sm_90a|needs a newer GPU \(its min_arch is above"):
+        kb.matmul(a, a, impl=rung)
