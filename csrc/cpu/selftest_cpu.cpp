@@ -188,8 +188,9 @@ static void check_reduce_kernel(const ReduceKernel& kern) {
   std::vector<ReduceOp> ops;
   for (int o = 0; o < 6; ++o) if (kern.ops & (1u << o)) ops.push_back(ReduceOp(o));
   auto run_all = [&](const std::vector<T>& d, size_t off, kb_int64 outer, kb_int64 r, kb_int64 inner, const char* what) {
-    const bool full = outer == 1 && inner == 1;
-    if (kern.full_only && !full) return;
+    ReduceArgs probe{};
+    probe.outer = outer; probe.r = r; probe.inner = inner; probe.dtype = sizeof(T) == 8 ? DType::F64 : DType::F32;
+    if (refuses(kern, probe)) return;   // a layout its table line refuses (kb_tables.cpp)
     for (ReduceOp op : ops) {
       if (r == 0 && op != ReduceOp::Sum && op != ReduceOp::Mean) continue;
       check_reduce_case<T>(kern, op, d, off, outer, r, inner, what);
