@@ -236,3 +236,20 @@ def test_turn_of_a_slow_rung_keeps_its_first_call():
         clock[0] += 0.5
     t = turn(call, lambda: None, warmup_s=0.02, measure_s=0.02, now=lambda: clock[0], keep_first=True)
     assert t["warmup_calls"] == 0 and t["kept"] == [0.5]
+
+
+def test_probe_is_the_median_of_several_calls():
+    """One stalled probe call (50 ms, where the others take 1 ms) does not skip a rung: the estimate
+    is the median of several calls."""
+    calls = {"n": 0}
+
+    def stalls_once(a, b):
+        calls["n"] += 1
+        time.sleep(0.05 if calls["n"] == 2 else 1e-3 * (a.shape[0] / 32) ** 3)
+        return a @ b
+    impl = fake("stall_ours", stalls_once, layer="numba")
+    budget = Budget(warmup_s=0.0, measure_s=0.01, min_reps=2, max_reps=3, target_rel_ci=0.5, max_call_s=0.3)
+    out = Runner(peaks={}, fds=FDS).run_group(group([impl], case=Case("matmul", "cpu", "float32", (128, 128, 128)),
+                                                    budget=budget, too_slow="skip"))
+    # 1 ms at 32^3 -> est. 64 ms x 1.5 at 128^3 (< 0.3 s); one 50 ms call alone would say 4.8 s
+    assert out[0]["status"] == "ok", out[0]["reason"]

@@ -104,3 +104,16 @@ def test_run_exit_code_when_a_rung_errors(monkeypatch, tmp_path):
     assert cli.main(["run", "--quick", "--out", str(tmp_path / "r.json")]) == 3
     assert seen["strict"] is True
     assert cli.EXIT_RUNG_ERRORS == 3 and "3 `run` measured, but some rung FAILED" in cli.__doc__
+
+
+def test_zero_and_missing_medians_are_not_timings(tmp_path, capsys):
+    """A stored median of 0 (or null) is 'not timed': show, compare and report print no ZeroDivisionError."""
+    entry = {"suite": "ladder", "key": "matmul/cpu/float32/8x8x8", "label": "matmul 8x8x8", "impl": "x",
+             "device": "cpu", "dtype": "float32", "op": "matmul", "status": "ok", "median_s": 0, "metric": "tflops"}
+    d = {"kind": "kernelbench-results", "schema_version": 1, "entries": [entry, {**entry, "impl": "y", "median_s": None}]}
+    p = tmp_path / "zero.json"
+    p.write_text(json.dumps(d))
+    assert cli.main(["show", str(p)]) == 0
+    assert cli.main(["compare", str(p), str(p)]) == 0
+    out = capsys.readouterr().out
+    assert "not timed: 2" in out

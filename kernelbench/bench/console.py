@@ -107,64 +107,105 @@ def case_table(entries: list, title: Optional[str] = None, width: Optional[int] 
     return t
 
 
-def sweep_table(entries: list, series: str, dtype: str) -> Table:
+def sweep_table(entries: list, series: str, dtype: str, width: Optional[int] = None):
+    """Rows = rungs, columns = sizes, time per call in each cell; split into several tables (each
+    a range of sizes) when the sizes do not fit `width` -- a cell is never cut."""
+    from rich.console import Group
     rows = [e for e in entries if e.get("suite") == "sweep" and e.get("series") == series and e["dtype"] == dtype]
     sizes = sorted({e["size"] for e in rows})
-    unit = METRIC_UNIT[rows[0].get("metric") or "gbps"] if rows else ""
-    t = Table(title=f"sweep · {series} · {dtype} · {unit} (time in brackets)", box=box.SIMPLE_HEAVY,
-              title_justify="left")
-    t.add_column("rung")
-    t.add_column("dev")
-    for s in sizes:
-        t.add_column(f"{s:,}", justify="right")
     by_impl: dict = {}
     for e in rows:
         by_impl.setdefault((e["impl"], e["device"]), {})[e["size"]] = e
-    for (impl, dev), per in by_impl.items():
-        cells = []
-        for s in sizes:
-            e = per.get(s)
-            if e is None:
-                cells.append("")
-            elif analysis.ok(e):
-                cells.append(f"{fmt_num(e['value'])} ({fmt_time(e['median_s'])})")
-            else:
-                cells.append(Text(e["status"], style="dim"))
-        t.add_row(Text(impl), dev, *cells)
+
+    def cell(e):
+        if e is None:
+            return Text("")
+        if analysis.ok(e):
+            return Text(fmt_time(e["median_s"]) + (" ≠" if (e.get("methods") or {}).get("verdict") == "disagree" else ""))
+        return Text(e["status"], style="dim")
+    cells = {k: {s: cell(per.get(s)) for s in sizes} for k, per in by_impl.items()}
+    name_w = max([4] + [len(i) for i, _ in by_impl]) + 3
+    dev_w = 4 + 3
+    col_w = {s: max([len(f"{s:,}")] + [c[s].cell_len for c in cells.values()]) + 3 for s in sizes}
+    chunks, cur, used = [], [], name_w + dev_w + 1
+    for s in sizes:
+        if cur and width is not None and used + col_w[s] > width:
+            chunks.append(cur)
+            cur, used = [], name_w + dev_w + 1
+        cur.append(s)
+        used += col_w[s]
+    if cur:
+        chunks.append(cur)
+    tables = []
+    for n, chunk in enumerate(chunks or [[]]):
+        part = f" ({n + 1}/{len(chunks)})" if len(chunks) > 1 else ""
+        t = Table(title=f"sweep · {series} · {dtype} · time per call{part}", box=box.SIMPLE_HEAVY, title_justify="left")
+        t.add_column("rung", no_wrap=True)
+        t.add_column("dev", no_wrap=True)
+        for s in chunk:
+            t.add_column(f"{s:,}", justify="right", no_wrap=True)
+        for (impl, dev), per in cells.items():
+            t.add_row(Text(impl), dev, *[per[s] for s in chunk])
+        tables.append(t)
     cx = [c for c in analysis.crossovers(entries) if c["series"] == series and c["dtype"] == dtype]
     if cx:
-        t.caption = Text(f"crossover: {cx[0]['note']}")
-    return t
+        tables[-1].caption = Text(f"crossover: {cx[0]['note']}")
+    return Group(*tables)
 
 
-def layers_table(entries: list) -> Optional[Table]:
+def layers_table(entries: list, width: Optional[int] = None) -> Optional[Table]:
     per = analysis.best_per_layer(entries)
     if not per:
         return None
-    t = Table(title="layers · the best rung of each layer, per case", box=box.SIMPLE_HEAVY, title_justify="left")
-    for col in ("case", "layer", "best rung", "time", "throughput", "% peak", "% lib"):
-        t.add_column(col, justify="right" if col in ("time", "throughput", "% peak", "% lib") else "left")
+    rows = []
     for key, layers in per.items():
         first = True
         for layer, e in layers.items():
             unit = METRIC_UNIT[e.get("metric") or "gbps"]
-            t.add_row(Text(f"{e['label']} · {e['dtype']} · {e['device']}" if first else ""), layer, Text(e["impl"]),
-                      fmt_time(e["median_s"]), f"{fmt_num(e.get('value'))} {unit}", fmt_pct(e.get("pct_peak")),
-                      fmt_pct(e.get("pct_library")))
+            rows.append({"case": Text(f"{e['label']} · {e['dtype']} · {e['device']}" if first else ""),
+                         "layer": Text(layer), "best rung": Text(e["impl"]), "time": Text(fmt_time(e["median_s"])),
+                         "throughput": Text(f"{fmt_num(e.get('value'))} {unit}"), "% peak": Text(fmt_pct(e.get("pct_peak"))),
+                         "% lib": Text(fmt_pct(e.get("pct_library")))})
             first = False
-        t.add_section()
+        rows.append(None)
+    heads = ("case", "layer", "best rung", "time", "throughput", "% peak", "% lib")
+    widths = {c: max([len(c)] + [r[c].cell_len for r in rows if r]) for c in heads}
+    cols = fit_columns(widths, width, drop_order=("% peak", "throughput", "layer"), flexible="case", flex_min=16)
+    t = Table(title="layers · the best rung of each layer, per case", box=box.SIMPLE_HEAVY, title_justify="left")
+    for c in cols:
+        t.add_column(c, justify="right" if c in ("time", "throughput", "% peak", "% lib") else "left",
+                     no_wrap=c != "case", overflow="fold")
+    for r in rows:
+        if r is None:
+            t.add_section()
+        else:
+            t.add_row(*[r[c] for c in cols])
+    dropped = [c for c in heads if c not in cols]
+    if dropped:
+        t.caption = Text(f"columns left out to fit {width} columns: {', '.join(dropped)}", style="dim")
     return t
 
 
-def overhead_table(entries: list) -> Optional[Table]:
+def overhead_table(entries: list, width: Optional[int] = None) -> Optional[Table]:
     rows = [e for e in entries if e.get("suite") == "overhead"]
     if not rows:
         return None
+    heads = ("case", "dev", "front door", "rung", "wall / call", "device / call", "host overhead", "status")
+    data = [{"case": Text(e["label"]), "dev": Text(e["device"]), "front door": Text(e.get("front_door") or ""),
+             "rung": Text(e["impl"]), "wall / call": Text(fmt_time(e.get("wall_s"))),
+             "device / call": Text(fmt_time(e.get("device_s"))), "host overhead": Text(fmt_time(e.get("overhead_s"))),
+             "status": Text(status_text(e))} for e in rows]
+    widths = {c: max([len(c)] + [r[c].cell_len for r in data]) for c in heads}
+    cols = fit_columns(widths, width, drop_order=("device / call", "host overhead", "dev", "case"))
     t = Table(title="overhead · per-call cost at tiny sizes", box=box.SIMPLE_HEAVY, title_justify="left")
-    for col in ("case", "dev", "front door", "rung", "wall / call", "device / call", "host overhead", "status"):
-        t.add_column(col, justify="right" if "call" in col or "overhead" in col else "left")
-    for e in rows:
-        t.add_row(Text(e["label"]), e["device"], e.get("front_door") or "", Text(e["impl"]), fmt_time(e.get("wall_s")),
-                  fmt_time(e.get("device_s")), fmt_time(e.get("overhead_s")), Text(status_text(e)))
-    t.caption = "wall: back-to-back calls then one sync, divided by the count; device: CUDA events around the same loop"
+    for c in cols:
+        t.add_column(c, justify="right" if "call" in c or "overhead" in c else "left", no_wrap=c != "status",
+                     overflow="fold")
+    for r in data:
+        t.add_row(*[r[c] for c in cols])
+    cap = "wall: back-to-back calls then one sync, divided by the count; device: CUDA events around the same loop"
+    dropped = [c for c in heads if c not in cols]
+    if dropped:
+        cap += f"; columns left out to fit {width} columns: {', '.join(dropped)}"
+    t.caption = cap
     return t

@@ -112,12 +112,12 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
     path = results.write(out or results.default_path(), data)
     try:
         for (series, dtype) in analysis.sweep_series(entries):
-            console.print(con.sweep_table(entries, series, dtype))
+            console.print(con.sweep_table(entries, series, dtype, width=console.width))
         if any(e["suite"] == "ladder" for e in entries):
-            lt = con.layers_table(entries)
+            lt = con.layers_table(entries, width=console.width)
             if lt is not None:
                 console.print(lt)
-        ot = con.overhead_table(entries)
+        ot = con.overhead_table(entries, width=console.width)
         if ot is not None:
             console.print(ot)
     except Exception as exc:

@@ -26,11 +26,11 @@ def show(paths: list, console=None, width: Optional[int] = None) -> int:
                 continue
             console.print(con.case_table(es, width=w))
         for (series, dtype) in analysis.sweep_series(entries):
-            console.print(con.sweep_table(entries, series, dtype))
-        lt = con.layers_table(entries) if any(e.get("suite") == "ladder" for e in entries) else None
+            console.print(con.sweep_table(entries, series, dtype, width=console.width))
+        lt = con.layers_table(entries, width=console.width) if any(e.get("suite") == "ladder" for e in entries) else None
         if lt is not None:
             console.print(lt)
-        ot = con.overhead_table(entries)
+        ot = con.overhead_table(entries, width=console.width)
         if ot is not None:
             console.print(ot)
         bad = analysis.disagreements(entries)
