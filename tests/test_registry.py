@@ -292,3 +292,25 @@ def test_docs_limits_come_from_the_source_header(tmp_path):
     assert mt.source_limits(f) == "one thing; a one-dimensional reuse."
     f.write_text("// no limits here\nint x;\n")
     assert mt.source_limits(f) == "-"
+
+
+# ---------------------------------------------------------------- the benchmark never picks a refused rung
+def test_no_suite_selects_a_rung_for_a_case_its_line_refuses():
+    """Every group of every suite, on both devices: each rung takes the case's dtype and op and
+    its table line (or flags) accepts the case's layout (issue 9: 12/13 were planned on layouts
+    they refuse, and GEMV on matrices)."""
+    from kernelbench.bench.suites import Selection, case_layout, plan
+    groups, _ = plan(["ladder", "shapes", "sweep"], Selection(), ["cpu", "cuda"])
+    seen = {}
+    for g in groups:
+        layout = case_layout(g.case)
+        for i in g.impls:
+            assert g.case.dtype in i.dtypes, (i.name, g.case.key)
+            assert i.refusal(layout) is None, (i.name, g.case.key, i.refusal(layout))
+            seen.setdefault(i.name, set()).add(layout)
+    # the dim rungs are planned, each on its own layout only
+    assert seen["cuda_12_dim_inner"] <= {"whole", "rows"} and "rows" in seen["cuda_12_dim_inner"]
+    assert seen["cuda_13_dim_outer"] == {"columns"}
+    assert seen["cuda_09_gemv"] == {"vector"}
+    assert seen["cub_device_reduce"] <= {"whole", "rows"}
+    assert seen["cuda_01_atomic"] == {"whole"}
