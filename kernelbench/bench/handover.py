@@ -9,7 +9,9 @@ spinning worker of runtime A holds one of the two cores while runtime B's call w
 
 `python -m kernelbench.bench.handover` measures it: every runtime's matmul at 64^3 alone, then each
 hand-over A -> B after a pause of 0 .. 200 ms, with the CPU time the other threads of the process
-burnt during B's call (from /proc/self/task/*/schedstat).  `quiesce()` is what the round-robin timer
+burnt during B's call (from /proc/self/task/*/schedstat).  `--protocols` times the old round-robin
+(one call after a 50 ms pause) and the new one (quiesce, warm-up calls thrown away, later calls
+kept) side by side.  `quiesce()` is what the round-robin timer
 uses to start each turn only once the other pools are idle.
 """
 from __future__ import annotations
@@ -222,6 +224,49 @@ def experiment(n: int = 64, gaps_ms=(0, 1, 10, 50, 200), reps: int = 7, log=prin
     return res
 
 
+def protocols(n: int = 64, rounds: int = 15, log=print) -> dict:
+    """The old and the new round-robin protocol side by side, on every runtime's matmul at n^3:
+      old: sleep 50 ms, then time ONE call (each sample is a hand-over);
+      new: quiesce (other pools idle), throw calls away for 20 ms, keep the calls of the next 20 ms.
+    Alternated round by round (both see the same machine).  Medians over rounds, and the solo
+    median (back-to-back calls) for reference."""
+    from .timer import turn
+    calls = _callables(n)
+    names = list(calls)
+    for c in calls.values():
+        for _ in range(20):
+            c()
+    solo = {}
+    for k, c in calls.items():
+        ts = []
+        for _ in range(200):
+            t0 = time.perf_counter()
+            c()
+            ts.append(time.perf_counter() - t0)
+        solo[k] = median(ts[20:])
+    old = {k: [] for k in names}
+    new = {k: [] for k in names}
+    import random
+    rng = random.Random(1)
+    for _ in range(rounds):
+        for k in rng.sample(names, len(names)):
+            time.sleep(0.05)
+            t0 = time.perf_counter()
+            calls[k]()
+            old[k].append(time.perf_counter() - t0)
+        for k in rng.sample(names, len(names)):
+            quiesce(max_wait_s=0.3)
+            new[k].append(median(turn(calls[k], lambda: None, 0.02, 0.02)["kept"]))
+    res = {"n": n, "rounds": rounds, "rows": []}
+    log(f"matmul {n}^3, {rounds} rounds: median per call (x = / solo)")
+    log(f"{'runtime':>14} {'solo':>10} {'old round-robin':>22} {'new round-robin':>22}")
+    for k in names:
+        o, w = median(old[k]), median(new[k])
+        res["rows"].append({"runtime": k, "solo_s": solo[k], "old_s": o, "new_s": w})
+        log(f"{k:>14} {solo[k] * 1e6:>8.1f}us {o * 1e6:>12.1f}us x{o / solo[k]:<7.1f} {w * 1e6:>12.1f}us x{w / solo[k]:<7.2f}")
+    return res
+
+
 def main(argv=None) -> int:
     import argparse
     import json
@@ -231,9 +276,14 @@ def main(argv=None) -> int:
     p.add_argument("--reps", type=int, default=7)
     p.add_argument("--gaps", default="0,1,10,50,200", help="pauses between A's and B's calls, ms")
     p.add_argument("--json", help="also write the figures here")
+    p.add_argument("--protocols", action="store_true", help="old vs new round-robin protocol instead")
+    p.add_argument("--rounds", type=int, default=15)
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    res = experiment(args.n, tuple(int(g) for g in args.gaps.split(",")), args.reps)
+    if args.protocols:
+        res = protocols(args.n, args.rounds)
+    else:
+        res = experiment(args.n, tuple(int(g) for g in args.gaps.split(",")), args.reps)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=1)

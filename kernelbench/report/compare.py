@@ -38,11 +38,12 @@ def noise(e: dict) -> float:
 
 def samples(e: dict) -> list:
     """The samples an entry's reported figure comes from (round-robin turn medians, else solo)."""
-    t = e.get("timing") or {}
-    rr = t.get("round_robin") or {}
-    xs = rr.get("turn_medians") if e.get("figure") == "round-robin" or rr.get("turn_medians") else None
-    xs = xs or t.get("samples") or []
-    return [float(x) for x in xs if isinstance(x, (int, float)) and not isinstance(x, bool)]
+    t = e.get("timing") if isinstance(e.get("timing"), dict) else {}
+    rr = t.get("round_robin") if isinstance(t.get("round_robin"), dict) else {}
+    xs = rr.get("turn_medians") or t.get("samples") or []
+    if not isinstance(xs, list):
+        return []
+    return [float(x) for x in xs if isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0]
 
 
 # ------------------------------------------------------------------------------ provenance
