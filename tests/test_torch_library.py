@@ -23,7 +23,7 @@ def devices():
 
 
 def first_native(op, device):
-    names = [i.name for i in kb.list_impls(op=op, device=device) if i.native and "gemv" not in i.name]
+    names = [i.name for i in kb.list_impls(op=op, device=device) if i.native and i.refusal("matrix") is None]
     return names[-1] if names else None
 
 
