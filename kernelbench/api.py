@@ -300,18 +300,24 @@ def _check_same_kind(kind: str, other: Any, arg: str) -> None:
         raise TypeError(f"{arg}: expected a {kind} array like a, got a {k2} array")
 
 
-def _matmul_layout(a: Any, b: Any) -> Optional[str]:
+def _matmul_layout(a: Any, b: Any, kind: str) -> Optional[str]:
     """"vector" (M == 1 or N == 1) or "matrix" for impl=None; None when the shapes are not 2-D/3-D
-    (the shared checks explain that)."""
-    sa, sb = tuple(a.shape), tuple(b.shape)
-    if len(sa) not in (2, 3) or len(sb) not in (2, 3):
+    or not known yet (the shared checks explain the former)."""
+    sa, sb = _shape(a, kind), _shape(b, kind)
+    if sa is None or sb is None or len(sa) not in (2, 3) or len(sb) not in (2, 3):
         return None
     return layout_class("matmul", (), batch_m_n=(1, int(sa[-2]), int(sb[-1])))
 
 
-def _dim_in_range(x: Any, dim: Optional[int]) -> bool:
-    nd = max(len(tuple(x.shape)), 1)
-    return dim is None or -nd <= dim < nd
+def _reduce_layout(x: Any, kind: str, dim: Optional[int]) -> Optional[str]:
+    """The layout class of a reduction for impl=None; None when the shape is unknown or dim is out
+    of range (the shared checks explain that)."""
+    if dim is None:
+        return "whole"
+    shape = _shape(x, kind)
+    if shape is None or not -max(len(shape), 1) <= dim < max(len(shape), 1):
+        return None
+    return layout_class("reduce", tuple(shape), dim)
 
 
 def _torch_matmul(x, y, name):
@@ -325,7 +331,7 @@ def matmul(a: Any, b: Any, impl: Optional[str] = None) -> Any:
     kind = _kind(a, "a")
     _check_same_kind(kind, b, "b")
     a, b = _as_array(a, kind, "a"), _as_array(b, kind, "b")
-    entry = _resolve("matmul", a, kind, "a", impl, None, _matmul_layout(a, b))
+    entry = _resolve("matmul", a, kind, "a", impl, None, _matmul_layout(a, b, kind))
     name = entry.name
     if _dtype(b, kind) != _dtype(a, kind):
         raise TypeError(f"b: expected the dtype of a ({_dtype(a, kind)}), got {_dtype(b, kind)}")
@@ -348,7 +354,7 @@ def reduce(x: Any, op: str = "sum", dim: Optional[int] = None, keepdim: bool = F
     x = _as_array(x, kind, "x")
     dim = _dim_arg(dim, _ndim(x, kind))
     entry = _resolve("reduce", x, kind, "x", impl, op,
-                     layout_class("reduce", tuple(x.shape), dim) if _dim_in_range(x, dim) else None)
+                     _reduce_layout(x, kind, dim))
     name = entry.name
     if not entry.native:
         return _python_rung(entry, [x], kind, "x",
