@@ -19,9 +19,9 @@ PY := $(VENV)/bin/python
 DEPS_STAMP := $(VENV)/.deps-installed
 endif
 
-.PHONY: setup build test test-fast bench info selftest-gpu cmake-check profile sass clean help
+.PHONY: setup build test test-fast fuzz-long bench info selftest-gpu cmake-check profile sass clean help
 help:
-	@echo "make test | bench | info | report | selftest-gpu | cmake-check | profile RUNG=… | sass RUNG=… | clean"
+	@echo "make test | fuzz-long | bench | info | report | selftest-gpu | cmake-check | profile RUNG=… | sass RUNG=… | clean"
 
 $(VENV)/.deps-installed: requirements-cpu.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ build: setup
 
 test: build
 	$(PY) -m pytest -q -n $(TEST_JOBS) -p no:cacheprovider tests
+
+# The long fuzz profile (tests/test_fuzz.py, docs/semantics.md): 10,000 random cases through every
+# door with a fresh seed, compiler rungs included; counts in build/fuzz-long.json.
+fuzz-long: build
+	mkdir -p build
+	KB_FUZZ_PROFILE=long KB_FUZZ_REPORT=build/fuzz-long.json $(PY) -m pytest -q -s -p no:cacheprovider tests/test_fuzz.py
 
 test-fast: build
 	$(PY) -m pytest -q -x -p no:cacheprovider tests -k "not nvcc"
