@@ -130,6 +130,7 @@ def _env_table(data: dict) -> str:
 
 def _section(data: dict, out_dir: Path, prefix: str) -> tuple[str, list]:
     entries = data.get("entries") or []
+    analysis.apply_library_ratios(entries)     # one library rung per table (older files: per case)
     peaks = data.get("peaks") or {}
     pngs: list = []
     d = out_dir / prefix if prefix else out_dir

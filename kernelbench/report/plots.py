@@ -54,7 +54,7 @@ def ladder_bars(entries: list, out_dir: Path) -> Optional[Path]:
     lo = min(known) / 3 if known else 1e-6
     hi = max(known) if known else 1.0
     colors = [LAYER_COLORS.get(e.get("layer"), "#333333") for e in entries]
-    ax.barh(y, [t or 0 for t in times], left=lo, color=colors)
+    ax.barh(y, [(t - lo) if t else 0 for t in times], left=lo, color=colors)     # each bar ends at its time
     for yi, (t, e) in enumerate(zip(times, entries)):
         adds = textwrap.shorten(e.get("adds") or "", 90, placeholder="…")
         if t:
@@ -75,7 +75,7 @@ def ladder_bars(entries: list, out_dir: Path) -> Optional[Path]:
     ax.grid(axis="x", which="major", alpha=0.3)
     fig.suptitle(f"{e0['label']} · {e0['dtype']} · {e0['device']}", fontsize=11)
     peak = next((e.get("peak_label") for e in entries if e.get("peak_label")), "")
-    fig.text(0.01, -0.02, f"library: {lib or 'none measured'}   peak: {peak or 'unknown'}", fontsize=7, color="#555")
+    ax.set_title(f"library: {lib or 'none measured'}   peak: {peak or 'unknown'}", fontsize=7, color="#555")
     handles = [plt.Rectangle((0, 0), 1, 1, color=LAYER_COLORS[layer]) for layer in LAYERS
                if any(e.get("layer") == layer for e in entries)]
     labels = [layer for layer in LAYERS if any(e.get("layer") == layer for e in entries)]
@@ -169,8 +169,20 @@ def roofline(entries: list, peaks: dict, device: str, out_dir: Path, dtype: str 
                    color="none" if in_cache else LAYER_COLORS.get(e["layer"], "#333"), label=lab,
                    edgecolors=LAYER_COLORS.get(e["layer"], "#333") if in_cache else "k",
                    linewidths=1.0 if in_cache else 0.3)
-        ax.annotate(e["impl"], (e["intensity"], gf), xytext=(3, 2), textcoords="offset points", fontsize=5,
-                    color="#333")
+    # labels: in each cluster of intensity, the best point of each layer (all of them would overlap)
+    best: dict = {}
+    for e in rows:
+        gf = e["flops"] / e["median_s"] / 1e9
+        k = (round(math.log10(e["intensity"]) * 2), e["layer"])
+        if k not in best or gf > best[k][1]:
+            best[k] = (e, gf)
+    per_cluster: dict = defaultdict(int)
+    for (cl, _), (e, gf) in sorted(best.items(), key=lambda kv: -kv[1][1]):
+        n = per_cluster[cl]
+        per_cluster[cl] += 1
+        ax.annotate(f"{e['impl']} ({e['op']})", (e["intensity"], gf), xytext=(6, 8 - 9 * n), textcoords="offset points",
+                    fontsize=6, color=LAYER_COLORS.get(e["layer"], "#333"),
+                    arrowprops=dict(arrowstyle="-", lw=0.3, color="#999"))
     if cached:
         ax.text(0.01, 0.01, "hollow: data fits in cache (may sit above the DRAM roof)", transform=ax.transAxes,
                 fontsize=7, color="#555")
@@ -180,8 +192,8 @@ def roofline(entries: list, peaks: dict, device: str, out_dir: Path, dtype: str 
     ax.set_ylabel("achieved GFLOP/s")
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=7, loc="lower right")
-    ax.set_title(f"roofline · {p.get('name', device)} · {dtype}  (o matmul, s reduce, ^ softmax, v log_softmax, D l2norm)",
-                 fontsize=9)
+    ax.set_title(f"roofline · {p.get('name', device)} · {dtype}  (o matmul, s reduce, ^ softmax, v log_softmax, "
+                 f"D l2norm; labelled: the best of each layer per intensity)", fontsize=8)
     return _save(fig, out_dir / f"roofline_{device}_{dtype}.png")
 
 
