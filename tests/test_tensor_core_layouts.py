@@ -151,8 +151,9 @@ def _sm90():
 
 
 SM90_RUNGS = ("cuda_13_wgmma_tma", "cuda_14_warp_specialized")
-# Every leading dimension a multiple of 8 (the TMA path, not the rung-12 fallback): edges of every
-# tile size, K below one 64-deep tile, one row, batches with and without broadcast.
+# Leading dimensions multiples of 8 (the TMA path, not the rung-12 fallback) except A^T with
+# M = 129 (that fallback): edges of every tile size, K below one 64-deep tile, one row, batches
+# with and without broadcast.
 TMA_SHAPES = [(256, 256, 256), (200, 136, 72), (1, 8, 8), (129, 264, 520), (8, 512, 8)]
 
 
@@ -193,3 +194,55 @@ def test_sm90a_rungs_refuse_other_gpus(rung):
     # older GPUs: the table line's min_arch (kb::refuses); newer ones: the launcher's own sm_90 check
     with pytest.raises(ValueError, match=r"needs sm_90a|needs a newer GPU \(its min_arch is above"):
         kb.matmul(a, a, impl=rung)
+
+
+# ---- the rungs themselves on the CPU SIMT executor (csrc/sim) ------------------------------------
+SIM_RUNGS = [("matmul_10_wmma", "f16"), ("matmul_10_wmma", "bf16"), ("matmul_11_mma_sync", "f16"),
+             ("matmul_11_mma_sync", "bf16"), ("matmul_12_swizzled_multistage", "f16"),
+             ("matmul_12_swizzled_multistage", "bf16"), ("matmul_15_tf32_mma_sync", "f32")]
+SIM_PROBLEMS = 11
+
+
+def _cuda_include():
+    for d in ("/usr/local/cuda/include",):
+        if (Path(d) / "cuda_runtime.h").exists():
+            return d
+    try:
+        from kernelbench.rungs.cupy_nvrtc import cuda_include_dirs
+        return next((d for d in cuda_include_dirs() if (Path(d) / "cuda_runtime.h").exists()), None)
+    except Exception:
+        return None
+
+
+@pytest.fixture(scope="module")
+def sim_driver(tmp_path_factory) -> Path:
+    inc = _cuda_include()
+    if not (ROOT / "csrc" / "sim" / "kbsim.cpp").exists() or inc is None:
+        pytest.skip("no CPU executor sources (csrc/sim/kbsim.cpp) or no CUDA headers")
+    exe = tmp_path_factory.mktemp("tcsim") / "tensor_core_sim"
+    srcs = [ROOT / "csrc" / "cuda" / "matmul" / f for f in
+            ("10_wmma.cu", "11_mma_sync.cu", "12_swizzled_multistage.cu", "15_tf32_mma_sync.cu")]
+    cmd = [CXX, "-std=c++17", "-O1", "-DKB_SIM", "-DKB_WITH_CUDA", "-include", str(ROOT / "csrc" / "sim" / "kbsim.h"),
+           "-I", inc, "-I", str(ROOT / "csrc"), "-x", "c++", *map(str, srcs),
+           str(ROOT / "csrc" / "common" / "kb_common.cpp"), str(ROOT / "csrc" / "sim" / "kbsim.cpp"),
+           str(ROOT / "tests" / "tensor_core_sim.cpp"), "-o", str(exe), "-ldl", "-lpthread"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return exe
+
+
+@pytest.mark.parametrize("rung, dtype", SIM_RUNGS)
+def test_tensor_core_rung_on_the_cpu_executor(sim_driver, rung, dtype):
+    """Odd shapes, K = 0 and 1, all four transpose combinations, odd leading dims, a misaligned base,
+    batches with B broadcast: every element within its error bound of the float64 result."""
+    r = subprocess.run([str(sim_driver), rung, dtype], capture_output=True, text=True, timeout=300)
+    lines = r.stdout.splitlines()
+    assert [ln for ln in lines if not ln.startswith("ok ")][-1:] == ["0 failed"], r.stdout + r.stderr[-2000:]
+    assert sum(ln.startswith("ok ") for ln in lines) == SIM_PROBLEMS and r.returncode == 0
+
+
+def test_executor_check_catches_a_wrong_element(sim_driver):
+    r = subprocess.run([str(sim_driver), "matmul_11_mma_sync", "bf16", "corrupt"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 1 and r.stdout.splitlines()[-1] == f"{SIM_PROBLEMS} failed", r.stdout
+    assert "ok 5x6x0 batch 1" not in r.stdout and "FAIL 129x67x75 batch 2 ta0 tb0" in r.stdout
