@@ -176,8 +176,10 @@ def cmd_list(args) -> int:
                ",".join(d.replace("float", "f").replace("bf16", "bf16") for d in i.dtypes), ",".join(i.front_doors),
                i.adds, i.source]
         if args.available:
+            from .info import quiet_tf_logs
             try:
-                r = i.unavailable_reason()
+                with quiet_tf_logs():          # the first availability check may import TensorFlow
+                    r = i.unavailable_reason()
             except Exception as exc:
                 r = f"error: {exc}"
             row.append("✔" if not r else f"✘ {r}")
