@@ -314,3 +314,30 @@ def test_no_suite_selects_a_rung_for_a_case_its_line_refuses():
     assert seen["cuda_09_gemv"] == {"vector"}
     assert seen["cub_device_reduce"] <= {"whole", "rows"}
     assert seen["cuda_01_atomic"] == {"whole"}
+
+
+def test_tables_come_from_the_json_when_no_module_is_built(monkeypatch):
+    file = file_tables()
+    monkeypatch.setattr(tables, "from_module", lambda: None)
+    tables.load.cache_clear()
+    try:
+        got = tables.load()
+        assert got["source"] == "file" and got["kernels"] == file["kernels"] and got["cuda_built"] is False
+    finally:
+        tables.load.cache_clear()
+
+
+def test_a_module_without_cuda_gets_the_cuda_lines_from_the_json(monkeypatch):
+    file = file_tables()
+    cpu_only = {"schema": 1, "facts_only": False, "cuda_tables": False,
+                "kernels": [k for k in file["kernels"] if k["device"] == "cpu"]}
+    monkeypatch.setattr(tables, "from_module", lambda: cpu_only)
+    tables.load.cache_clear()
+    try:
+        got = tables.load()
+        assert got["source"] == "module+file" and got["cuda_built"] is False
+        assert [k["name"] for k in got["kernels"]] == [k["name"] for k in file["kernels"]]
+    finally:
+        tables.load.cache_clear()
+    from kernelbench.registry.core import _native_reason
+    assert _native_reason("cuda", 0, False) == "this build has no CUDA kernels (nvcc was not found at build time)"
