@@ -311,6 +311,12 @@ def peak_for(peaks: Optional[dict], kind: str, dtype: str) -> tuple[Optional[flo
         return peaks.get("bandwidth"), peaks.get("bandwidth_source", "")
     flops = peaks.get("flops") or {}
     v = flops.get(dtype)
+    label = peaks.get("flops_source", "")
+    gpu = peaks.get("device") == "cuda"
     if v is None and dtype in ("float16", "bfloat16"):
         v = flops.get("float32")
-    return v, peaks.get("flops_source", "")
+        if v is not None and gpu:
+            label += " (its fp32 SIMT figure: no tensor-core figure listed for this GPU)"
+    elif v is not None and gpu and dtype in ("float16", "bfloat16", "tf32"):
+        label += f": {dtype} tensor cores, dense, {v / 1e12:.4g} TFLOP/s"   # say which figure
+    return v, label
