@@ -251,6 +251,8 @@ def cudnn_reduce(x, op: str = "sum", dim: Optional[int] = None, keepdim: bool = 
     y = torch.empty(args["outer"] * args["inner"], dtype=x.dtype, device=x.device)
     if y.numel() == 0:
         return y.reshape(out_shape).to(torch.int64) if op in ("argmax", "argmin") else y.reshape(out_shape)
+    if args["r"] == 0:   # cuDNN takes no zero-size dim: an empty sum (or norm) is 0, an empty mean NaN
+        return y.fill_(float("nan") if op == "mean" else 0.0).reshape(out_shape)
     lib, h = _prepare(x)
     rd = ctypes.c_void_p()
     lib.check(lib.cudnnCreateReduceTensorDescriptor(ctypes.byref(rd)), "cudnnCreateReduceTensorDescriptor")
