@@ -1,4 +1,4 @@
-// 12_swizzled_multistage: 11's mma.sync warp tiles, with shared memory laid out and filled the way
+// 12_swizzled_multistage: 11's mma.sync on ISA fragments, with shared memory laid out and filled the way
 // the tensor cores need it.
 //   * XOR swizzle: in each 128-byte tile row o, 16-byte chunk c is stored at chunk c ^ (o % 8).
 //     The 8 rows one ldmatrix phase reads (same logical chunk, 8 consecutive rows) now sit in 8
@@ -12,22 +12,26 @@
 //     row1: 0 1 2 3 4 5 6 7              row1: 1 0 3 2 5 4 7 6        row1 -> bank group 1
 //     row2: 0 1 2 3 4 5 6 7              row2: 2 3 0 1 6 7 4 5        row2 -> bank group 2
 //     ...                                ...                          ... row7 -> bank group 7
+//   * warp tiles of (64, 64): 4 warps, each 4 x 8 m16n8 tiles (128 fp32 accumulators a thread):
+//     8 ldmatrix.x4 per 32 mma.sync instead of 6 per 16 -- shared-memory traffic per FLOP down 1/3.
 // Limits: the fragments of a K step are loaded right before their mma.sync (no register double
 // buffering); the epilogue stores straight from registers (2-element runs, not 16-byte vectors);
-// a block per output tile (no persistence, no L2-aware rasterization).  fp16 / bf16 only.
-// Smem (dynamic): 3 stages x (128 x 64 + 64 x 128) x 2 bytes = 96 KB: opt-in above 48 KB.
+// a block per output tile (no persistence, no L2-aware rasterization); mma.sync is not Hopper's
+// fastest path (wgmma is: rungs 13-14).  fp16 / bf16 only.
+// Smem (dynamic): 3 stages x (128 x 64 + 64 x 128) x 2 bytes = 96 KB: opt-in above 48 KB (fits the
+// 99 KB of sm_86/sm_89 too).
 // Needs sm_80 (cp.async, ldmatrix, bf16 mma.sync).
 #include "tensor_core.cuh"
 
 namespace kb {
 template <typename T, int BM, int BN, int BK, int STAGES>
-__global__ void __launch_bounds__(256) matmul_12_swizzled_multistage_kernel(MatmulArgs p) {
-  constexpr int THREADS = 256, MI = 4, NJ = 4;  // warp tile (64, 32) = 4 x 4 (m16, n8) tiles
+__global__ void __launch_bounds__(128) matmul_12_swizzled_multistage_kernel(MatmulArgs p) {
+  constexpr int THREADS = 128, MI = 4, NJ = 8;  // warp tile (64, 64) = 4 x 8 (m16, n8) tiles
   constexpr int STAGE = BM * BK + BK * BN;       // elements per stage: A tile | B tile
-  static_assert(BM == 128 && BN == 128 && BK == 64 && STAGES >= 2, "8 warps of (64, 32), 128-byte rows");
+  static_assert(BM == 128 && BN == 128 && BK == 64 && STAGES >= 2, "4 warps of (64, 64), 128-byte rows");
   KB_DYNAMIC_SHARED(unsigned char, smem_raw);  // one untyped buffer for the fp16 and bf16 kernels
   T* smem = reinterpret_cast<T*>(smem_raw);  // STAGES x (A tile (BM, BK) or (BK, BM) | B tile (BK, BN) or (BN, BK))
-  const int warp = threadIdx.x / 32, wm = (warp / 4) * 64, wn = (warp % 4) * 32;
+  const int warp = threadIdx.x / 32, wm = (warp / 2) * 64, wn = (warp % 2) * 64;
   const bool a_kc = !p.trans_a, b_kc = p.trans_b;
   const int a_outer = a_kc ? BM : BK, b_outer = b_kc ? BN : BK;
   const kb_int64 col0 = blockIdx.x * (kb_int64)BN, tiles_m = (p.m + BM - 1) / BM;
@@ -92,7 +96,7 @@ __global__ void __launch_bounds__(256) matmul_12_swizzled_multistage_kernel(Matm
 #ifndef __CUDACC_RTC__
 #include "matmul_launchers.h"
 namespace kb {
-// (128, 128, 64) tiles, 8 warps of (64, 32), 3 stages.
+// (128, 128, 64) tiles, 4 warps of (64, 64), 3 stages.
 static MatmulLaunch plan_12(const MatmulArgs& p) {
   matmul_require_dtype(p, kF16 | kBF16, "cuda_12_swizzled_multistage");
   constexpr int bm = 128, bn = 128, bk = 64, stages = 3;
@@ -100,7 +104,7 @@ static MatmulLaunch plan_12(const MatmulArgs& p) {
   if (p.dtype == DType::F16)
     l.kernel = KB_KERNEL_REF(kb::matmul_12_swizzled_multistage_kernel<__half, 128, 128, 64, 3>);
   else l.kernel = KB_KERNEL_REF(kb::matmul_12_swizzled_multistage_kernel<__nv_bfloat16, 128, 128, 64, 3>);
-  l.block = dim3(256);
+  l.block = dim3(128);
   l.grid = matmul_grid(ceil_div(p.n, bn), ceil_div(p.m, bm), p.batch);
   l.shared_bytes = sizeof(__half) * stages * (bm * bk + bk * bn);
   return l;
