@@ -37,9 +37,8 @@ def test_quiesce_waits_for_the_spinner_and_gives_up_at_its_limit():
     q = handover.quiesce(max_wait_s=0.05, window_s=0.01)
     assert q["settled"] is False and q["waited_s"] >= 0.05
     q = handover.quiesce(max_wait_s=3.0, window_s=0.02)
-    alive = t.is_alive()
     t.join()
-    assert q["settled"] is True and q["waited_s"] >= 0.05 and alive is not None
+    assert q["settled"] is True and q["waited_s"] >= 0.05     # it waited for the spinner, then settled
     q = handover.quiesce(max_wait_s=1.0)          # nothing spinning now
     assert q["settled"] is True
 
