@@ -99,10 +99,28 @@ def cmd_run(args) -> int:
     except (ValueError, OverflowError) as exc:
         _fail(str(exc) if str(exc).startswith("--sizes") else f"--sizes: {exc}")
     for op, vals in sizes.items():
-        for v, _ in vals:
+        for v, dim in vals:
             dims = v if isinstance(v, tuple) else (v,)
+            shape = "x".join(map(str, dims))
             if any(d < 1 or d > 1 << 40 for d in dims):
-                _fail(f"--sizes: {op}: every size must be between 1 and 2^40, got {'x'.join(map(str, dims))}")
+                _fail(f"--sizes: {op}: every size must be between 1 and 2^40, got {shape}")
+            if op == "matmul" and isinstance(v, tuple) and len(v) not in (3, 4):
+                _fail(f"--sizes: matmul: expected N, MxNxK or BxMxNxK, got {shape}")
+            if op in ("softmax", "log_softmax", "l2norm") and isinstance(v, tuple) and len(v) < 1:
+                _fail(f"--sizes: {op}: expected rows x width, got {shape}")
+            if dim is not None:
+                if op not in ("reduce", "all"):
+                    _fail(f"--sizes: {op}: ':dim' is for reductions only, got {shape}:{dim}")
+                if not -len(dims) <= dim < len(dims):
+                    _fail(f"--sizes: reduce: dim {dim} out of range for a {len(dims)}-d shape {shape}")
+    if args.impl is not None:
+        import fnmatch
+
+        from . import list_impls
+        names = [i.name for i in list_impls()]
+        for g in _split(args.impl) or [""]:
+            if not any(fnmatch.fnmatch(n, g) for n in names):
+                _fail(f"--impl: no rung matches {g!r} (`kernelbench list` shows the names)")
     sel = Selection(ops=_ops(args.op), impl_globs=tuple(_split(args.impl)), dtype=args.dtype, devices=devices,
                     sizes=sizes, quick=args.quick)
     try:   # before measuring anything: a result that cannot be written is a lost run

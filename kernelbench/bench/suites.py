@@ -161,7 +161,10 @@ def parse_size(tok: str):
     dim = None
     if ":" in tok:
         tok, d = tok.split(":", 1)
-        dim = int(d)
+        try:
+            dim = int(d)
+        except ValueError:
+            raise ValueError(f"--sizes: cannot read the dim {d!r} of {tok}:{d} (example: 128x4096x4095:1)") from None
     if "x" in tok.lower():
         shape = tuple(parse_int(t) for t in tok.lower().split("x"))
         return (shape, dim)
