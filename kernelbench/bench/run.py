@@ -55,6 +55,8 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
     sel_dict["sizes"] = {k: [list(map(str, x)) for x in v] for k, v in sel.sizes.items()}
     data = results.new_result(suites, argv or sys.argv, sel.quick, sel_dict)
     data["devices"] = devices
+    from .handover import MachineLoad
+    load = MachineLoad().start()
     with console.status("collecting the environment and measuring peaks ..."):
         try:
             data["environment"] = results.environment()
@@ -64,6 +66,11 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
         data["frontdoors"] = fds
         data["peaks"] = measure_peaks(devices, sel.quick, console.print)
         data["threads"] = thread_info()
+    busy = load.stop()
+    data["machine_busy_at_start"] = busy
+    if busy is not None and busy > analysis.BUSY_CORES:
+        console.print(f"[yellow]other processes keep {busy:.2f} cores busy: CPU figures measured now are suspect "
+                      f"(each case records it; a quiet machine is needed for results worth committing)[/]")
     groups, overhead = plan(suites, sel, devices)
     from ..rungs.vendor import vendor_rungs_not_run
     for op, name, why in vendor_rungs_not_run(devices, tuple(sel.ops)):   # the library layer, even when absent
