@@ -15,12 +15,29 @@
     if (kb_err_ != cudaSuccess) KB_THROW("CUDA error: " << cudaGetErrorString(kb_err_) << " in " #expr); \
   } while (0)
 
-// After every <<<...>>> launch: catches bad configurations without synchronizing.
+// After every launch: catches bad configurations without synchronizing.
 #define KB_CUDA_CHECK_LAUNCH() KB_CUDA_CHECK(cudaGetLastError())
 
 namespace kb {
 __host__ __device__ inline kb_int64 ceil_div(kb_int64 a, kb_int64 b) { return (a + b - 1) / b; }
 inline cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
+
+// Every launch of every rung goes through here: kernel<<<grid, block, smem, stream>>>(args...) on a
+// GPU, the CPU SIMT executor (csrc/sim) when the source is compiled for the CPU.  The arguments
+// are converted to the kernel's parameter types first, as <<<>>> does.
+template <typename T> struct kb_same { typedef T type; };
+template <typename... P>
+inline void launch(void (*kernel)(P...), dim3 grid, dim3 block, std::size_t smem, cudaStream_t stream,
+                   typename kb_same<P>::type... args) {
+#ifdef KB_SIM
+  (void)stream;
+  ::kbsim::launch(::kbsim::kernel_name_of((const void*)kernel), (const void*)kernel, grid, block, smem,
+                  [&] { kernel(args...); });
+#else
+  kernel<<<grid, block, smem, stream>>>(args...);
+#endif
+  KB_CUDA_CHECK_LAUNCH();
+}
 // C++ spelling of the storage type, for LaunchConfig kernel name expressions (NVRTC / CuPy).
 inline const char* cuda_type_name(DType d) {
   switch (d) {

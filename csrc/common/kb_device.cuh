@@ -4,6 +4,14 @@
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
 
+// Dynamic shared memory (the launch's third <<<>>> argument), 16-byte aligned.  The executor
+// (csrc/sim) has no `extern __shared__`: there the block's buffer comes from the launch.
+#ifdef KB_SIM
+#define KB_DYNAMIC_SHARED(T, name) T* name = static_cast<T*>(::kbsim::dynamic_shared())
+#else
+#define KB_DYNAMIC_SHARED(T, name) extern __shared__ __align__(16) T name[]
+#endif
+
 namespace kb {
 __device__ __forceinline__ float to_float(float v) { return v; }
 __device__ __forceinline__ double to_float(double v) { return v; }

@@ -4,6 +4,17 @@
 // a (value, index) reduction with the same NaN-aware, first-index-wins combine as our rungs (CUB's own
 // Max/ArgMax do not propagate NaN like torch).  A tiny kernel writes out (dtype cast, mean, index).
 // Limits: inner > 1 is refused (ArgumentError).  Workspace: result slots + CUB temp storage.
+#ifdef KB_SIM
+// CUB is NVIDIA's device code, compiled only by nvcc: the CPU SIMT executor has no CUB rung.
+#include "../../common/kb_cuda.cuh"
+#include "../reduce/reduce_launchers.h"
+namespace kb {
+std::size_t reduce_cub_workspace(const ReduceArgs&) { return 0; }
+void reduce_cub(const ReduceArgs&, void*) {
+  throw ArgumentError("impl: cub_device_reduce is a vendor library (CUB) and does not run under the CPU SIMT executor");
+}
+}  // namespace kb
+#else
 #include <thrust/iterator/counting_iterator.h>
 #include <thrust/iterator/transform_iterator.h>
 #include <cub/device/device_reduce.cuh>
@@ -137,8 +148,9 @@ void reduce_cub(const ReduceArgs& p, void* stream) {
   KB_DISPATCH_CUDA_TYPES(p.dtype, [&] {
     using AccT = typename Acc<scalar_t>::type;
     run_cub<scalar_t>(p, temp, temp_bytes, res, s);
-    cub_finish_kernel<scalar_t, AccT><<<(unsigned)ceil_div(p.outer, 256), 256, 0, s>>>(res, p.out, p.outer, p.r, p.op, pairs);
+    kb::launch(cub_finish_kernel<scalar_t, AccT>, (unsigned)ceil_div(p.outer, 256), 256, 0, s, res, p.out, p.outer, p.r, p.op, pairs);
     KB_CUDA_CHECK_LAUNCH();
   });
 }
 }  // namespace kb
+#endif  // KB_SIM

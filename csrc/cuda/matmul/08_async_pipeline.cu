@@ -9,44 +9,9 @@
 // Smem (dynamic): STAGES * BK * (BM + 4 + BN + 4) * 4 bytes = 50.7 KB for (128, 128, 16, 3): opt-in
 // above 48 KB.  cp.async needs sm_80+ (older archs compile to plain loads).
 #include "warptile.cuh"
+#include "cp_async.cuh"
 
 namespace kb {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-__device__ __forceinline__ unsigned smem_addr(const void* p) {
-  return static_cast<unsigned>(__cvta_generic_to_shared(p));
-}
-#endif
-// 4-byte copy; ok == false writes a zero and reads nothing (src must still be a valid address).
-__device__ __forceinline__ void cp_async_4(float* dst, const float* src, bool ok) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(ok ? 4 : 0)
-               : "memory");
-#else
-  *dst = ok ? *src : 0.f;
-#endif
-}
-// 16-byte copy of which the first `bytes` (0, 4, 8, 12 or 16) are read, the rest zero-filled.
-__device__ __forceinline__ void cp_async_16(float* dst, const float* src, int bytes) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(bytes)
-               : "memory");
-#else
-  for (int i = 0; i < 4; ++i) dst[i] = 4 * i < bytes ? src[i] : 0.f;
-#endif
-}
-__device__ __forceinline__ void cp_async_commit() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.commit_group;\n" ::: "memory");
-#endif
-}
-// Wait until at most N of this thread's committed groups are still in flight.
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-#endif
-}
-
 // 16-byte copies of an aligned tile contiguous along x and wholly inside the matrix.
 template <typename L>
 __device__ __forceinline__ void copy_vectors_async(const L& t, float* dst) {
@@ -100,7 +65,7 @@ __global__ void __launch_bounds__(WarpTiling<BM, BN>::THREADS, WarpTiling<BM, BN
   constexpr int STAGE = BK * (LDA + LDB);          // floats per stage: As (BK, BM + 4) | Bs (BK, BN + 4)
   constexpr bool ASYNC = sizeof(T) == sizeof(float);  // fp32: cp.async; fp16/bf16: register prefetch
   static_assert(STAGES >= 2, "a pipeline needs two stages at least");
-  extern __shared__ __align__(16) float smem[];   // STAGES x STAGE floats
+  KB_DYNAMIC_SHARED(float, smem);   // STAGES x STAGE floats
   int m_base, n_base;
   W::coords(m_base, n_base);
   const kb_int64 col0 = blockIdx.x * (kb_int64)BN;

@@ -278,8 +278,13 @@ inline void launch_matmul(const MatmulLaunch& l, const MatmulArgs& p, void* stre
   if (l.shared_bytes > 48 * 1024)
     KB_CUDA_CHECK(cudaFuncSetAttribute(l.kernel.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)l.shared_bytes));
   MatmulArgs arg = p;
+#ifdef KB_SIM
+  void (*kernel)(MatmulArgs) = reinterpret_cast<void (*)(MatmulArgs)>(const_cast<void*>(l.kernel.fn));
+  ::kbsim::launch(l.kernel.name, l.kernel.fn, l.grid, l.block, l.shared_bytes, [&] { kernel(arg); });
+#else
   void* args[] = {&arg};
   KB_CUDA_CHECK(cudaLaunchKernel(l.kernel.fn, l.grid, l.block, args, l.shared_bytes, as_stream(stream)));
+#endif
   KB_CUDA_CHECK_LAUNCH();
 }
 

@@ -7,7 +7,7 @@
 namespace kb {
 template <typename T, typename AccT>
 __global__ void reduce_02_tree_divergent_kernel(const T* __restrict__ x, kb_int64 n, AccT* __restrict__ parts) {
-  extern __shared__ unsigned char smem_raw[];
+  KB_DYNAMIC_SHARED(unsigned char, smem_raw);
   AccT* sdata = reinterpret_cast<AccT*>(smem_raw);   // (blockDim.x,)
   const unsigned tid = threadIdx.x;
   const kb_int64 i = blockIdx.x * (kb_int64)blockDim.x + tid;
@@ -28,9 +28,11 @@ static constexpr int k02Threads = 256;
 std::size_t reduce_02_tree_divergent_workspace(const ReduceArgs& p) { return red::partials_workspace(p, k02Threads); }
 void reduce_02_tree_divergent(const ReduceArgs& p, void* stream) {
   red::two_pass(p, stream, [](const auto* x, kb_int64 n, auto* parts, cudaStream_t s) {
+    using T = std::decay_t<decltype(*x)>;
+    using AccT = std::decay_t<decltype(*parts)>;
     const kb_int64 blocks = ceil_div(n, k02Threads);
     if (blocks > 0)
-      reduce_02_tree_divergent_kernel<<<(unsigned)blocks, k02Threads, k02Threads * sizeof(*parts), s>>>(x, n, parts);
+      kb::launch(reduce_02_tree_divergent_kernel<T, AccT>, (unsigned)blocks, k02Threads, k02Threads * sizeof(*parts), s, x, n, parts);
     return blocks;
   });
 }

@@ -7,7 +7,7 @@
 namespace kb {
 template <typename T, typename AccT>
 __global__ void reduce_03_tree_bank_conflicts_kernel(const T* __restrict__ x, kb_int64 n, AccT* __restrict__ parts) {
-  extern __shared__ unsigned char smem_raw[];
+  KB_DYNAMIC_SHARED(unsigned char, smem_raw);
   AccT* sdata = reinterpret_cast<AccT*>(smem_raw);   // (blockDim.x,)
   const unsigned tid = threadIdx.x;
   const kb_int64 i = blockIdx.x * (kb_int64)blockDim.x + tid;
@@ -29,9 +29,11 @@ static constexpr int k03Threads = 256;
 std::size_t reduce_03_tree_bank_conflicts_workspace(const ReduceArgs& p) { return red::partials_workspace(p, k03Threads); }
 void reduce_03_tree_bank_conflicts(const ReduceArgs& p, void* stream) {
   red::two_pass(p, stream, [](const auto* x, kb_int64 n, auto* parts, cudaStream_t s) {
+    using T = std::decay_t<decltype(*x)>;
+    using AccT = std::decay_t<decltype(*parts)>;
     const kb_int64 blocks = ceil_div(n, k03Threads);
     if (blocks > 0)
-      reduce_03_tree_bank_conflicts_kernel<<<(unsigned)blocks, k03Threads, k03Threads * sizeof(*parts), s>>>(x, n, parts);
+      kb::launch(reduce_03_tree_bank_conflicts_kernel<T, AccT>, (unsigned)blocks, k03Threads, k03Threads * sizeof(*parts), s, x, n, parts);
     return blocks;
   });
 }

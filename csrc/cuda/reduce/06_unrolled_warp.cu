@@ -8,7 +8,7 @@
 namespace kb {
 template <typename T, typename AccT>
 __global__ void reduce_06_unrolled_warp_kernel(const T* __restrict__ x, kb_int64 n, AccT* __restrict__ parts) {
-  extern __shared__ unsigned char smem_raw[];
+  KB_DYNAMIC_SHARED(unsigned char, smem_raw);
   AccT* sdata = reinterpret_cast<AccT*>(smem_raw);   // (blockDim.x,)
   const unsigned tid = threadIdx.x;
   const kb_int64 i = blockIdx.x * (2 * (kb_int64)blockDim.x) + tid;
@@ -32,9 +32,11 @@ static constexpr int k06Threads = 256;
 std::size_t reduce_06_unrolled_warp_workspace(const ReduceArgs& p) { return red::partials_workspace(p, 2 * k06Threads); }
 void reduce_06_unrolled_warp(const ReduceArgs& p, void* stream) {
   red::two_pass(p, stream, [](const auto* x, kb_int64 n, auto* parts, cudaStream_t s) {
+    using T = std::decay_t<decltype(*x)>;
+    using AccT = std::decay_t<decltype(*parts)>;
     const kb_int64 blocks = ceil_div(n, 2 * k06Threads);
     if (blocks > 0)
-      reduce_06_unrolled_warp_kernel<<<(unsigned)blocks, k06Threads, k06Threads * sizeof(*parts), s>>>(x, n, parts);
+      kb::launch(reduce_06_unrolled_warp_kernel<T, AccT>, (unsigned)blocks, k06Threads, k06Threads * sizeof(*parts), s, x, n, parts);
     return blocks;
   });
 }

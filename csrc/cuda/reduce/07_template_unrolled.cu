@@ -38,9 +38,9 @@ void reduce_07_template_unrolled(const ReduceArgs& p, void* stream) {
     const kb_int64 blocks = ceil_div(n, 2 * bs);
     if (blocks == 0) return blocks;
     switch (bs) {   // the block size is a template argument: one instantiation per choice
-      case 512: reduce_07_template_unrolled_kernel<T, AccT, 512><<<(unsigned)blocks, 512, 0, s>>>(x, n, parts); break;
-      case 256: reduce_07_template_unrolled_kernel<T, AccT, 256><<<(unsigned)blocks, 256, 0, s>>>(x, n, parts); break;
-      default: reduce_07_template_unrolled_kernel<T, AccT, 128><<<(unsigned)blocks, 128, 0, s>>>(x, n, parts); break;
+      case 512: kb::launch(reduce_07_template_unrolled_kernel<T, AccT, 512>, (unsigned)blocks, 512, 0, s, x, n, parts); break;
+      case 256: kb::launch(reduce_07_template_unrolled_kernel<T, AccT, 256>, (unsigned)blocks, 256, 0, s, x, n, parts); break;
+      default: kb::launch(reduce_07_template_unrolled_kernel<T, AccT, 128>, (unsigned)blocks, 128, 0, s, x, n, parts); break;
     }
     return blocks;
   });

@@ -38,7 +38,7 @@ void reduce_08_grid_stride(const ReduceArgs& p, void* stream) {
     if (blocks > cap) blocks = cap;
     if (blocks > k08MaxBlocks) blocks = k08MaxBlocks;
     if (blocks > 0)
-      reduce_08_grid_stride_kernel<T, AccT, k08Threads><<<(unsigned)blocks, k08Threads, 0, s>>>(x, n, parts);
+      kb::launch(reduce_08_grid_stride_kernel<T, AccT, k08Threads>, (unsigned)blocks, k08Threads, 0, s, x, n, parts);
     return blocks;
   });
 }

@@ -32,7 +32,7 @@ void reduce_09_warp_shuffle(const ReduceArgs& p, void* stream) {
     if (blocks > cap) blocks = cap;
     if (blocks > k09MaxBlocks) blocks = k09MaxBlocks;
     if (blocks > 0)
-      reduce_09_warp_shuffle_kernel<T, AccT, k09Threads><<<(unsigned)blocks, k09Threads, 0, s>>>(x, n, parts);
+      kb::launch(reduce_09_warp_shuffle_kernel<T, AccT, k09Threads>, (unsigned)blocks, k09Threads, 0, s, x, n, parts);
     return blocks;
   });
 }

@@ -62,7 +62,7 @@ void reduce_10_vectorized(const ReduceArgs& p, void* stream) {
     if (blocks > cap) blocks = cap;
     if (blocks > k10MaxBlocks) blocks = k10MaxBlocks;
     if (blocks > 0)
-      reduce_10_vectorized_kernel<T, AccT, k10Threads><<<(unsigned)blocks, k10Threads, 0, s>>>(x, n, parts);
+      kb::launch(reduce_10_vectorized_kernel<T, AccT, k10Threads>, (unsigned)blocks, k10Threads, 0, s, x, n, parts);
     return blocks;
   });
 }

@@ -134,7 +134,7 @@ void reduce_11_single_pass(const ReduceArgs& p, void* stream) {
   // The front door's workspace is not zeroed: clear the counter (the kernel re-zeroes it too).
   KB_CUDA_CHECK(cudaMemsetAsync(p.workspace, 0, sizeof(unsigned int), s));
   KB_DISPATCH_CUDA_TYPES(p.dtype, [&] {
-    reduce_11_single_pass_kernel<scalar_t, k11Threads><<<c.grid[0], c.block[0], 0, s>>>(p);
+    kb::launch(reduce_11_single_pass_kernel<scalar_t, k11Threads>, c.grid[0], c.block[0], 0, s, p);
     KB_CUDA_CHECK_LAUNCH();
   });
 }

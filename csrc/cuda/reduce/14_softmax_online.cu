@@ -79,7 +79,7 @@ template <typename T, int BS, bool VEC>
 __global__ void __launch_bounds__(BS) softmax_14_block_kernel(RowwiseArgs a, bool cache) {
   typedef typename Acc<T>::type AccT;
   typedef red::Vec16<T> V;
-  extern __shared__ uint4 row_smem[];                       // (cols / N,) uint4 when cache
+  KB_DYNAMIC_SHARED(uint4, row_smem);                       // (cols / N,) uint4 when cache
   __shared__ MaxSum<AccT> warp_ms[BS / 32];
   __shared__ AccT row_m, row_s;
   const T* __restrict__ x = static_cast<const T*>(a.x);
@@ -173,7 +173,7 @@ template <typename T, bool VEC> static void launch_14_block(const RowwiseArgs& a
     int v = 0;
     KB_CUDA_CHECK(cudaDeviceGetAttribute(&v, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
     const int static_bytes = 4096;   // warp_ms + row_m/row_s, rounded up
-    KB_CUDA_CHECK(cudaFuncSetAttribute(softmax_14_block_kernel<T, k14Threads, VEC>,
+    KB_CUDA_CHECK(cudaFuncSetAttribute(reinterpret_cast<const void*>(&softmax_14_block_kernel<T, k14Threads, VEC>),
                                        cudaFuncAttributeMaxDynamicSharedMemorySize, v - static_bytes));
     optin = v - static_bytes;
     optin_of[dev].store(optin);
@@ -184,7 +184,7 @@ template <typename T, bool VEC> static void launch_14_block(const RowwiseArgs& a
   kb_int64 blocks = a.rows;
   const kb_int64 cap = red::resident_grid(softmax_14_block_kernel<T, k14Threads, VEC>, k14Threads, smem);
   if (blocks > cap) blocks = cap;   // one wave: no block waits for another's rows
-  softmax_14_block_kernel<T, k14Threads, VEC><<<(unsigned)blocks, k14Threads, smem, s>>>(a, cache);
+  kb::launch(softmax_14_block_kernel<T, k14Threads, VEC>, (unsigned)blocks, k14Threads, smem, s, a, cache);
   KB_CUDA_CHECK_LAUNCH();
 }
 
@@ -196,7 +196,7 @@ void softmax_14_online(const RowwiseArgs& a, void* stream) {
       kb_int64 blocks = ceil_div(a.rows, 256 / 32);
       const kb_int64 cap = (kb_int64)red::num_sms() * 64;
       if (blocks > cap) blocks = cap;
-      softmax_14_warp_kernel<scalar_t><<<(unsigned)blocks, 256, 0, s>>>(a);
+      kb::launch(softmax_14_warp_kernel<scalar_t>, (unsigned)blocks, 256, 0, s, a);
       KB_CUDA_CHECK_LAUNCH();
       return;
     }

@@ -58,10 +58,10 @@ void l2norm_15(const RowwiseArgs& a, void* stream) {
     if (a.cols <= 1024) {   // includes cols == 0: norm 0
       kb_int64 blocks = ceil_div(a.rows, 256 / 32);
       if (blocks > cap) blocks = cap;
-      l2norm_15_warp_kernel<scalar_t><<<(unsigned)blocks, 256, 0, s>>>(a);
+      kb::launch(l2norm_15_warp_kernel<scalar_t>, (unsigned)blocks, 256, 0, s, a);
     } else {
       const kb_int64 blocks = a.rows < cap ? a.rows : cap;
-      l2norm_15_block_kernel<scalar_t, 512><<<(unsigned)blocks, 512, 0, s>>>(a);
+      kb::launch(l2norm_15_block_kernel<scalar_t, 512>, (unsigned)blocks, 512, 0, s, a);
     }
     KB_CUDA_CHECK_LAUNCH();
   });

@@ -201,7 +201,7 @@ namespace red {
 // Host helper for the two-pass rungs: launch the single-block second pass.
 template <typename T, typename AccT>
 inline void finish_sum(const AccT* parts, kb_int64 nparts, const ReduceArgs& p, kb_int64 n, cudaStream_t s) {
-  sum_partials_kernel<T, AccT><<<1, 1024, 0, s>>>(parts, nparts, static_cast<T*>(p.out), n, p.op == ReduceOp::Mean);
+  kb::launch(sum_partials_kernel<T, AccT>, 1, 1024, 0, s, parts, nparts, static_cast<T*>(p.out), n, p.op == ReduceOp::Mean);
   KB_CUDA_CHECK_LAUNCH();
 }
 // The host side every two-pass rung (02-10) shares, so a rung's file shows only what it changes:
