@@ -12,7 +12,8 @@
 # waits for the 4 ms scheduler tick at every barrier: milliseconds where the kernel takes
 # microseconds), and when this CPU is not the one the committed files were measured on.  After
 # the run it prints how many entries were measured on a busy machine and how many have solo and
-# round-robin figures that disagree beyond the noise -- both should be 0 before committing.
+# round-robin figures that disagree beyond the noise, and the sweep points that are not monotone in
+# the work (a larger size much faster than a smaller one) -- all should be 0 before committing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -91,6 +92,9 @@ for s in suites:
           f"{len(bad)} with solo and round-robin figures that disagree beyond the noise")
     for e in bad:
         print(f"    {e['impl']:<24} {e['label']}: {e['methods']['explanation']}")
+    for small, big in analysis.non_monotone(es):
+        print(f"    not monotone: {small['impl']} {small['size']:,} took {small['median_s']:.3g} s, "
+              f"{big['size']:,} took {big['median_s']:.3g} s")
 EOF
 echo "remeasure: done in $(( $(date +%s) - start )) s.  Review, then:"
 echo "  git add $OUT_DIR README.md docs && git commit -m 'CPU results re-measured'"

@@ -253,3 +253,12 @@ def test_probe_is_the_median_of_several_calls():
                                                     budget=budget, too_slow="skip"))
     # 1 ms at 32^3 -> est. 64 ms x 1.5 at 128^3 (< 0.3 s); one 50 ms call alone would say 4.8 s
     assert out[0]["status"] == "ok", out[0]["reason"]
+
+
+def test_non_monotone_sweep_points_are_found():
+    def e(size, t, impl="x"):
+        return {"suite": "sweep", "series": "matmul", "impl": impl, "device": "cpu", "dtype": "float32",
+                "size": size, "status": "ok", "median_s": t}
+    es = [e(64, 1e-5), e(128, 9.9e-3), e(256, 1e-4), e(512, 1e-3), e(64, 1e-5, "y"), e(128, 0.9e-5, "y")]
+    bad = analysis.non_monotone(es)
+    assert [(a["size"], b["size"]) for a, b in bad] == [(128, 256)]     # y's 10 % dip is inside the slack

@@ -143,6 +143,23 @@ def stalled_turns(e: dict) -> int:
     return sum(1 for x in tm if x >= 1e-3 and x >= 10 * lo)
 
 
+def non_monotone(entries: list, slack: float = 1.3) -> list:
+    """Sweep points where a rung took less time on a larger problem than on a smaller one by more
+    than `slack` (more work cannot take much less time: such a point is a measurement artefact).
+    [(entry at the smaller size, entry at the larger size)]."""
+    by: dict = defaultdict(list)
+    for e in entries:
+        if e.get("suite") == "sweep" and ok(e):
+            by[(e.get("series"), e["impl"], e["device"], e["dtype"])].append(e)
+    out = []
+    for es in by.values():
+        es.sort(key=lambda e: e["size"])
+        for small, big in zip(es, es[1:]):
+            if big["median_s"] * slack < small["median_s"]:
+                out.append((small, big))
+    return out
+
+
 def disagreements(entries: list) -> list:
     return [e for e in entries if (e.get("methods") or {}).get("verdict") == "disagree"]
 

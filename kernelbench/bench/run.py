@@ -136,6 +136,11 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
     if busy and max(busy) > analysis.BUSY_CORES:
         console.print(f"[yellow]the machine was not quiet: other processes kept up to {max(busy):.2f} cores busy "
                       f"during {sum(b > analysis.BUSY_CORES for b in busy)} of {len(busy)} measurements[/]")
+    nm = analysis.non_monotone(entries)
+    if nm:
+        console.print(f"[yellow]{len(nm)} sweep point(s) where a larger size took much less time than a smaller one "
+                      f"(an artefact, not the kernel): "
+                      + ", ".join(f"{a['impl']} {a['size']:,}" for a, _ in nm[:6]) + "[/]")
     bad = analysis.disagreements(entries)
     if bad:
         console.print(f"[yellow]{len(bad)} entries whose solo and round-robin figures disagree beyond the noise "
