@@ -179,7 +179,9 @@ class Runner:
         each turn first waits until the process's other threads are idle (handover.quiesce, at
         most quiesce_max_s), then makes calls that are thrown away for turn_warmup_s (waking this
         runtime's parked workers), and keeps only the calls after them (timer.turn).
-        `python -m kernelbench.bench.handover` measures all of this.
+        `python -m kernelbench.bench.handover` measures all of this.  Another *process* keeping a
+        core busy puts the team on one core the same way; no protocol fixes that, so the load other
+        processes put on the machine is measured per case (machine_busy) and flagged.
 
         The entry's figure is the median over rounds of each turn's median, its spread the IQR of
         those; the solo figures stay under "solo" and the two are compared (analysis.methods)."""
