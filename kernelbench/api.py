@@ -203,6 +203,8 @@ def _resolve(op: str, x: Any, kind: str, arg: str, impl: Optional[str], variant:
 
 def _constant(like: Any, backend: str, shape: tuple, value: float, index: bool) -> Any:
     """An array of `shape` filled with `value`, of like's dtype (int64 for indices) and backend."""
+    if index:
+        value = int(value)            # (only an empty index array comes here: value 0)
     if backend == "torch":
         import torch
         return torch.full(shape, value, dtype=torch.int64 if index else like.dtype, device=like.device)

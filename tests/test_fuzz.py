@@ -68,26 +68,53 @@ FAST_PY_RUNGS = ("numpy_cpu", "numba_njit_parallel", "torch_eager_cpu", "tf_eage
 SLOW_PY_RUNGS = ("torch_compile_cpu", "tf_function_cpu", "tf_xla_cpu")   # compile per shape: long profile
 
 
-def cpu_rungs(op: str, slow: bool = False) -> list:
-    """Every CPU native rung of the op, the fast Python-level CPU rungs, and None (impl=None);
-    slow=True: the compiler rungs (one compile per shape), drawn now and then in the long profile."""
+def cpu_rungs(op: str) -> list:
+    """Every CPU native rung of the op, the Python-level CPU rungs, and None (impl=None); the
+    compiler rungs (one compile per shape) only in the long profile, where they are drawn now and
+    then (see the strategy)."""
     import kernelbench as kb
-    py = SLOW_PY_RUNGS if slow else FAST_PY_RUNGS
+    py = FAST_PY_RUNGS + (SLOW_PY_RUNGS if PROFILE == "long" else ())
     names = [i.name for i in kb.list_impls(op=op, device="cpu")
-             if i.op == op and ((i.native and not slow) or i.name in py) and not i.unavailable_reason()]
-    return names if slow else names + [None]
+             if i.op == op and (i.native or i.name in py) and not i.unavailable_reason()]
+    return names + [None]
+
+
+def native_rungs(device: str) -> Callable[[str], list]:
+    """op -> the native rungs of a device (e.g. native_rungs("cuda") for the SIMT executor door)."""
+    def rungs(op: str) -> list:
+        import kernelbench as kb
+        return [i.name for i in kb.list_impls(op=op, device=device) if i.op == op and i.native]
+    return rungs
+
+
+def pybind_call(op: str, arrays: list, kw: dict):
+    """Call the pybind11 module directly (no device check in kernelbench.api): the door of native
+    rungs that run on host memory whatever their device, e.g. CUDA rungs under the SIMT executor."""
+    from kernelbench import _frontdoors
+    pb, impl = _frontdoors.pybind(), kw["impl"]
+    if op == "matmul":
+        return pb.matmul(*arrays, impl)[0]
+    if op == "reduce":
+        return pb.reduce(arrays[0], kw["op"], kw["dim"], kw["keepdim"], impl)[0]
+    if op == "softmax":
+        return pb.softmax(arrays[0], kw["log"], impl)[0]
+    return getattr(pb, op)(arrays[0], impl)[0]
 
 
 @dataclass
 class Door:
+    """A front door under test.  One line adds one, e.g. the CUDA rungs through the SIMT executor:
+        Door("simt", lambda a: a, rungs=native_rungs("cuda"), fn=pybind_call)"""
     name: str
     convert: Callable[[np.ndarray], Any]           # numpy array -> this door's array
     rungs: Callable[[str], list] = cpu_rungs       # op -> rung names it runs (None: impl=None)
     available: Callable[[], Optional[str]] = field(default=lambda: None)
+    fn: Optional[Callable[[str, list, dict], Any]] = None   # (op, door arrays, kwargs); default kb.<op>
 
     def call(self, op: str, arrays: list, kw: dict):
         import kernelbench as kb
-        return getattr(kb, op)(*[self.convert(a) for a in arrays], **kw)
+        converted = [self.convert(a) for a in arrays]
+        return self.fn(op, converted, kw) if self.fn else getattr(kb, op)(*converted, **kw)
 
 
 def _door_reason(name: str) -> Callable[[], Optional[str]]:
@@ -379,9 +406,19 @@ def run_door(case: dict, door_name: str) -> dict:
     return {"ok": True}
 
 
+_RUNGS: dict = {}
+
+
+def door_rungs(door: Door, op: str) -> list:
+    if (door.name, op) not in _RUNGS:
+        _RUNGS[door.name, op] = door.rungs(op)
+    return _RUNGS[door.name, op]
+
+
 def run_case(case: dict) -> dict:
-    """Every door on one case, then the doors' agreement: the same refusal message everywhere."""
-    out = {d.name: run_door(case, d.name) for d in DOORS if case.get("door") in (None, d.name)}
+    """Every door that runs the case's rung, then the doors' agreement: the same refusal message."""
+    out = {d.name: run_door(case, d.name) for d in DOORS
+           if case.get("door") in (None, d.name) and case["impl"] in door_rungs(d, case["op"])}
     refusals = {k: v["refused"] for k, v in out.items() if "refused" in v}
     if len(set(refusals.values())) > 1:
         out["disagree"] = {"fail": f"doors refuse with different messages: {refusals}"}
@@ -486,8 +523,10 @@ def _strategies():
     specials = st.sampled_from(["none"] * 8 + list(SPECIALS[1:]))
 
     ops = ("matmul", "reduce", "softmax", "l2norm")
-    rungs = {op: cpu_rungs(op) for op in ops}          # (imports outside the draws)
-    slow = {op: cpu_rungs(op, slow=True) for op in ops} if PROFILE == "long" else {}
+    every = {op: list(dict.fromkeys(r for d in DOORS if d.available() is None for r in door_rungs(d, op)))
+             for op in ops}                         # (imports outside the draws)
+    rungs = {op: [r for r in every[op] if r not in SLOW_PY_RUNGS] for op in ops}
+    slow = {op: [r for r in every[op] if r in SLOW_PY_RUNGS] for op in ops}
 
     @st.composite
     def case(draw, door: Optional[str] = None):
@@ -608,7 +647,7 @@ if __name__ != "__main__":
                                              "outcomes": COUNTS}, indent=1))
         assert seen["n"] >= min(CASES, 1000) or PROFILE != "ci", line
         for d in DOORS:
-            if d.available() is None:
+            if d.available() is None and d.rungs is cpu_rungs:    # the CPU doors run every case
                 assert per_door.get(d.name, 0) >= min(CASES, 1000), line
 
     def test_fuzzer_catches_a_wrong_answer_and_a_crash(worker, monkeypatch):
@@ -627,6 +666,19 @@ if __name__ != "__main__":
         r = Worker._bisect(crash, hung=False)
         assert "pybind" in r["died"] and "exit" in r["died"]["pybind"]
         assert expected_error(dict(KNOWN[3]), make_arrays(KNOWN[3])) == "x: 0-D"
+
+
+    def test_a_new_door_is_one_line(monkeypatch):
+        """A door that calls the pybind11 module directly (as a SIMT-executor door would) joins
+        every case whose rung it runs, and must agree with the others."""
+        extra = Door("pybind_direct", lambda a: a, rungs=native_rungs("cpu"), fn=pybind_call)
+        monkeypatch.setattr(sys.modules[__name__], "DOORS", DOORS + [extra])
+        ok = run_case(KNOWN[2])
+        assert ok["pybind_direct"] == {"ok": True} and not failures(ok)
+        refused = run_case(dict(KNOWN[3], impl="cpu_06_softmax"))
+        assert refused["pybind_direct"] == {"refused": "x: expected at least a 1-D tensor, got a 0-D tensor"}
+        assert not failures(refused)
+        assert "pybind_direct" not in run_case(dict(KNOWN[2], impl="numpy_cpu"))   # not its rung
 
 
 # ==================================================================================== command line

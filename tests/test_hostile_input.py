@@ -271,3 +271,14 @@ def test_python_rungs_go_through_the_shared_checks():
     # constant results without calling the rung: mean over an empty dim is NaN, of the input dtype
     m = kb.reduce(np.zeros((0, 3), np.float64), "mean", dim=0, impl="numpy_cpu")
     assert m.dtype == np.float64 and m.shape == (3,) and np.isnan(m).all()
+
+
+def test_python_rungs_empty_index_results():
+    """argmax over an empty result shape through a Python-level rung: an empty int64 array of the
+    rung's backend, not a conversion error (found by the long fuzz profile)."""
+    for impl in ("numpy_cpu", "tf_eager_cpu", "torch_eager_cpu"):
+        entry = kb.get_impl("reduce", impl)
+        if entry.unavailable_reason():
+            continue
+        out = kb.reduce(np.zeros((0, 0, 3), np.float32), "argmax", dim=0, impl=impl)
+        assert tuple(out.shape) == (0, 3) and "int64" in str(out.dtype)
