@@ -201,6 +201,12 @@ def _resolve(op: str, x: Any, kind: str, arg: str, impl: Optional[str], variant:
     return entry
 
 
+def _known(shapes: list, check):
+    """kb_plan's check on static shapes; (None, None) for a symbolic TF tensor (graph mode: the
+    rung's framework checks at run time)."""
+    return (None, None) if any(sh is None for sh in shapes) else check(*shapes)
+
+
 def _constant(like: Any, backend: str, shape: tuple, value: float, index: bool) -> Any:
     """An array of `shape` filled with `value`, of like's dtype (int64 for indices) and backend."""
     if index:
@@ -339,7 +345,7 @@ def matmul(a: Any, b: Any, impl: Optional[str] = None) -> Any:
         raise TypeError(f"b: expected the dtype of a ({_dtype(a, kind)}), got {_dtype(b, kind)}")
     if not entry.native:
         return _python_rung(entry, [a, b], kind, "a",
-                            lambda pb: pb.check_matmul(_shape(a, kind), _shape(b, kind)))
+                            lambda pb: _known([_shape(a, kind), _shape(b, kind)], pb.check_matmul))
     return _native("matmul", kind, name, lambda x, y: _torch_matmul(x, y, name),
                    lambda lib, x, y: lib.kb_matmul(x, y, impl=name),
                    lambda pb, x, y: pb.matmul(x, y, name), [a, b])
@@ -360,7 +366,7 @@ def reduce(x: Any, op: str = "sum", dim: Optional[int] = None, keepdim: bool = F
     name = entry.name
     if not entry.native:
         return _python_rung(entry, [x], kind, "x",
-                            lambda pb: pb.check_reduce(_shape(x, kind), op, dim, keepdim),
+                            lambda pb: _known([_shape(x, kind)], lambda sh: pb.check_reduce(sh, op, dim, keepdim)),
                             index=op in ("argmax", "argmin"), op=op, dim=dim, keepdim=keepdim)
 
     def call_tf(lib, t):
@@ -392,7 +398,8 @@ def _rowwise(x: Any, log: bool, impl: Optional[str], op: str) -> Any:
     l2 = op == "l2norm"
     if not entry.native:
         return _python_rung(entry, [x], kind, "x",
-                            lambda pb: pb.check_rowwise(_shape(x, kind), "l2norm" if l2 else "softmax"))
+                            lambda pb: _known([_shape(x, kind)],
+                                              lambda sh: pb.check_rowwise(sh, "l2norm" if l2 else "softmax")))
     if l2:
         return _native(op, kind, name, lambda t: _torch_rowwise(t, False, name, True),
                        lambda lib, t: lib.kb_l2_norm(t, impl=name), lambda pb, t: pb.l2norm(t, name), [x])

@@ -105,3 +105,10 @@ def test_tf_errors_are_value_errors_with_the_shared_message():
     with raises as info:
         kb.matmul(tf.ones((3, 4)), tf.ones((5, 2)))
     assert str(info.value) == "b: inner dimensions differ: a is (3, 4) (M, K) with K=4 but b is (5, 2) (K, N) with K=5"
+
+
+def test_python_level_rung_on_symbolic_shapes_inside_tf_function():
+    """The shared shape check needs static shapes; with a None dim the framework rung checks at run time."""
+    f = tf.function(lambda x: kb.reduce(x, "sum", dim=1, impl="tf_eager_cpu"),
+                    input_signature=[tf.TensorSpec([None, 3], tf.float32)])
+    np.testing.assert_array_equal(f(tf.ones((4, 3))).numpy(), [3.0] * 4)
