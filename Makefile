@@ -39,7 +39,7 @@ build: setup
 test: build
 	$(PY) -m pytest -q -n $(TEST_JOBS) -p no:cacheprovider tests
 
-# The long fuzz profile (tests/test_fuzz.py, docs/semantics.md): 6,000 random cases through every
+# The long fuzz profile (tests/test_fuzz.py, docs/semantics.md): 15,000 random cases through every
 # door with a fresh seed, compiler rungs included; counts in build/fuzz-long.json.
 fuzz-long: build
 	mkdir -p build
