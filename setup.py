@@ -128,8 +128,62 @@ def write_ninja(cuda_home: str | None, archs: list[str]) -> Path:
                      f"-MD -MF $out.d -c $in -o $out\n  depfile = $out.d\n  deps = gcc\n  description = NVCC $in")
         add("kb_common_cuda", sources("common_sources"), "cxx", f"-DKB_WITH_CUDA -I{cuda_home}/include")
         add("kb_cuda", sources("cuda_sources"), "nvcc")
+    defaults = [f"lib{lib}.a" for lib in libs]
+    if cuda_home:
+        defaults += write_sim_ninja(lines, add, cuda_home)
+    lines.append("default " + " ".join(defaults))
     (NATIVE_DIR / "build.ninja").write_text("\n".join(lines) + "\n")
     return NATIVE_DIR
+
+
+# The CPU SIMT executor (csrc/sim, docs/sim.md): the same CUDA rung sources compiled by the host
+# compiler against kbsim.h.  Misaligned vector accesses trap (UBSan alignment check, trap mode: no
+# runtime library), so they fail like on a GPU.  Variants: plain (libkb_sim.a, the _sim module,
+# sim/selftest_*), and AddressSanitizer / ThreadSanitizer builds of the self-tests, built on
+# demand (`ninja -C build/kb_native sim-asan sim-tsan`, as tests/test_sim.py does).
+SIM_VARIANTS = {
+    "sim": "-O2 -g -fsanitize=alignment -fsanitize-undefined-trap-on-error",
+    "sim_asan": "-O1 -g -fno-omit-frame-pointer -fsanitize=address -fsanitize=alignment "
+                "-fsanitize-undefined-trap-on-error",
+    "sim_tsan": "-O1 -g -fsanitize=thread -fsanitize=alignment -fsanitize-undefined-trap-on-error",
+}
+
+
+def sim_sources() -> list[str]:
+    return [s for s in sources("cuda_sources")] + sources("common_sources") + ["csrc/sim/kbsim.cpp"]
+
+
+def write_sim_ninja(lines: list[str], add, cuda_home: str) -> list[str]:
+    cxx = os.environ.get("CXX", "g++")
+    base = f"-std=c++17 -fPIC -DKB_WITH_CUDA -DKB_SIM -I{cuda_home}/include -I$root/csrc"
+    lines.append(f"rule simcxx\n  command = {cxx} {base} $flags -MMD -MF $out.d -c $in -o $out\n"
+                 "  depfile = $out.d\n  deps = gcc\n  description = SIM $in")
+    lines.append(f"rule simcu\n  command = {cxx} {base} $flags -x c++ -include $root/csrc/sim/kbsim.h "
+                 "-MMD -MF $out.d -c $in -o $out\n  depfile = $out.d\n  deps = gcc\n  description = SIM $in")
+    lines.append(f"rule simlink\n  command = {cxx} $flags -o $out $in -rdynamic -fopenmp -lpthread\n"
+                 "  description = LINK $out")
+    selftests = sorted(glob.glob("csrc/cuda/*/selftest_*.cu", root_dir=ROOT))
+    defaults = []
+    for variant, flags in SIM_VARIANTS.items():
+        objs = []
+        for src in sim_sources() + selftests:
+            obj = f"{variant}/{src.replace('/', '_')}.o"
+            rule = "simcu" if src.endswith(".cu") else "simcxx"
+            own = flags.replace("-fsanitize=thread", "-DKBSIM_TSAN_RUNTIME") if src == "csrc/sim/kbsim.cpp" else flags
+            lines.append(f"build {obj}: {rule} $root/{src}\n  flags = {own}")
+            if src not in selftests:
+                objs.append(obj)
+        lines.append(f"build lib{variant}.a: ar {' '.join(objs)}")
+        exes = []
+        for src in selftests:
+            exe = f"{variant}/{Path(src).stem}"
+            lines.append(f"build {exe}: simlink {variant}/{src.replace('/', '_')}.o lib{variant}.a libkb_cpu.a\n"
+                         f"  flags = {flags}")
+            exes.append(exe)
+        lines.append(f"build {variant.replace('_', '-')}: phony {' '.join(exes)} lib{variant}.a")
+        if variant == "sim":
+            defaults += [f"lib{variant}.a"] + exes
+    return defaults
 
 
 def run_ninja(directory: Path) -> None:
@@ -211,6 +265,22 @@ def plan_extensions() -> tuple[list[Extension], dict]:
             extra_compile_args=cxx, extra_link_args=link_args(bool(cuda_home), cuda_home)))
     except ImportError:
         log("skipping the pybind11 module: pybind11 is not installed")
+
+    # The CPU SIMT executor's front door: the pybind11 module's own source, CUDA kernels run on the CPU.
+    if cuda_home:
+        try:
+            import pybind11
+            exts.append(Extension(
+                "kernelbench._sim", [CFG["pybind_source"], "csrc/sim/kbsim_py.cpp"], language="c++",
+                include_dirs=[pybind11.get_include(), f"{cuda_home}/include", "csrc"],
+                define_macros=[("KB_WITH_CUDA", "1"), ("KB_SIM", "1"), ("KB_PYBIND_NAME", "_sim")],
+                extra_compile_args=cxx + ["-fsanitize=alignment", "-fsanitize-undefined-trap-on-error"],
+                extra_link_args=["-Wl,--start-group", str(NATIVE_DIR / "libsim.a"), str(NATIVE_DIR / "libkb_cpu.a"),
+                                 "-Wl,--end-group", "-fopenmp", "-lpthread"]))
+        except ImportError:
+            pass
+    else:
+        log("skipping the CPU SIMT executor module: it needs the CUDA headers (nvcc's toolkit)")
 
     # torch: CUDA only when torch itself is a CUDA build (torch.version.cuda) and nvcc exists.
     try:

@@ -227,6 +227,34 @@ def cmd_info(args) -> int:
     return 0
 
 
+def cmd_sim(args) -> int:
+    """One CUDA rung on the CPU SIMT executor: ✔/✘ against float64 and every diagnosis."""
+    from . import sim
+    try:
+        shape = tuple(int(v) for v in args.shape.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"sim: --shape: expected sizes joined by 'x' (e.g. 129x127x65), got {args.shape!r}") from None
+    dtype = {"f32": "float32", "f64": "float64", "f16": "float16", "bf16": "bfloat16"}.get(args.dtype, args.dtype)
+    if dtype not in ("float32", "float64", "float16", "bfloat16"):
+        raise UsageError(f"sim: --dtype: expected f32, f64, f16 or bf16, got {args.dtype!r}")
+    reason = sim.available()
+    if reason:
+        print(f"kernelbench: error: {reason}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        r = sim.check(args.rung, shape, dtype, op=args.op, dim=args.dim, check=args.check, seed=args.seed,
+                      kind=args.kind)
+    except ValueError as exc:
+        raise UsageError(f"sim: {exc}") from None
+    mark = "✔" if r.ok else "✘"
+    extra = f" (worst error {r.err_ratio:.2f} x tolerance)" if r.err_ratio is not None else ""
+    print(f"{mark} {r.impl} {'x'.join(map(str, r.shape))} {dtype} check={args.check}: {r.message}{extra}")
+    for d in r.diagnoses:
+        print(f"  {d}")
+    print("  (CPU SIMT executor: a correctness check; its run time is not a performance figure)")
+    return 0 if r.ok else 3
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     p = _Parser(prog="kernelbench", description="Measure every rung of the matmul and reduction "
@@ -293,6 +321,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("info", help="CPU, GPU, versions, front doors")
     i.set_defaults(fn=cmd_info)
+
+    sm = sub.add_parser("sim", help="run one CUDA rung on the CPU SIMT executor and check it (docs/sim.md)")
+    sm.add_argument("rung", help="a CUDA rung, e.g. cuda_07_warptile")
+    sm.add_argument("--shape", required=True, help="MxNxK (or BxMxNxK) for matmul; the input's shape otherwise")
+    sm.add_argument("--dtype", default="f32", help="f32 | f64 | f16 | bf16")
+    sm.add_argument("--check", default="none", choices=["none", "memory", "races"],
+                    help="none: the executor's own checks; memory: AddressSanitizer build; races: ThreadSanitizer build")
+    sm.add_argument("--op", default="sum", help="reductions: sum | mean | max | min | argmax | argmin")
+    sm.add_argument("--dim", type=int, default=None, help="reductions: the dim (default: the whole tensor)")
+    sm.add_argument("--kind", default=None, help="the op, when the rung name exists for several (e.g. cuda_best)")
+    sm.add_argument("--seed", type=int, default=0, help="seed of the random inputs (KBSIM_SEED: of the thread order)")
+    sm.set_defaults(fn=cmd_sim)
     return p
 
 

@@ -86,3 +86,18 @@ def to_numpy(y) -> np.ndarray:
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+_SIM_MATRIX = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "build", "sim-matrix.txt")
+
+
+def pytest_sessionstart(session):
+    if not hasattr(session.config, "workerinput") and os.path.exists(_SIM_MATRIX):
+        os.remove(_SIM_MATRIX)   # test_sim.py appends this run's rung x dtype x shape matrix
+
+
+def pytest_terminal_summary(terminalreporter):
+    if os.path.exists(_SIM_MATRIX):
+        terminalreporter.section("CUDA rungs on the CPU SIMT executor")
+        with open(_SIM_MATRIX) as f:
+            terminalreporter.write(f.read())

@@ -44,7 +44,10 @@
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
-#if defined(__SANITIZE_THREAD__)
+// Under ThreadSanitizer only the kernels are instrumented: this file is compiled without
+// -fsanitize=thread (its own bookkeeping, shared by the fibers of a block, would be reported) but
+// with KBSIM_TSAN_RUNTIME, and tells TSan about fibers and synchronisation through its interface.
+#if defined(__SANITIZE_THREAD__) || defined(KBSIM_TSAN_RUNTIME)
 #define KBSIM_TSAN 1
 #include <sanitizer/tsan_interface.h>
 #endif
@@ -71,6 +74,15 @@ inline void hb_acquire(void* addr) {
 #else
   (void)addr;
 #endif
+}
+
+// Data the executor moves between lanes (shuffles, gathers, cp.async) is copied byte by byte
+// through volatile pointers: never turned into a memcpy call, which ThreadSanitizer would check as
+// an access of whichever fiber happens to run the copy.
+void raw_copy(void* d, const void* s, std::size_t n) {
+  volatile unsigned char* dd = static_cast<volatile unsigned char*>(d);
+  const volatile unsigned char* ss = static_cast<const volatile unsigned char*>(s);
+  for (std::size_t i = 0; i < n; ++i) dd[i] = ss[i];
 }
 
 std::string short_file(const char* f) {
@@ -170,6 +182,9 @@ kbsim_ctx_switch:
 .size kbsim_ctx_switch,.-kbsim_ctx_switch
 )");
 void ctx_init(Context& c, char* stack, std::size_t size, void (*entry)()) {
+#ifdef KBSIM_ASAN
+  ASAN_UNPOISON_MEMORY_REGION(stack, size);  // a reused stack may hold an abandoned fiber's redzones
+#endif
   auto top = reinterpret_cast<std::uintptr_t>(stack + size) & ~std::uintptr_t(15);
   auto* w = reinterpret_cast<std::uint64_t*>(top);
   w[-1] = 0;                                            // fake return address of the entry
@@ -249,9 +264,12 @@ struct Block {
   const char* kernel = "";
   std::vector<SimThread> threads;
   std::vector<std::vector<Coll*>> pending;  // per warp
-  std::deque<Coll> colls;
-  std::deque<Barrier> barriers;
-  Barrier* open_barrier = nullptr;
+  // Fibers must not allocate executor state (ThreadSanitizer would see the allocator's accesses as
+  // theirs): collectives come from a pool made before the fibers start, barriers alternate.
+  std::vector<Coll> coll_pool;
+  std::vector<Coll*> free_colls;
+  Barrier barriers[2];
+  unsigned barrier_gen = 0;
   Context sched;
   SimThread* cur = nullptr;
   const std::function<void()>* body = nullptr;
@@ -327,7 +345,9 @@ void apply_copies(std::vector<Copy>& g) {
 #ifdef KBSIM_ASAN
     ASAN_UNPOISON_MEMORY_REGION(c.dst, c.bytes);
 #endif
-    for (unsigned i = 0; i < c.bytes; ++i) c.dst[i] = i < c.src_bytes ? c.src[i] : 0;
+    raw_copy(c.dst, c.src, c.src_bytes);
+    volatile unsigned char* tail = c.dst;
+    for (unsigned i = c.src_bytes; i < c.bytes; ++i) tail[i] = 0;
   }
   g.clear();
 }
@@ -372,6 +392,12 @@ void fault_handler(int sig, siginfo_t* si, void*) {
   b->error = o.str();
   b->cur->state = St::Done;
   Context dead;
+#ifdef KBSIM_ASAN
+  __sanitizer_start_switch_fiber(nullptr, b->sched_bottom, b->sched_size);
+#endif
+#ifdef KBSIM_TSAN
+  __tsan_switch_to_fiber(b->tsan_sched, __tsan_switch_to_fiber_no_sync);
+#endif
   ctx_switch(dead, b->sched);  // abandon the fiber (and this signal frame); the launch fails
 }
 
@@ -463,7 +489,7 @@ void complete_coll(Block* b, Coll* c, unsigned warp) {
                         " reads lane " + std::to_string(j) + ", which is not in the mask (undefined on a GPU)");
         return;
       }
-      std::memcpy(t->out, c->in[j], c->bytes);
+      raw_copy(t->out, c->in[j], c->bytes);
     }
   } else if (c->kind == kVote) {
     unsigned ballot = 0;
@@ -471,12 +497,12 @@ void complete_coll(Block* b, Coll* c, unsigned warp) {
       if ((c->mask >> l & 1u) && c->pred[l]) ballot |= 1u << l;
     const unsigned r = c->sub == 0 ? ballot : c->sub == 1 ? (ballot != 0) : (ballot == c->mask);
     for (unsigned l = 0; l < 32; ++l)
-      if (c->mask >> l & 1u) std::memcpy(lanes[l]->out, &r, sizeof r);
+      if (c->mask >> l & 1u) raw_copy(lanes[l]->out, &r, sizeof r);
   } else if (c->kind == kGather) {
     for (unsigned l = 0; l < 32; ++l) {
       if (!(c->mask >> l & 1u)) continue;
       for (unsigned s = 0; s < 32; ++s)
-        std::memcpy(static_cast<unsigned char*>(c->gout[l]) + s * c->bytes, c->gin[s], c->bytes);
+        raw_copy(static_cast<unsigned char*>(c->gout[l]) + s * c->bytes, c->gin[s], c->bytes);
     }
   }
   for (unsigned l = 0; l < 32; ++l)
@@ -486,6 +512,7 @@ void complete_coll(Block* b, Coll* c, unsigned warp) {
     }
   auto& pend = b->pending[warp];
   pend.erase(std::remove(pend.begin(), pend.end(), c), pend.end());
+  b->free_colls.push_back(c);
 }
 
 unsigned exited_lanes(Block* b, unsigned warp) {
@@ -520,8 +547,13 @@ void warp_op(int kind, int sub, unsigned mask, const char* file, int line, const
     }
   }
   if (!c) {
-    b->colls.emplace_back();
-    c = &b->colls.back();
+    if (b->free_colls.empty()) {
+      fail_now(t, site(coll_name(kind, sub), file, line) + ": more than 33 warp collectives pending in one warp");
+      return;
+    }
+    c = b->free_colls.back();
+    b->free_colls.pop_back();
+    c->arrived = 0; c->bytes = 0; c->lane_arg = 0; c->width = 32; c->what = nullptr;
     c->kind = kind; c->sub = sub; c->mask = mask; c->file = file; c->line = line;
     b->pending[t->warp].push_back(c);
   } else if (c->kind != kind || c->sub != sub || (kind == kShfl && c->bytes == 0)) {
@@ -640,7 +672,7 @@ bool resolve(Block* b) {
       t.vote_result = t.vote_kind == 0 ? count : t.vote_kind == 1 ? all : any;
       t.state = St::Runnable;
     }
-    b->open_barrier = nullptr;
+    ++b->barrier_gen;  // the next barrier uses the other sync object
     return true;
   }
   return false;
@@ -650,7 +682,12 @@ bool resolve(Block* b) {
 void run_block(Block* b, const std::string& kernel, dim3 grid, dim3 block, uint3 bidx, std::mt19937_64& rng) {
   const unsigned n = block.x * block.y * block.z;
   b->threads.resize(n);
-  b->pending.assign((n + 31) / 32, {});
+  const unsigned warps = (n + 31) / 32;
+  b->pending.assign(warps, {});
+  for (auto& p : b->pending) p.reserve(33);
+  b->coll_pool.resize(warps * 33);
+  b->free_colls.reserve(b->coll_pool.size());
+  for (auto& c : b->coll_pool) b->free_colls.push_back(&c);
   for (unsigned i = 0; i < n; ++i) {
     SimThread& t = b->threads[i];
     t.linear = i;
@@ -670,7 +707,11 @@ void run_block(Block* b, const std::string& kernel, dim3 grid, dim3 block, uint3
     t.stack = take_stack();
     ctx_init(t.uc, t.stack, kStack, fiber_main);
 #ifdef KBSIM_TSAN
-    t.tsan_fiber = __tsan_create_fiber(0);
+    // TSan fibers are made once per thread slot and reused by later blocks (creating 1024 of them
+    // per block dominated the sanitizer pass); a block's threads never share a slot.
+    static std::vector<void*> tsan_fibers;
+    while (tsan_fibers.size() <= t.linear) tsan_fibers.push_back(__tsan_create_fiber(0));
+    t.tsan_fiber = tsan_fibers[t.linear];
 #endif
   }
   std::vector<SimThread*> runnable;
@@ -703,9 +744,7 @@ void run_block(Block* b, const std::string& kernel, dim3 grid, dim3 block, uint3
   hb_acquire(&b->end_sync);
   for (auto& t : b->threads) {
     give_stack(t.stack);
-#ifdef KBSIM_TSAN
-    __tsan_destroy_fiber(t.tsan_fiber);
-#endif
+
   }
 }
 }  // namespace
@@ -716,11 +755,7 @@ void syncthreads(const char* file, int line) { (void)syncthreads_vote(-1, 0, fil
 int syncthreads_vote(int kind, int pred, const char* file, int line) {
   Block* b = g_block;
   SimThread* t = me();
-  if (!b->open_barrier) {
-    b->barriers.emplace_back();
-    b->open_barrier = &b->barriers.back();
-  }
-  Barrier* bar = b->open_barrier;
+  Barrier* bar = &b->barriers[b->barrier_gen & 1];
   t->state = St::Barrier;
   t->file = file;
   t->line = line;
@@ -752,17 +787,17 @@ void shfl(int kind, unsigned mask, const void* in, void* out, unsigned bytes, in
     }
     c->bytes = bytes;
     c->width = width;
-    std::memcpy(c->in[lane], in, bytes);
-    std::memcpy(t->out, &lane_arg, sizeof lane_arg);  // read by complete_coll, then overwritten
+    raw_copy(c->in[lane], in, bytes);
+    raw_copy(t->out, &lane_arg, sizeof lane_arg);  // read by complete_coll, then overwritten
   });
-  std::memcpy(out, t->out, bytes);
+  raw_copy(out, t->out, bytes);
 }
 
 unsigned vote(int kind, unsigned mask, int pred, const char* file, int line) {
   SimThread* t = me();
   warp_op(kVote, kind, mask, file, line, [&](Coll* c, unsigned lane) { c->pred[lane] = pred; });
   unsigned r;
-  std::memcpy(&r, t->out, sizeof r);
+  raw_copy(&r, t->out, sizeof r);
   return r;
 }
 
@@ -882,9 +917,23 @@ std::string g_last_why;
 std::recursive_mutex& launch_mutex() { return g_launch_mu; }
 void set_optin(const void* fn, int bytes) { g_optin[fn] = bytes; }
 
+#ifdef KBSIM_ASAN
+namespace {
+// The only memory the executor poisons by hand is a cp.async destination in flight: name it.
+void asan_report(const char* report) {
+  if (std::strstr(report, "use-after-poison"))
+    std::fprintf(stderr, "kbsim: cp.async: shared memory read before its cp.async.wait_group (the copy was still in "
+                         "flight) in kernel %s\n", g_block ? g_block->kernel : "?");
+}
+}  // namespace
+#endif
+
 void launch(const char* kernel_name, const void* fn, dim3 grid, dim3 block, std::size_t smem,
             const std::function<void()>& body) {
   std::lock_guard<std::recursive_mutex> guard(g_launch_mu);
+#ifdef KBSIM_ASAN
+  __asan_set_error_report_callback(asan_report);
+#endif
   std::string why;
   const cudaError_t e = check_config(fn, grid, block, smem, why);
   if (e != cudaSuccess) {

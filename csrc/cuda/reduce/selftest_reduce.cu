@@ -26,6 +26,7 @@
 using namespace kb;
 
 static int g_fail = 0;
+static unsigned g_ops = 0x3f;   // the ops check_case runs (sanitize mode: sum and argmax only)
 #define CK(expr) KB_CUDA_CHECK(expr)
 
 // ------------------------------------------------------------------ host dtype helpers
@@ -118,7 +119,7 @@ static int check_case(const ReduceKernel& k, const T* d_x, const T* h, int64_t o
   const int64_t cols = outer * inner;
   int fails = 0;
   for (int opi = 0; opi < 6; ++opi) {
-    if (!(k.ops & (1u << opi))) continue;
+    if (!(k.ops & g_ops & (1u << opi))) continue;
     const ReduceOp op = ReduceOp(opi);
     const bool arg = op == ReduceOp::ArgMax || op == ReduceOp::ArgMin;
     if (r == 0 && !(op == ReduceOp::Sum || op == ReduceOp::Mean)) continue;   // refused by front doors
@@ -271,10 +272,17 @@ static void check_big_dim(const std::vector<ReduceKernel>& table) {
 }
 
 // ------------------------------------------------------------------ softmax / l2norm
-template <typename T> static void check_rowwise(const RowwiseKernel& k, bool softmax) {
+template <typename T> static void check_rowwise(const RowwiseKernel& k, bool softmax, bool small = false) {
   if (!(k.dtypes & dtype_bit(HT<T>::d))) return;
-  const int64_t shapes[][2] = {{1, 1}, {3, 31}, {5, 1024}, {2, 1025}, {3, 4099}, {4, 4096}, {4, 32768},
-                               {2, 70001}, {2, 70000}, {0, 5}, {3, 0}};
+  const int64_t all_shapes[][2] = {{1, 1}, {3, 31}, {5, 1024}, {2, 1025}, {3, 4099}, {4, 4096}, {4, 32768},
+                                   {2, 70001}, {2, 70000}, {0, 5}, {3, 0}};
+  const int64_t small_shapes[][2] = {{3, 31}, {3, 1025}, {3, 4099}};   // sanitizer builds: both kernels
+  const std::vector<std::vector<int64_t>> shapes = [&] {
+    std::vector<std::vector<int64_t>> v;
+    if (small) for (const auto& s : small_shapes) v.push_back({s[0], s[1]});
+    else for (const auto& s : all_shapes) v.push_back({s[0], s[1]});
+    return v;
+  }();
   int fails = 0, cases = 0;
   for (int logv = 0; logv < (softmax ? 2 : 1); ++logv)
     for (const auto& s : shapes) {
@@ -447,7 +455,43 @@ static void bench() {
   }
 }
 
+// One small case per rung, dtype and layout the rung takes: what the sanitizer builds run.
+template <typename T> static void sanitize_entry(const ReduceKernel& k, Tally& t) {
+  if (!(k.dtypes & dtype_bit(HT<T>::d))) return;
+  const int64_t shapes[][3] = {{1, 1029, 1}, {3, 67, 1}, {3, 5, 7}};   // whole, rows (inner 1), columns
+  for (const auto& s : shapes) {   // the first layout the rung takes
+    if (refuses(k, probe_of(k, s[0], s[1], s[2]))) continue;
+    const size_t n = (size_t)(s[0] * s[1] * s[2]);
+    std::vector<T> h = make_data<T>(n + 1, 11 + n, 1);
+    T* d = nullptr;
+    CK(cudaMalloc(&d, h.size() * sizeof(T)));
+    CK(cudaMemcpy(d, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
+    const int f = check_case<T>(k, d + 1, h.data() + 1, s[0], s[1], s[2], "sanitize");   // base 1 element off
+    if (f < 0) ++t.skip; else if (f == 0) ++t.pass; else { ++t.fail; g_fail += f; }
+    CK(cudaFree(d));
+    break;
+  }
+}
+
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "sanitize") {
+    const std::string only = argc > 2 ? argv[2] : "";
+    g_ops = (1u << int(ReduceOp::Sum)) | (1u << int(ReduceOp::ArgMax));
+    for (const auto& k : cuda_reduce_kernels()) {
+      if (!only.empty() && only != k.name) continue;
+      if (k.traits & kVendor) continue;   // CUB: nvcc-only code
+      Tally t;
+      sanitize_entry<float>(k, t); sanitize_entry<__half>(k, t);
+      sanitize_entry<double>(k, t); sanitize_entry<__nv_bfloat16>(k, t);
+      std::printf("%s %s: %d cases pass, %d fail\n", t.fail ? "FAIL" : "PASS", k.name, t.pass, t.fail);
+    }
+    for (const auto& k : cuda_softmax_kernels())
+      if (only.empty() || only == k.name) { check_rowwise<float>(k, true, true); check_rowwise<__half>(k, true, true); }
+    for (const auto& k : cuda_l2norm_kernels())
+      if (only.empty() || only == k.name) { check_rowwise<float>(k, false, true); check_rowwise<__nv_bfloat16>(k, false, true); }
+    std::printf("%s: %d failure(s)\n", g_fail ? "FAIL" : "PASS", g_fail);
+    return g_fail ? 1 : 0;
+  }
   const bool check_only = argc > 1 && std::string(argv[1]) == "check";
   int ndev = 0;
   if (cudaGetDeviceCount(&ndev) != cudaSuccess || ndev == 0) {

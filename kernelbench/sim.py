@@ -1,0 +1,209 @@
+"""Run a CUDA rung on the CPU: the SIMT executor (csrc/sim, docs/sim.md).
+
+The executor compiles the very CUDA sources of the rungs with the host compiler and runs every CUDA
+thread as a fiber, with CUDA's barriers, warp shuffles, shared memory and launch limits, and checks
+what a GPU would not forgive (deadlocks, divergent barriers, misaligned vector accesses, shuffles of
+exited lanes, and -- in its AddressSanitizer / ThreadSanitizer builds -- out-of-bounds accesses,
+cp.async reads before their wait, and data races between the threads of a block).
+
+It answers "is my kernel right?", never "how fast is it?": nothing here returns a time, and the
+executor is never used in place of a GPU without being asked for by name.
+
+    >>> import numpy as np, kernelbench.sim as sim
+    >>> c = sim.matmul(np.ones((129, 65), np.float32), np.ones((65, 127), np.float32), "cuda_07_warptile")
+    >>> r = sim.check("cuda_07_warptile", (129, 127, 65), "bfloat16")
+    >>> r.ok, r.message
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+NATIVE_DIR = ROOT / "build" / "kb_native"
+CHECKS = ("none", "memory", "races")
+_VARIANT = {"none": "sim", "memory": "sim_asan", "races": "sim_tsan"}
+
+
+def module():
+    """kernelbench._sim: the pybind11 front door compiled against the executor."""
+    try:
+        from . import _sim
+    except ImportError as exc:  # not built (no CUDA headers at build time)
+        raise RuntimeError(f"the CPU SIMT executor is not built here ({exc}); it needs the CUDA toolkit's "
+                           "headers at build time (nvcc's folder), then `make build`") from None
+    return _sim
+
+
+def available() -> Optional[str]:
+    """None when the executor can run here, else why not."""
+    try:
+        module()
+    except RuntimeError as exc:
+        return str(exc)
+    return None
+
+
+def set_options(*, seed: Optional[int] = None, sms: Optional[int] = None) -> None:
+    """Seed of the thread order between barriers (also KBSIM_SEED) and the multiprocessor count the
+    simulated device reports (also KBSIM_SMS; grid sizes of occupancy-sized rungs follow it)."""
+    module().set_sim_options(seed=seed, sms=sms)
+
+
+def _dtype_name(x: np.ndarray) -> str:
+    return "bfloat16" if x.dtype.name == "bfloat16" else x.dtype.name
+
+
+def matmul(a: np.ndarray, b: np.ndarray, impl: str) -> np.ndarray:
+    """C = A @ B by the CUDA rung `impl`, run on the CPU."""
+    return module().matmul(a, b, impl)[0]
+
+
+def reduce(x: np.ndarray, op: str, dim: Optional[int] = None, keepdim: bool = False, *, impl: str) -> np.ndarray:
+    return module().reduce(x, op, dim, keepdim, impl)[0]
+
+
+def softmax(x: np.ndarray, *, impl: str, log: bool = False) -> np.ndarray:
+    return module().softmax(x, log, impl)[0]
+
+
+def l2norm(x: np.ndarray, *, impl: str) -> np.ndarray:
+    return module().l2norm(x, impl)[0]
+
+
+@dataclass
+class SimResult:
+    """What one executor run of one rung found: ok, the largest error in units of the tolerance,
+    and every diagnosis (executor, AddressSanitizer, ThreadSanitizer) as text."""
+    impl: str
+    shape: tuple
+    dtype: str
+    check: str
+    ok: bool
+    err_ratio: Optional[float] = None
+    diagnoses: list = field(default_factory=list)
+    message: str = ""
+
+
+def _impl_of(impl: str, kind: Optional[str]):
+    """The CUDA native rung named `impl` (of op `kind` when the name exists for several ops)."""
+    from .registry import list_impls
+    found = [i for i in list_impls() if i.name == impl and i.device == "cuda" and i.native
+             and (kind is None or i.op == kind)]
+    if not found:
+        names = sorted({i.name for i in list_impls() if i.device == "cuda" and i.native})
+        raise ValueError(f"impl: no CUDA rung named {impl!r}" + (f" for op {kind!r}" if kind else "")
+                         + f"; CUDA rungs: {', '.join(names)}")
+    if len(found) > 1 and {i.op for i in found} == {"softmax", "log_softmax"}:
+        found = [i for i in found if i.op == "softmax"]
+    if len(found) > 1:
+        raise ValueError(f"impl: {impl!r} exists for several ops ({', '.join(i.op for i in found)}): pass kind=")
+    return found[0]
+
+
+def _rng_array(rng, shape, dtype):
+    from .testing import to_float64  # noqa: F401  (import check: testing needs figures)
+    if dtype == "bfloat16":
+        import ml_dtypes
+        return rng.standard_normal(shape).astype(ml_dtypes.bfloat16)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def check(impl: str, shape, dtype: str = "float32", *, op: str = "sum", dim: Optional[int] = None,
+          check: str = "none", seed: int = 0, kind: Optional[str] = None) -> SimResult:
+    """Run rung `impl` once on random data of `shape` and compare with float64 (the project's
+    tolerances, kernelbench.testing).  matmul shapes are (M, N, K) or (batch, M, N, K); reduction,
+    softmax and l2norm shapes are the input's.  check="memory" / "races" runs the rung in the
+    AddressSanitizer / ThreadSanitizer build instead (matmul: that build's self-test driver)."""
+    if check not in CHECKS:
+        raise ValueError(f"check: expected one of {', '.join(CHECKS)}, got {check!r}")
+    shape = tuple(int(s) for s in shape)
+    rung = _impl_of(impl, kind)
+    kind = rung.op
+    if check != "none":
+        return _sanitized(impl, kind, shape, dtype, check)
+    from . import testing
+    rng = np.random.default_rng(seed)
+    res = SimResult(impl, shape, dtype, check, ok=False)
+    try:
+        if kind == "matmul":
+            if len(shape) not in (3, 4):
+                raise ValueError(f"shape: a matmul shape is (M, N, K) or (batch, M, N, K), got {shape}")
+            *batch, m, n, k = shape
+            a = _rng_array(rng, (*batch, m, k), dtype)
+            b = _rng_array(rng, (*batch, k, n), dtype)
+            out = matmul(a, b, impl)
+            res.err_ratio = testing.check_matmul(out, a, b, dtype, rung.precision)
+        elif kind == "reduce":
+            x = _rng_array(rng, shape, dtype)
+            out = reduce(x, op, dim, impl=impl)
+            testing.check_reduce(out, x, op, dim, False, dtype)
+        else:
+            x = _rng_array(rng, shape, dtype)
+            out = l2norm(x, impl=impl) if kind == "l2norm" else softmax(x, impl=impl, log=kind == "log_softmax")
+            testing.check_rowwise(out, x, kind, dtype)
+        res.ok = True
+        res.message = "matches float64 within the project's tolerance"
+    except AssertionError as exc:
+        res.message = f"wrong result: {exc}"
+    except (ValueError, TypeError) as exc:
+        res.message = f"refused: {exc}"
+        res.diagnoses.append(str(exc))
+    except RuntimeError as exc:
+        res.message = str(exc).splitlines()[0]
+        res.diagnoses.append(str(exc))
+    return res
+
+
+def _ninja() -> str:
+    exe = shutil.which("ninja")
+    if exe:
+        return exe
+    import ninja as ninja_pkg  # the PyPI wheel ships the binary
+    return str(Path(ninja_pkg.BIN_DIR) / "ninja")
+
+
+def build_variant(check: str) -> Path:
+    """Build (incrementally) the self-test drivers of one executor build; returns its folder."""
+    variant = _VARIANT[check]
+    if not (NATIVE_DIR / "build.ninja").exists():
+        raise RuntimeError("build/kb_native/build.ninja is missing: run `make build` first")
+    target = variant.replace("_", "-")
+    subprocess.run([_ninja(), "-C", str(NATIVE_DIR), target], check=True, stdout=subprocess.PIPE,
+                   stderr=subprocess.STDOUT)
+    return NATIVE_DIR / variant
+
+
+SANITIZER_ENV = {"ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0", "TSAN_OPTIONS": "halt_on_error=0"}
+_REPORT = re.compile(r"(ERROR: AddressSanitizer: .*|WARNING: ThreadSanitizer: .*|SUMMARY: .*|kbsim: .*)")
+
+
+def run_driver(check: str, driver: str, args: list[str], timeout: float = 600) -> tuple[int, str]:
+    """Run build/kb_native/<variant>/selftest_<driver> with `args`; returns (exit code, output)."""
+    exe = build_variant(check) / f"selftest_{driver}"
+    env = dict(os.environ, **SANITIZER_ENV)
+    p = subprocess.run([str(exe), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=timeout, env=env)
+    return p.returncode, p.stdout + ("\n" + p.stderr if p.stderr else "")   # never interleaved mid-line
+
+
+def _sanitized(impl: str, kind: str, shape: tuple, dtype: str, check: str) -> SimResult:
+    short = {"float32": "f32", "float64": "f64", "float16": "f16", "bfloat16": "bf16"}[dtype]
+    if kind == "matmul":
+        *batch, m, n, k = shape
+        rc, out = run_driver(check, "matmul", ["one", impl, short, str(m), str(n), str(k), str(batch[0] if batch else 1)])
+    else:  # the reduce driver's sanitize pass of that rung (its own small shapes, every dtype)
+        rc, out = run_driver(check, "reduce", ["sanitize", impl])
+    diagnoses = [m.group(1) for m in _REPORT.finditer(out)]
+    bad = [ln for ln in out.splitlines() if ln.startswith("FAIL")]
+    ok = rc == 0 and not bad and not any("Sanitizer" in d for d in diagnoses)
+    lines = [ln for ln in out.splitlines() if ln.startswith(("PASS", "FAIL", "SKIP"))]
+    return SimResult(impl, shape, dtype, check, ok, diagnoses=diagnoses + bad,
+                     message=(lines[-1] if lines else out.strip().splitlines()[-1] if out.strip() else f"exit {rc}"))
