@@ -323,14 +323,14 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(fn=cmd_info)
 
     sm = sub.add_parser("sim", help="run one CUDA rung on the CPU SIMT executor and check it (docs/sim.md)")
-    sm.add_argument("rung", help="a CUDA rung, e.g. cuda_07_warptile")
+    sm.add_argument("rung", help="a CUDA rung (kernelbench list --device cuda)")
     sm.add_argument("--shape", required=True, help="MxNxK (or BxMxNxK) for matmul; the input's shape otherwise")
     sm.add_argument("--dtype", default="f32", help="f32 | f64 | f16 | bf16")
     sm.add_argument("--check", default="none", choices=["none", "memory", "races"],
                     help="none: the executor's own checks; memory: AddressSanitizer build; races: ThreadSanitizer build")
     sm.add_argument("--op", default="sum", help="reductions: sum | mean | max | min | argmax | argmin")
     sm.add_argument("--dim", type=int, default=None, help="reductions: the dim (default: the whole tensor)")
-    sm.add_argument("--kind", default=None, help="the op, when the rung name exists for several (e.g. cuda_best)")
+    sm.add_argument("--kind", default=None, help="the op (matmul, reduce, softmax, ...) when the rung name exists for several")
     sm.add_argument("--seed", type=int, default=0, help="seed of the random inputs (KBSIM_SEED: of the thread order)")
     sm.set_defaults(fn=cmd_sim)
     return p
