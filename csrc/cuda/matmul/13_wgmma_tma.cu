@@ -122,17 +122,7 @@ void matmul_13_wgmma_tma(const MatmulArgs& p, void* stream) {
   if (matmul_is_empty(p)) return;
   if (p.k == 0 || !sm90::tma_ok(p.a, p.lda, p.stride_a) || !sm90::tma_ok(p.b, p.ldb, p.stride_b))
     return matmul_12_swizzled_multistage(p, stream);  // rows TMA cannot address; or nothing to load
-  sm90::Sm90Args q;
-  q.p = p;
-  q.a_kmajor = !p.trans_a;
-  q.b_kmajor = p.trans_b;
-  q.a_batched = p.batch > 1 && p.stride_a != 0;
-  q.b_batched = p.batch > 1 && p.stride_b != 0;
-  // A: K-major (K, M) boxes of (64, 128), or M-major (M, K) boxes of (64, 64); B likewise.
-  q.ta = q.a_kmajor ? sm90::make_tmap(p.dtype, p.a, p.k, p.m, p.lda, p.batch, p.stride_a, 128)
-                    : sm90::make_tmap(p.dtype, p.a, p.m, p.k, p.lda, p.batch, p.stride_a, 64);
-  q.tb = q.b_kmajor ? sm90::make_tmap(p.dtype, p.b, p.k, p.n, p.ldb, p.batch, p.stride_b, 128)
-                    : sm90::make_tmap(p.dtype, p.b, p.n, p.k, p.ldb, p.batch, p.stride_b, 64);
+  sm90::Sm90Args q = sm90::make_args(p, 128);   // B K-major boxes of (64 k, 128 n)
   const std::size_t smem = 4 * 32768 + 1024 + 64;
   KB_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
   const dim3 grid = matmul_grid(ceil_div(p.n, 128), ceil_div(p.m, 128), p.batch);

@@ -155,17 +155,7 @@ void matmul_14_warp_specialized(const MatmulArgs& p, void* stream) {
   if (matmul_is_empty(p)) return;
   if (p.k == 0 || !sm90::tma_ok(p.a, p.lda, p.stride_a) || !sm90::tma_ok(p.b, p.ldb, p.stride_b))
     return matmul_12_swizzled_multistage(p, stream);  // rows TMA cannot address; or nothing to load
-  sm90::Sm90Args q;
-  q.p = p;
-  q.a_kmajor = !p.trans_a;
-  q.b_kmajor = p.trans_b;
-  q.a_batched = p.batch > 1 && p.stride_a != 0;
-  q.b_batched = p.batch > 1 && p.stride_b != 0;
-  // A: K-major boxes of (64 k, 128 m) or M-major (64 m, 64 k); B: K-major (64 k, 256 n) or N-major (64 n, 64 k).
-  q.ta = q.a_kmajor ? sm90::make_tmap(p.dtype, p.a, p.k, p.m, p.lda, p.batch, p.stride_a, 128)
-                    : sm90::make_tmap(p.dtype, p.a, p.m, p.k, p.lda, p.batch, p.stride_a, 64);
-  q.tb = q.b_kmajor ? sm90::make_tmap(p.dtype, p.b, p.k, p.n, p.ldb, p.batch, p.stride_b, 256)
-                    : sm90::make_tmap(p.dtype, p.b, p.n, p.k, p.ldb, p.batch, p.stride_b, 64);
+  sm90::Sm90Args q = sm90::make_args(p, 256);   // B K-major boxes of (64 k, 256 n)
   const std::size_t smem = 4 * 49152 + 1024 + 128;
   KB_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
   int dev = 0, sms = 0;

@@ -486,6 +486,23 @@ inline CUtensorMap make_tmap(DType dt, const void* base, kb_int64 inner, kb_int6
   if (r != CUDA_SUCCESS) KB_THROW("cuTensorMapEncodeTiled failed (CUresult " << int(r) << ")");
   return m;
 }
+
+// The parameter block of rungs 13 and 14 for a problem: operand majorness, batch flags and the two
+// tensor maps.  A: K-major boxes of (64 k, 128 m) or M-major (64 m, 64 k); B: K-major boxes of
+// (64 k, b_box_n n) or N-major (64 n, 64 k).
+inline Sm90Args make_args(const MatmulArgs& p, unsigned b_box_n) {
+  Sm90Args q;
+  q.p = p;
+  q.a_kmajor = !p.trans_a;
+  q.b_kmajor = p.trans_b;
+  q.a_batched = p.batch > 1 && p.stride_a != 0;
+  q.b_batched = p.batch > 1 && p.stride_b != 0;
+  q.ta = q.a_kmajor ? make_tmap(p.dtype, p.a, p.k, p.m, p.lda, p.batch, p.stride_a, 128)
+                    : make_tmap(p.dtype, p.a, p.m, p.k, p.lda, p.batch, p.stride_a, 64);
+  q.tb = q.b_kmajor ? make_tmap(p.dtype, p.b, p.k, p.n, p.ldb, p.batch, p.stride_b, b_box_n)
+                    : make_tmap(p.dtype, p.b, p.n, p.k, p.ldb, p.batch, p.stride_b, 64);
+  return q;
+}
 }  // namespace sm90
 }  // namespace kb
 #endif
