@@ -224,3 +224,17 @@ def test_cli_sim_prints_a_verdict():
     assert main(["sim", "cuda_07_warptile", "--shape", "29x31x17", "--dtype", "bf16"]) == 0
     assert main(["sim", "cuda_07_warptile", "--shape", "29x31", "--dtype", "bf16"]) == 3   # refused shape
     assert main(["sim", "no_such_rung", "--shape", "2x2x2"]) == 2
+
+
+def test_executor_shows_the_whole_tensor_defect_and_the_table_guard():
+    """The defect found by reading (issue 9): a whole-tensor rung's launcher, run on a dim case, sums
+    the whole buffer into out[0] and leaves the rest unwritten.  On the executor the bare launchers
+    show it (poisoned NaN), and every table entry's fn() refuses the case with the reason."""
+    rc, out = sim.run_driver("none", "reduce", ["unguarded"])
+    whole_only = [i for i in cuda_rungs("sum") if "whole_only" in i.traits]
+    assert len(whole_only) >= 10
+    assert rc == 0, out[-2000:]
+    wrong = re.findall(r"^WRONG (\S+) launcher alone.*got \[120, -?nan, -?nan\]", out, re.M)
+    assert len(wrong) >= 10, out[-3000:]
+    guarded = re.findall(r"^GUARDED (\S+): impl: '\S+' reduces whole tensors only", out, re.M)
+    assert sorted(guarded) == sorted(i.name for i in whole_only), out[-3000:]

@@ -473,7 +473,57 @@ template <typename T> static void sanitize_entry(const ReduceKernel& k, Tally& t
   }
 }
 
+// `unguarded`: the defect the table lines' preconditions close (issue 9), shown on the executor.
+// A whole-tensor rung's launcher called alone on a dim case reduces the whole buffer into out[0]
+// (what selftest_reduce and direct C++ callers did before); the table entry's fn() refuses it.
+static int show_unguarded() {
+  const int64_t outer = 3, r = 5;
+  std::vector<float> h(outer * r);
+  for (size_t i = 0; i < h.size(); ++i) h[i] = (float)(i + 1);
+  float *d = nullptr, *out = nullptr;
+  CK(cudaMalloc(&d, h.size() * sizeof(float)));
+  CK(cudaMemcpy(d, h.data(), h.size() * sizeof(float), cudaMemcpyHostToDevice));
+  int wrong = 0, guarded = 0, whole_only = 0;
+  for (const auto& k : cuda_reduce_kernels()) {
+    if (!(k.traits & kWholeOnly)) continue;
+    ++whole_only;
+    ReduceArgs p{};
+    p.x = d; p.outer = outer; p.r = r; p.inner = 1; p.op = ReduceOp::Sum; p.dtype = DType::F32;
+    CK(cudaMalloc(&out, outer * sizeof(float)));   // fresh memory: NaN until written
+    void* ws = nullptr;
+    const size_t wsb = k.workspace ? k.workspace(p) : 0;
+    if (wsb) CK(cudaMalloc(&ws, wsb));
+    p.out = out; p.workspace = ws;
+    std::vector<float> got(outer);
+    try {
+      k.launch(p, nullptr);   // the launcher alone, as before the table checks
+      CK(cudaMemcpy(got.data(), out, outer * sizeof(float), cudaMemcpyDeviceToHost));
+      bool ok = true;
+      for (int64_t a = 0; a < outer; ++a) ok &= got[a] == (float)(r * (a * r + 1) + r * (r - 1) / 2);
+      std::printf("%s %s launcher alone, sum along dim 1 of (3, 5): got [%g, %g, %g], want [15, 40, 65]\n",
+                  ok ? "RIGHT" : "WRONG", k.name, got[0], got[1], got[2]);
+      wrong += !ok;
+    } catch (const std::exception& e) {
+      std::printf("REFUSED %s launcher alone: %s\n", k.name, e.what());
+    }
+    try {
+      k.fn(p, nullptr);
+      std::printf("UNGUARDED %s: its table entry ran a dim case\n", k.name);
+    } catch (const ArgumentError& e) {
+      ++guarded;
+      std::printf("GUARDED %s: %s\n", k.name, e.what());
+    }
+    cudaFree(ws);
+    cudaFree(out);
+  }
+  cudaFree(d);
+  std::printf("%d whole-tensor rungs: %d wrong when their launcher runs a dim case alone, %d refused by their table entry\n",
+              whole_only, wrong, guarded);
+  return guarded == whole_only ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "unguarded") return show_unguarded();
   if (argc > 1 && std::string(argv[1]) == "sanitize") {
     const std::string only = argc > 2 ? argv[2] : "";
     g_ops = (1u << int(ReduceOp::Sum)) | (1u << int(ReduceOp::ArgMax));
