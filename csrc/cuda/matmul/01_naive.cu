@@ -43,11 +43,6 @@ static MatmulLaunch plan_01(const MatmulArgs& p) {
   return l;
 }
 
-LaunchConfig matmul_01_naive_config(const MatmulArgs& p) { return to_config(plan_01(p)); }
-
-void matmul_01_naive(const MatmulArgs& p, void* stream) {
-  const MatmulLaunch l = plan_01(p);
-  if (!matmul_is_empty(p)) launch_matmul(l, p, stream);
-}
+KB_ONE_LAUNCH_RUNG(matmul_01_naive, plan_01)
 }  // namespace kb
 #endif

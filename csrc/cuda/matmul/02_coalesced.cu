@@ -39,11 +39,6 @@ static MatmulLaunch plan_02(const MatmulArgs& p) {
   return l;
 }
 
-LaunchConfig matmul_02_coalesced_config(const MatmulArgs& p) { return to_config(plan_02(p)); }
-
-void matmul_02_coalesced(const MatmulArgs& p, void* stream) {
-  const MatmulLaunch l = plan_02(p);
-  if (!matmul_is_empty(p)) launch_matmul(l, p, stream);
-}
+KB_ONE_LAUNCH_RUNG(matmul_02_coalesced, plan_02)
 }  // namespace kb
 #endif

@@ -55,11 +55,6 @@ static MatmulLaunch plan_03(const MatmulArgs& p) {
   return l;
 }
 
-LaunchConfig matmul_03_smem_tiles_config(const MatmulArgs& p) { return to_config(plan_03(p)); }
-
-void matmul_03_smem_tiles(const MatmulArgs& p, void* stream) {
-  const MatmulLaunch l = plan_03(p);
-  if (!matmul_is_empty(p)) launch_matmul(l, p, stream);
-}
+KB_ONE_LAUNCH_RUNG(matmul_03_smem_tiles, plan_03)
 }  // namespace kb
 #endif

@@ -74,11 +74,6 @@ static MatmulLaunch plan_04(const MatmulArgs& p) {
   return l;
 }
 
-LaunchConfig matmul_04_blocktile_1d_config(const MatmulArgs& p) { return to_config(plan_04(p)); }
-
-void matmul_04_blocktile_1d(const MatmulArgs& p, void* stream) {
-  const MatmulLaunch l = plan_04(p);
-  if (!matmul_is_empty(p)) launch_matmul(l, p, stream);
-}
+KB_ONE_LAUNCH_RUNG(matmul_04_blocktile_1d, plan_04)
 }  // namespace kb
 #endif

@@ -98,11 +98,6 @@ static MatmulLaunch plan_05(const MatmulArgs& p) {
   return l;
 }
 
-LaunchConfig matmul_05_blocktile_2d_config(const MatmulArgs& p) { return to_config(plan_05(p)); }
-
-void matmul_05_blocktile_2d(const MatmulArgs& p, void* stream) {
-  const MatmulLaunch l = plan_05(p);
-  if (!matmul_is_empty(p)) launch_matmul(l, p, stream);
-}
+KB_ONE_LAUNCH_RUNG(matmul_05_blocktile_2d, plan_05)
 }  // namespace kb
 #endif

@@ -90,11 +90,6 @@ static MatmulLaunch plan_06(const MatmulArgs& p) {
   return l;
 }
 
-LaunchConfig matmul_06_vectorized_config(const MatmulArgs& p) { return to_config(plan_06(p)); }
-
-void matmul_06_vectorized(const MatmulArgs& p, void* stream) {
-  const MatmulLaunch l = plan_06(p);
-  if (!matmul_is_empty(p)) launch_matmul(l, p, stream);
-}
+KB_ONE_LAUNCH_RUNG(matmul_06_vectorized, plan_06)
 }  // namespace kb
 #endif

@@ -78,11 +78,6 @@ static MatmulLaunch plan_07(const MatmulArgs& p) {
   return l;
 }
 
-LaunchConfig matmul_07_warptile_config(const MatmulArgs& p) { return to_config(plan_07(p)); }
-
-void matmul_07_warptile(const MatmulArgs& p, void* stream) {
-  const MatmulLaunch l = plan_07(p);
-  if (!matmul_is_empty(p)) launch_matmul(l, p, stream);
-}
+KB_ONE_LAUNCH_RUNG(matmul_07_warptile, plan_07)
 }  // namespace kb
 #endif

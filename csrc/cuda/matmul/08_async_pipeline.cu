@@ -191,11 +191,6 @@ static MatmulLaunch plan_08(const MatmulArgs& p) {
   return l;
 }
 
-LaunchConfig matmul_08_async_pipeline_config(const MatmulArgs& p) { return to_config(plan_08(p)); }
-
-void matmul_08_async_pipeline(const MatmulArgs& p, void* stream) {
-  const MatmulLaunch l = plan_08(p);
-  if (!matmul_is_empty(p)) launch_matmul(l, p, stream);
-}
+KB_ONE_LAUNCH_RUNG(matmul_08_async_pipeline, plan_08)
 }  // namespace kb
 #endif

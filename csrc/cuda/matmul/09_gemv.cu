@@ -152,11 +152,6 @@ static MatmulLaunch plan_09(const MatmulArgs& p) {
   return l;
 }
 
-LaunchConfig matmul_09_gemv_config(const MatmulArgs& p) { return to_config(plan_09(p)); }
-
-void matmul_09_gemv(const MatmulArgs& p, void* stream) {
-  const MatmulLaunch l = plan_09(p);
-  if (!matmul_is_empty(p)) launch_matmul(l, p, stream);
-}
+KB_ONE_LAUNCH_RUNG(matmul_09_gemv, plan_09)
 }  // namespace kb
 #endif

@@ -87,11 +87,6 @@ static MatmulLaunch plan_10(const MatmulArgs& p) {
   return l;
 }
 
-LaunchConfig matmul_10_wmma_config(const MatmulArgs& p) { return to_config(plan_10(p)); }
-
-void matmul_10_wmma(const MatmulArgs& p, void* stream) {
-  const MatmulLaunch l = plan_10(p);
-  if (!matmul_is_empty(p)) launch_matmul(l, p, stream);
-}
+KB_ONE_LAUNCH_RUNG(matmul_10_wmma, plan_10)
 }  // namespace kb
 #endif

@@ -80,11 +80,6 @@ static MatmulLaunch plan_11(const MatmulArgs& p) {
   return l;
 }
 
-LaunchConfig matmul_11_mma_sync_config(const MatmulArgs& p) { return to_config(plan_11(p)); }
-
-void matmul_11_mma_sync(const MatmulArgs& p, void* stream) {
-  const MatmulLaunch l = plan_11(p);
-  if (!matmul_is_empty(p)) launch_matmul(l, p, stream);
-}
+KB_ONE_LAUNCH_RUNG(matmul_11_mma_sync, plan_11)
 }  // namespace kb
 #endif

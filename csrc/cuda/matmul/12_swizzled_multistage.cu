@@ -110,11 +110,6 @@ static MatmulLaunch plan_12(const MatmulArgs& p) {
   return l;
 }
 
-LaunchConfig matmul_12_swizzled_multistage_config(const MatmulArgs& p) { return to_config(plan_12(p)); }
-
-void matmul_12_swizzled_multistage(const MatmulArgs& p, void* stream) {
-  const MatmulLaunch l = plan_12(p);
-  if (!matmul_is_empty(p)) launch_matmul(l, p, stream);
-}
+KB_ONE_LAUNCH_RUNG(matmul_12_swizzled_multistage, plan_12)
 }  // namespace kb
 #endif

@@ -82,11 +82,6 @@ static MatmulLaunch plan_15(const MatmulArgs& p) {
   return l;
 }
 
-LaunchConfig matmul_15_tf32_mma_sync_config(const MatmulArgs& p) { return to_config(plan_15(p)); }
-
-void matmul_15_tf32_mma_sync(const MatmulArgs& p, void* stream) {
-  const MatmulLaunch l = plan_15(p);
-  if (!matmul_is_empty(p)) launch_matmul(l, p, stream);
-}
+KB_ONE_LAUNCH_RUNG(matmul_15_tf32_mma_sync, plan_15)
 }  // namespace kb
 #endif

@@ -288,6 +288,16 @@ inline void launch_matmul(const MatmulLaunch& l, const MatmulArgs& p, void* stre
   KB_CUDA_CHECK_LAUNCH();
 }
 
+// The two public functions of a rung that is one kernel launch, both from its plan function:
+// `<rung>_config`, the launch the CuPy/NVRTC twin repeats, and `<rung>`, the launcher that makes
+// exactly that launch (nothing for an empty C).  Written once here, used by every such rung file.
+#define KB_ONE_LAUNCH_RUNG(rung, plan)                                            \
+  LaunchConfig rung##_config(const MatmulArgs& p) { return to_config(plan(p)); } \
+  void rung(const MatmulArgs& p, void* stream) {                                  \
+    const MatmulLaunch l = plan(p);                                                \
+    if (!matmul_is_empty(p)) launch_matmul(l, p, stream);                          \
+  }
+
 inline void matmul_require_dtype(const MatmulArgs& p, unsigned mask, const char* rung) {
   KB_REQUIRE(dtype_bit(p.dtype) & mask, "a: impl '" << rung << "' does not support dtype " << dtype_name(p.dtype));
 }
