@@ -150,7 +150,7 @@ SIM_VARIANTS = {
 
 
 def sim_sources() -> list[str]:
-    return [s for s in sources("cuda_sources")] + sources("common_sources") + ["csrc/sim/kbsim.cpp"]
+    return sources("cuda_sources") + sources("common_sources") + ["csrc/sim/kbsim.cpp"]
 
 
 def write_sim_ninja(lines: list[str], add, cuda_home: str) -> list[str]:

@@ -109,7 +109,6 @@ def _impl_of(impl: str, kind: Optional[str]):
 
 
 def _rng_array(rng, shape, dtype):
-    from .testing import to_float64  # noqa: F401  (import check: testing needs figures)
     if dtype == "bfloat16":
         import ml_dtypes
         return rng.standard_normal(shape).astype(ml_dtypes.bfloat16)

@@ -1,6 +1,7 @@
-// kbsim.cpp: the CPU SIMT executor.  One launch runs its blocks one after another, each on a fresh
-// OS thread (so static __shared__ memory, which lives in thread-local storage, is private to the
-// block and can be poisoned); each CUDA thread of the block is a fiber (ucontext) that runs until
+// kbsim.cpp: the CPU SIMT executor.  One launch runs its blocks one after another on a worker
+// thread (a fresh one per block under ThreadSanitizer); static __shared__ memory lives in that
+// thread's thread-local storage and is poisoned at each block's start.  Each CUDA thread of the
+// block is a fiber (a register switch on x86-64, ucontext elsewhere) that runs until
 // it reaches a synchronisation point: __syncthreads, a warp collective (__syncwarp, shuffles,
 // votes, tensor-core fragment exchanges) or its end.  When no fiber can run, the scheduler
 // completes the collectives whose lanes have all arrived and the block barrier once every live
@@ -29,7 +30,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -227,7 +227,8 @@ struct Coll {  // one warp collective being assembled
   int kind, sub;
   unsigned mask, arrived = 0;
   unsigned bytes = 0;
-  int lane_arg = 0, width = 32;
+  int width = 32;
+  int arg[32];  // shuffles: each lane's source lane / delta / lane mask
   const char* file;
   int line;
   const char* what = nullptr;
@@ -252,7 +253,6 @@ struct SimThread {
   int line = 0;
   int pred = 0, vote_kind = -1, vote_result = 0;
   Coll* coll = nullptr;
-  Barrier* bar = nullptr;
   unsigned char out[16];
   std::vector<Copy> open_group;
   std::vector<std::vector<Copy>> groups;  // committed, oldest first
@@ -473,7 +473,7 @@ void complete_coll(Block* b, Coll* c, unsigned warp) {
     for (unsigned l = 0; l < 32; ++l) {
       if (!(c->mask >> l & 1u)) continue;
       SimThread* t = lanes[l];
-      const int bval = ((int)((const int*)t->out)[0]) & 31;  // per-lane operand, stored in out by shfl()
+      const int bval = c->arg[l] & 31;  // the lane's own operand: only its low 5 bits count
       const int max_lane = (int)((l & segmask) | (cval & ~segmask)), min_lane = (int)(l & segmask);
       int j = 0;
       bool pval = true;
@@ -553,7 +553,7 @@ void warp_op(int kind, int sub, unsigned mask, const char* file, int line, const
     }
     c = b->free_colls.back();
     b->free_colls.pop_back();
-    c->arrived = 0; c->bytes = 0; c->lane_arg = 0; c->width = 32; c->what = nullptr;
+    c->arrived = 0; c->bytes = 0; c->width = 32; c->what = nullptr;
     c->kind = kind; c->sub = sub; c->mask = mask; c->file = file; c->line = line;
     b->pending[t->warp].push_back(c);
   } else if (c->kind != kind || c->sub != sub || (kind == kShfl && c->bytes == 0)) {
@@ -679,7 +679,7 @@ bool resolve(Block* b) {
 }
 
 // ---------------------------------------------------------------- one block
-void run_block(Block* b, const std::string& kernel, dim3 grid, dim3 block, uint3 bidx, std::mt19937_64& rng) {
+void run_block(Block* b, dim3 grid, dim3 block, uint3 bidx, std::mt19937_64& rng) {
   const unsigned n = block.x * block.y * block.z;
   b->threads.resize(n);
   const unsigned warps = (n + 31) / 32;
@@ -716,7 +716,6 @@ void run_block(Block* b, const std::string& kernel, dim3 grid, dim3 block, uint3
   }
   std::vector<SimThread*> runnable;
   runnable.reserve(n);
-  (void)kernel;
   while (!b->failed) {
     runnable.clear();
     for (auto& t : b->threads)
@@ -761,7 +760,6 @@ int syncthreads_vote(int kind, int pred, const char* file, int line) {
   t->line = line;
   t->pred = pred;
   t->vote_kind = kind;
-  t->bar = bar;
   hb_release(&bar->sync);
   yield_fiber(t, false);
   hb_acquire(&bar->sync);
@@ -788,7 +786,7 @@ void shfl(int kind, unsigned mask, const void* in, void* out, unsigned bytes, in
     c->bytes = bytes;
     c->width = width;
     raw_copy(c->in[lane], in, bytes);
-    raw_copy(t->out, &lane_arg, sizeof lane_arg);  // read by complete_coll, then overwritten
+    c->arg[lane] = lane_arg;
   });
   raw_copy(out, t->out, bytes);
 }
@@ -980,7 +978,7 @@ void launch(const char* kernel_name, const void* fn, dim3 grid, dim3 block, std:
         g_block = &b;
         g_in_block = true;
         try {
-          run_block(&b, kernel_name, grid, block, ids[i], rng);
+          run_block(&b, grid, block, ids[i], rng);
         } catch (const std::exception& ex) {
           b.failed = true;
           b.error = ex.what();

@@ -1,8 +1,8 @@
 // kbsim.h: the CPU SIMT executor's view of CUDA, force-included (g++ -include) before every CUDA
 // rung source when it is compiled for the CPU.  The kernel sources stay single: this header maps
 // CUDA's built-ins (threadIdx..., __syncthreads, warp shuffles and votes, atomics, __shared__)
-// onto the executor in kbsim.cpp, which runs each CUDA thread as a fiber, each block on its own
-// OS thread, and checks what a GPU would not forgive (see docs/sim.md).
+// onto the executor in kbsim.cpp, which runs each CUDA thread as a fiber, the blocks one after
+// another, and checks what a GPU would not forgive (see docs/sim.md).
 // What it models: grids, blocks, warps of 32; block and warp barriers; shuffles exactly as the
 // PTX ISA defines shfl.sync (width, clamping, own value for out-of-range lanes); votes; atomics;
 // static + dynamic shared memory private to a block and poisoned at its start; cp.async groups;
@@ -113,8 +113,8 @@ template <typename T, typename F> inline T cas_loop(T* p, F f) {
 #define warpSize 32
 #endif
 
-// Static shared memory: one copy per OS thread, and every block runs on a fresh OS thread whose
-// thread-local storage the executor poisons first; dynamic shared memory: KB_DYNAMIC_SHARED.
+// Static shared memory: thread-local storage of the worker thread that runs the blocks, poisoned by
+// the executor at each block's start; dynamic shared memory: KB_DYNAMIC_SHARED.
 #undef __shared__
 #define __shared__ static thread_local
 
