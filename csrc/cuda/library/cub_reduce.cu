@@ -148,8 +148,8 @@ void reduce_cub(const ReduceArgs& p, void* stream) {
   KB_DISPATCH_CUDA_TYPES(p.dtype, [&] {
     using AccT = typename Acc<scalar_t>::type;
     run_cub<scalar_t>(p, temp, temp_bytes, res, s);
-    kb::launch(cub_finish_kernel<scalar_t, AccT>, (unsigned)ceil_div(p.outer, 256), 256, 0, s, res, p.out, p.outer, p.r, p.op, pairs);
-    KB_CUDA_CHECK_LAUNCH();
+    kb::launch(cub_finish_kernel<scalar_t, AccT>, (unsigned)ceil_div(p.outer, 256), 256, 0, s,
+               res, p.out, p.outer, p.r, p.op, pairs);
   });
 }
 }  // namespace kb

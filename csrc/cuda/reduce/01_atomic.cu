@@ -38,11 +38,10 @@ void reduce_01_atomic(const ReduceArgs& p, void* stream) {
     if (n > 0) {
       const int threads = 256;
       const kb_int64 blocks = ceil_div(n, threads) < 65535 * 8 ? ceil_div(n, threads) : 65535 * 8;
-      kb::launch(reduce_01_atomic_kernel<scalar_t, AccT>, (unsigned)blocks, threads, 0, s, static_cast<const scalar_t*>(p.x), n, total);
-      KB_CUDA_CHECK_LAUNCH();
+      kb::launch(reduce_01_atomic_kernel<scalar_t, AccT>, (unsigned)blocks, threads, 0, s,
+                 static_cast<const scalar_t*>(p.x), n, total);
     }
     kb::launch(reduce_finish_kernel<scalar_t, AccT>, 1, 1, 0, s, total, static_cast<scalar_t*>(p.out), n, mean);
-    KB_CUDA_CHECK_LAUNCH();
   });
 }
 }  // namespace kb

@@ -32,7 +32,8 @@ void reduce_02_tree_divergent(const ReduceArgs& p, void* stream) {
     using AccT = std::decay_t<decltype(*parts)>;
     const kb_int64 blocks = ceil_div(n, k02Threads);
     if (blocks > 0)
-      kb::launch(reduce_02_tree_divergent_kernel<T, AccT>, (unsigned)blocks, k02Threads, k02Threads * sizeof(*parts), s, x, n, parts);
+      kb::launch(reduce_02_tree_divergent_kernel<T, AccT>, (unsigned)blocks, k02Threads, k02Threads * sizeof(*parts), s,
+                 x, n, parts);
     return blocks;
   });
 }

@@ -33,7 +33,8 @@ void reduce_03_tree_bank_conflicts(const ReduceArgs& p, void* stream) {
     using AccT = std::decay_t<decltype(*parts)>;
     const kb_int64 blocks = ceil_div(n, k03Threads);
     if (blocks > 0)
-      kb::launch(reduce_03_tree_bank_conflicts_kernel<T, AccT>, (unsigned)blocks, k03Threads, k03Threads * sizeof(*parts), s, x, n, parts);
+      kb::launch(reduce_03_tree_bank_conflicts_kernel<T, AccT>, (unsigned)blocks, k03Threads, k03Threads * sizeof(*parts), s,
+                 x, n, parts);
     return blocks;
   });
 }

@@ -32,7 +32,8 @@ void reduce_04_sequential_addressing(const ReduceArgs& p, void* stream) {
     using AccT = std::decay_t<decltype(*parts)>;
     const kb_int64 blocks = ceil_div(n, k04Threads);
     if (blocks > 0)
-      kb::launch(reduce_04_sequential_addressing_kernel<T, AccT>, (unsigned)blocks, k04Threads, k04Threads * sizeof(*parts), s, x, n, parts);
+      kb::launch(reduce_04_sequential_addressing_kernel<T, AccT>, (unsigned)blocks, k04Threads, k04Threads * sizeof(*parts), s,
+                 x, n, parts);
     return blocks;
   });
 }

@@ -34,7 +34,8 @@ void reduce_05_add_on_load(const ReduceArgs& p, void* stream) {
     using AccT = std::decay_t<decltype(*parts)>;
     const kb_int64 blocks = ceil_div(n, 2 * k05Threads);
     if (blocks > 0)
-      kb::launch(reduce_05_add_on_load_kernel<T, AccT>, (unsigned)blocks, k05Threads, k05Threads * sizeof(*parts), s, x, n, parts);
+      kb::launch(reduce_05_add_on_load_kernel<T, AccT>, (unsigned)blocks, k05Threads, k05Threads * sizeof(*parts), s,
+                 x, n, parts);
     return blocks;
   });
 }

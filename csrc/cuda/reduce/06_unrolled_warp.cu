@@ -36,7 +36,8 @@ void reduce_06_unrolled_warp(const ReduceArgs& p, void* stream) {
     using AccT = std::decay_t<decltype(*parts)>;
     const kb_int64 blocks = ceil_div(n, 2 * k06Threads);
     if (blocks > 0)
-      kb::launch(reduce_06_unrolled_warp_kernel<T, AccT>, (unsigned)blocks, k06Threads, k06Threads * sizeof(*parts), s, x, n, parts);
+      kb::launch(reduce_06_unrolled_warp_kernel<T, AccT>, (unsigned)blocks, k06Threads, k06Threads * sizeof(*parts), s,
+                 x, n, parts);
     return blocks;
   });
 }

@@ -135,7 +135,6 @@ void reduce_11_single_pass(const ReduceArgs& p, void* stream) {
   KB_CUDA_CHECK(cudaMemsetAsync(p.workspace, 0, sizeof(unsigned int), s));
   KB_DISPATCH_CUDA_TYPES(p.dtype, [&] {
     kb::launch(reduce_11_single_pass_kernel<scalar_t, k11Threads>, c.grid[0], c.block[0], 0, s, p);
-    KB_CUDA_CHECK_LAUNCH();
   });
 }
 }  // namespace kb

@@ -71,9 +71,9 @@ void reduce_12_dim_inner(const ReduceArgs& p, void* stream) {
         kb::launch(reduce_12_warp_per_row_kernel<scalar_t, Op>, (unsigned)blocks, 256, 0, s, x, p.out, rows, r, p.op);
       } else {
         kb_int64 blocks = rows < max_blocks ? rows : max_blocks;
-        kb::launch(reduce_12_block_per_row_kernel<scalar_t, Op, k12BlockThreads>, (unsigned)blocks, k12BlockThreads, 0, s, x, p.out, rows, r, p.op);
+        kb::launch(reduce_12_block_per_row_kernel<scalar_t, Op, k12BlockThreads>, (unsigned)blocks, k12BlockThreads, 0, s,
+                   x, p.out, rows, r, p.op);
       }
-      KB_CUDA_CHECK_LAUNCH();
     });
   });
 }

@@ -97,12 +97,11 @@ void reduce_13_dim_outer(const ReduceArgs& p, void* stream) {
     red::dispatch_op<AccT>(p.op, [&](auto tag) {
       using Op = decltype(tag);
       const dim3 grid((unsigned)ceil_div(cols, k13Threads), (unsigned)sp);
-      kb::launch(reduce_13_dim_outer_kernel<scalar_t, Op, k13Threads>, grid, k13Threads, 0, s, x, p.out, p.outer, p.r, p.inner, chunk, p.op, p.workspace);
-      KB_CUDA_CHECK_LAUNCH();
+      kb::launch(reduce_13_dim_outer_kernel<scalar_t, Op, k13Threads>, grid, k13Threads, 0, s,
+                 x, p.out, p.outer, p.r, p.inner, chunk, p.op, p.workspace);
       if (sp > 1) {
-        kb::launch(reduce_13_fold_kernel<scalar_t, Op>, (unsigned)ceil_div(cols, 256), 256, 0, s, p.out, cols, p.r, sp, p.op,
-                                                                                          p.workspace);
-        KB_CUDA_CHECK_LAUNCH();
+        kb::launch(reduce_13_fold_kernel<scalar_t, Op>, (unsigned)ceil_div(cols, 256), 256, 0, s, p.out, cols, p.r,
+                   sp, p.op, p.workspace);
       }
     });
   });

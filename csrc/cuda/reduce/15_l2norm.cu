@@ -63,7 +63,6 @@ void l2norm_15(const RowwiseArgs& a, void* stream) {
       const kb_int64 blocks = a.rows < cap ? a.rows : cap;
       kb::launch(l2norm_15_block_kernel<scalar_t, 512>, (unsigned)blocks, 512, 0, s, a);
     }
-    KB_CUDA_CHECK_LAUNCH();
   });
 }
 }  // namespace kb
