@@ -142,15 +142,22 @@ def write_ninja(cuda_home: str | None, archs: list[str]) -> Path:
 # sim/selftest_*), and AddressSanitizer / ThreadSanitizer builds of the self-tests, built on
 # demand (`ninja -C build/kb_native sim-asan sim-tsan`, as tests/test_sim.py does).
 SIM_VARIANTS = {
-    "sim": "-O2 -g -fsanitize=alignment -fsanitize-undefined-trap-on-error",
+    "sim": "-O2 -g -fsanitize=alignment -fsanitize-undefined-trap-on-error -DKBSIM_ACCESS_HOOKS",
     "sim_asan": "-O1 -g -fno-omit-frame-pointer -fsanitize=address -fsanitize=alignment "
                 "-fsanitize-undefined-trap-on-error",
     "sim_tsan": "-O1 -g -fsanitize=thread -fsanitize=alignment -fsanitize-undefined-trap-on-error",
 }
 
 
+# The per-access hooks (csrc/sim/kbsim_access.h): in the plain variant every load and store of the
+# CUDA sources calls kbsim's __asan_*_noabort (GCC's kernel-address mode in call mode, no ASan
+# runtime); vectorizing and store merging are off so that a source-level access stays one access.
+ACCESS_HOOK_FLAGS = ("-fsanitize=kernel-address --param asan-instrumentation-with-call-threshold=0 "
+                     "--param asan-stack=0 --param asan-globals=0 -fno-tree-vectorize -fno-store-merging")
+
+
 def sim_sources() -> list[str]:
-    return sources("cuda_sources") + sources("common_sources") + ["csrc/sim/kbsim.cpp"]
+    return sources("cuda_sources") + sources("common_sources") + ["csrc/sim/kbsim.cpp", "csrc/sim/kbsim_access.cpp"]
 
 
 def write_sim_ninja(lines: list[str], add, cuda_home: str) -> list[str]:
@@ -170,6 +177,8 @@ def write_sim_ninja(lines: list[str], add, cuda_home: str) -> list[str]:
             obj = f"{variant}/{src.replace('/', '_')}.o"
             rule = "simcu" if src.endswith(".cu") else "simcxx"
             own = flags.replace("-fsanitize=thread", "-DKBSIM_TSAN_RUNTIME") if src == "csrc/sim/kbsim.cpp" else flags
+            if variant == "sim" and src.endswith(".cu"):
+                own += " " + ACCESS_HOOK_FLAGS
             lines.append(f"build {obj}: {rule} $root/{src}\n  flags = {own}")
             if src not in selftests:
                 objs.append(obj)

@@ -112,3 +112,16 @@ def test_python_level_rung_on_symbolic_shapes_inside_tf_function():
     f = tf.function(lambda x: kb.reduce(x, "sum", dim=1, impl="tf_eager_cpu"),
                     input_signature=[tf.TensorSpec([None, 3], tf.float32)])
     np.testing.assert_array_equal(f(tf.ones((4, 3))).numpy(), [3.0] * 4)
+
+
+def test_subnormal_results_survive_the_tf_door():
+    """TF's threads flush subnormals to zero; our kernels run in IEEE mode there too (kb_fpmode.h).
+    Each product 2^-70 * 2^-63 = 2^-133 (~9.2e-41) is subnormal in fp32; 4 of them sum to 2^-131."""
+    a = np.full((3, 4), 2.0**-70, np.float32)
+    b = np.full((4, 5), 2.0**-63, np.float32)
+    expect = (a.astype(np.float64) @ b.astype(np.float64)).astype(np.float32)
+    assert (expect != 0).all()  # the reference itself is subnormal, not zero
+    lib = _frontdoors.tf_ops()
+    for impl in [i.name for i in kb.list_impls(op="matmul", device="cpu") if i.native]:
+        got = lib.kb_matmul(tf.constant(a), tf.constant(b), impl=impl).numpy()
+        np.testing.assert_array_equal(got, expect, err_msg=impl)

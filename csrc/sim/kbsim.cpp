@@ -10,6 +10,7 @@
 // between barriers show up as wrong answers, and under ThreadSanitizer as data races: each fiber
 // is a TSan fiber, and only the barriers and collectives create happens-before edges.
 #include "kbsim.h"
+#include "kbsim_access.h"
 // The executor itself speaks plain C++: no CUDA built-in names here.
 #undef threadIdx
 #undef blockIdx
@@ -276,6 +277,7 @@ struct Block {
   bool failed = false;
   std::string error;
   unsigned char* dyn = nullptr;
+  std::size_t dyn_size = 0;
   const void* sched_bottom = nullptr;
   std::size_t sched_size = 0;
   void* tsan_sched = nullptr;
@@ -332,7 +334,9 @@ void resume(Block* b, SimThread* t) {
 #ifdef KBSIM_TSAN
   __tsan_switch_to_fiber(t->tsan_fiber, __tsan_switch_to_fiber_no_sync);
 #endif
+  access_enter_fiber(t->stack, kStack, b->dyn, b->dyn_size);  // the access hooks' address spaces
   ctx_switch(b->sched, t->uc);
+  access_leave_fiber();
 #ifdef KBSIM_ASAN
   __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
 #endif
@@ -563,6 +567,9 @@ void warp_op(int kind, int sub, unsigned mask, const char* file, int line, const
     fail_now(t, o.str());
     return;
   }
+  if (kind != kGather)
+    notify_event_at(kind == kShfl ? Event::Shuffle : kind == kVote ? Event::Vote : Event::Syncwarp, file, line, nullptr,
+                    nullptr, 0);
   c->arrived |= 1u << lane;
   fill(c, lane);
   t->state = St::Warp;
@@ -755,6 +762,7 @@ int syncthreads_vote(int kind, int pred, const char* file, int line) {
   Block* b = g_block;
   SimThread* t = me();
   Barrier* bar = &b->barriers[b->barrier_gen & 1];
+  notify_event_at(Event::Barrier, file, line, nullptr, nullptr, 0);
   t->state = St::Barrier;
   t->file = file;
   t->line = line;
@@ -826,6 +834,7 @@ void cp_async(void* dst, const void* src, unsigned bytes, unsigned src_bytes, co
     fail_now(t, site("cp.async", file, line) + ": misaligned address (a " + std::to_string(bytes) +
                     "-byte cp.async needs " + std::to_string(bytes) + "-byte aligned source and destination)");
   if (src_bytes > bytes) fail_now(t, site("cp.async", file, line) + ": src-size larger than cp-size");
+  notify_event_at(Event::CpAsync, file, line, dst, src, src_bytes);
   // The destination is unreadable until the group is waited for (AddressSanitizer reports a read as
   // use-after-poison); the copy itself happens at the wait, so an early read sees stale data.
 #ifdef KBSIM_ASAN
@@ -941,6 +950,7 @@ void launch(const char* kernel_name, const void* fn, dim3 grid, dim3 block, std:
     return;
   }
   ++g_launches;
+  access_begin_launch();
   std::mt19937_64 rng(options().seed * 0x9e3779b97f4a7c15ull + (unsigned long long)g_launches);
   std::string error;
   // Blocks one after another on a worker thread.  Under ThreadSanitizer each block gets a fresh
@@ -973,6 +983,7 @@ void launch(const char* kernel_name, const void* fn, dim3 grid, dim3 block, std:
           void* p = nullptr;
           if (posix_memalign(&p, 128, smem)) { error = "kbsim: out of memory for dynamic shared memory"; break; }
           b.dyn = static_cast<unsigned char*>(p);
+          b.dyn_size = smem;
           std::memset(b.dyn, 0xff, smem);
         }
         g_block = &b;

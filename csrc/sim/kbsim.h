@@ -86,9 +86,15 @@ struct Options {
 Options& options();
 long long launches();  // kernel launches run so far (for tests)
 
+// Atomics tell the access hooks' event observers (kbsim_access.h) first: site = the caller's line.
+void note_atomic(const void* p, unsigned bytes, const char* file, int line);
 namespace atom {
-template <typename T> inline T add(T* p, T v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
-template <typename T, typename F> inline T cas_loop(T* p, F f) {
+template <typename T> inline T add(T* p, T v, const char* f = nullptr, int l = 0) {
+  note_atomic(p, sizeof(T), f, l);
+  return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
+}
+template <typename T, typename F> inline T cas_loop(T* p, F f, const char* file = nullptr, int line = 0) {
+  note_atomic(p, sizeof(T), file, line);
   static_assert(sizeof(T) == 4 || sizeof(T) == 8, "4- or 8-byte atomics");
   typedef typename std::conditional<sizeof(T) == 4, unsigned, unsigned long long>::type U;
   U* q = reinterpret_cast<U*>(p);
@@ -169,17 +175,30 @@ inline void __threadfence() { kbsim::threadfence(); }
 inline void __threadfence_block() { kbsim::threadfence(); }
 
 // ---- atomics (real atomics, so ThreadSanitizer sees them as such) --------------------------------
-inline int atomicAdd(int* p, int v) { return kbsim::atom::add(p, v); }
-inline unsigned atomicAdd(unsigned* p, unsigned v) { return kbsim::atom::add(p, v); }
-inline unsigned long long atomicAdd(unsigned long long* p, unsigned long long v) { return kbsim::atom::add(p, v); }
-inline float atomicAdd(float* p, float v) { return kbsim::atom::cas_loop(p, [v](float o) { return o + v; }); }
-inline double atomicAdd(double* p, double v) { return kbsim::atom::cas_loop(p, [v](double o) { return o + v; }); }
-inline int atomicSub(int* p, int v) { return kbsim::atom::add(p, -v); }
-inline unsigned atomicSub(unsigned* p, unsigned v) { return kbsim::atom::add(p, 0u - v); }
-template <typename T> inline T atomicExch(T* p, T v) { return kbsim::atom::cas_loop(p, [v](T) { return v; }); }
-template <typename T> inline T atomicMax(T* p, T v) { return kbsim::atom::cas_loop(p, [v](T o) { return o < v ? v : o; }); }
-template <typename T> inline T atomicMin(T* p, T v) { return kbsim::atom::cas_loop(p, [v](T o) { return v < o ? v : o; }); }
-template <typename T> inline T atomicCAS(T* p, T cmp, T v) {
+inline int atomicAdd(int* p, int v, const char* f_ = __builtin_FILE(), int l_ = __builtin_LINE()) { return kbsim::atom::add(p, v, f_, l_); }
+inline unsigned atomicAdd(unsigned* p, unsigned v, const char* f_ = __builtin_FILE(), int l_ = __builtin_LINE()) { return kbsim::atom::add(p, v, f_, l_); }
+inline unsigned long long atomicAdd(unsigned long long* p, unsigned long long v, const char* f_ = __builtin_FILE(), int l_ = __builtin_LINE()) {
+  return kbsim::atom::add(p, v, f_, l_);
+}
+inline float atomicAdd(float* p, float v, const char* f_ = __builtin_FILE(), int l_ = __builtin_LINE()) {
+  return kbsim::atom::cas_loop(p, [v](float o) { return o + v; }, f_, l_);
+}
+inline double atomicAdd(double* p, double v, const char* f_ = __builtin_FILE(), int l_ = __builtin_LINE()) {
+  return kbsim::atom::cas_loop(p, [v](double o) { return o + v; }, f_, l_);
+}
+inline int atomicSub(int* p, int v, const char* f_ = __builtin_FILE(), int l_ = __builtin_LINE()) { return kbsim::atom::add(p, -v, f_, l_); }
+inline unsigned atomicSub(unsigned* p, unsigned v, const char* f_ = __builtin_FILE(), int l_ = __builtin_LINE()) { return kbsim::atom::add(p, 0u - v, f_, l_); }
+template <typename T> inline T atomicExch(T* p, T v, const char* f_ = __builtin_FILE(), int l_ = __builtin_LINE()) {
+  return kbsim::atom::cas_loop(p, [v](T) { return v; }, f_, l_);
+}
+template <typename T> inline T atomicMax(T* p, T v, const char* f_ = __builtin_FILE(), int l_ = __builtin_LINE()) {
+  return kbsim::atom::cas_loop(p, [v](T o) { return o < v ? v : o; }, f_, l_);
+}
+template <typename T> inline T atomicMin(T* p, T v, const char* f_ = __builtin_FILE(), int l_ = __builtin_LINE()) {
+  return kbsim::atom::cas_loop(p, [v](T o) { return v < o ? v : o; }, f_, l_);
+}
+template <typename T> inline T atomicCAS(T* p, T cmp, T v, const char* f_ = __builtin_FILE(), int l_ = __builtin_LINE()) {
+  kbsim::note_atomic(p, sizeof(T), f_, l_);
   __atomic_compare_exchange_n(p, &cmp, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
   return cmp;
 }

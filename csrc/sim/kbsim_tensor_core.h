@@ -35,6 +35,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include "kbsim_access.h"
 
 namespace kbsim {
 // Provided by the executor (csrc/sim/kbsim.h) -- or by a test driver.
@@ -240,10 +241,15 @@ inline void mma_m16n8k8_tf32(float (&d)[4], const std::uint32_t (&a)[4], const s
 // num registers (1, 2 or 4) into r[0 .. num-1].
 inline void ldmatrix(std::uint32_t* r, int num, bool trans, const void* row_ptr, const char* what) {
   const void* rows[32];
+  const unsigned lane = lane_id();
+  notify_event_at(Event::Ldmatrix, what, num, lane < 8u * num ? row_ptr : nullptr, nullptr, 16);
   warp_allgather(&row_ptr, rows, sizeof(const void*), what);
   std::uint32_t out[32][4];
   char why[160];
-  if (!ldmatrix_warp(rows, num, trans, out, why)) KBSIM_TC_REPORT(why);
+  access_suppress(true);  // the emulation reads every row for every lane: one ldmatrix event instead
+  const bool ok = ldmatrix_warp(rows, num, trans, out, why);
+  access_suppress(false);
+  if (!ok) KBSIM_TC_REPORT(why);
   const unsigned l = lane_id();
   for (int j = 0; j < num; ++j) r[j] = out[l][j];
 }

@@ -13,6 +13,7 @@
 #endif
 
 #include "../common/kb_error.h"
+#include "../common/kb_fpmode.h"
 #include "../common/kb_plan.h"
 
 using namespace tensorflow;  // NOLINT
@@ -189,9 +190,11 @@ void fill_output(OpKernelContext* ctx, kb::Device device, Tensor* t, kb::DType d
 }
 
 // kb::ArgumentError -> InvalidArgument, kb::Error -> Internal; the op fails, the process lives.
+// Our kernels run in IEEE mode (kb_fpmode.h: TF's threads flush subnormals to zero).
 template <typename F>
 void guarded(OpKernelContext* ctx, F&& f) {
   try {
+    const kb::IeeeFloatMode ieee;
     f();
   } catch (const kb::ArgumentError& e) {
     ctx->SetStatus(errors::InvalidArgument(e.what()));

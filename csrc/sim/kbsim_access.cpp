@@ -1,0 +1,250 @@
+// kbsim_access.cpp: the per-access hook layer (kbsim_access.h).  This file is never compiled with
+// the hooks' own instrumentation (it would call itself).  GCC's -fsanitize=kernel-address with
+// --param asan-instrumentation-with-call-threshold=0 turns every load/store of an instrumented object
+// into a call of __asan_{load,store}{1,2,4,8,16,N}_noabort(addr[, size]) before the access; those are
+// defined here (outside the AddressSanitizer build, whose runtime owns these names).
+#include "kbsim_access.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <pthread.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include "kbsim.h"
+#undef threadIdx
+#undef blockIdx
+#undef blockDim
+#undef gridDim
+#undef warpSize
+#undef __shared__
+
+namespace kbsim {
+std::recursive_mutex& launch_mutex();  // kbsim.cpp: held by every launch
+namespace {
+constexpr int kMaxObservers = 16;
+struct Slot {
+  AccessObserver fn = nullptr;
+  void* user = nullptr;
+};
+Slot g_obs[kMaxObservers];
+int g_nobs = 0;  // highest used slot + 1; 0: the hooks return at once
+bool g_report_local = false;
+bool g_suppress = false;
+Slot g_ev[kMaxObservers];
+int g_nev = 0;
+
+// The running fiber's memory (set by the executor before each switch to a fiber; no thread_local:
+// the executor poisons the module's thread-local storage, where static __shared__ memory lives).
+std::uintptr_t g_stack_lo = 0, g_stack_size = 0, g_dyn_lo = 0, g_dyn_size = 0, g_tls_lo = 0, g_tls_size = 0;
+pthread_t g_tls_thread;
+bool g_tls_known = false;
+bool g_in_fiber = false;
+
+int tls_cb(dl_phdr_info* info, std::size_t, void* arg) {
+  auto* out = static_cast<std::pair<std::uintptr_t, std::uintptr_t>*>(arg);
+  const auto anchor = reinterpret_cast<ElfW(Addr)>(&tls_cb);
+  bool mine = false;
+  std::size_t tls = 0;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type == PT_LOAD && anchor >= info->dlpi_addr + ph.p_vaddr && anchor < info->dlpi_addr + ph.p_vaddr + ph.p_memsz)
+      mine = true;
+    if (ph.p_type == PT_TLS) tls = ph.p_memsz;
+  }
+  if (!mine) return 0;
+  out->first = reinterpret_cast<std::uintptr_t>(info->dlpi_tls_data);
+  out->second = tls;
+  return 1;
+}
+
+// Not the kernel's memory: the executor's own state the built-ins read (g_ctx and the running
+// thread's ThreadCtx: threadIdx...) and the launching thread's stack, where the launch's closure
+// keeps the kernel arguments (a GPU reads them from the parameter bank, not global memory).
+std::uintptr_t g_param_lo = 0, g_param_size = 0;
+inline bool executor_state(std::uintptr_t a) {
+  return a - reinterpret_cast<std::uintptr_t>(&g_ctx) < sizeof g_ctx ||
+         a - reinterpret_cast<std::uintptr_t>(g_ctx) < sizeof(ThreadCtx) || a - g_param_lo < g_param_size;
+}
+
+inline Space classify(std::uintptr_t a) {
+  if (a - g_stack_lo < g_stack_size) return Space::Local;
+  if (a - g_dyn_lo < g_dyn_size || a - g_tls_lo < g_tls_size) return Space::Shared;
+  return Space::Global;
+}
+
+inline void hit(std::uintptr_t a, unsigned bytes, bool store, const void* site) {
+  if (!g_nobs || !g_in_fiber || g_suppress) return;
+  const Space sp = classify(a);
+  if ((sp == Space::Local && !g_report_local) || (sp == Space::Global && executor_state(a))) return;
+  const Access acc{reinterpret_cast<const void*>(a), bytes, store, site, sp};
+  g_suppress = true;  // an observer compiled with the hooks must not report its own accesses
+  for (int i = 0; i < g_nobs; ++i)
+    if (g_obs[i].fn) g_obs[i].fn(acc, g_obs[i].user);
+  g_suppress = false;
+}
+}  // namespace
+
+int add_access_observer(AccessObserver fn, void* user) {
+  std::lock_guard<std::recursive_mutex> g(launch_mutex());
+  for (int i = 0; i < kMaxObservers; ++i)
+    if (!g_obs[i].fn) {
+      g_obs[i] = Slot{fn, user};
+      if (i + 1 > g_nobs) g_nobs = i + 1;
+      return i;
+    }
+  throw Failure("kbsim: more than 16 access observers");
+}
+
+void remove_access_observer(int id) {
+  std::lock_guard<std::recursive_mutex> g(launch_mutex());
+  if (id < 0 || id >= kMaxObservers) return;
+  g_obs[id] = Slot{};
+  while (g_nobs && !g_obs[g_nobs - 1].fn) --g_nobs;
+}
+
+void set_report_local(bool on) { g_report_local = on; }
+void access_suppress(bool on) { g_suppress = on; }
+
+int add_event_observer(EventObserver fn, void* user) {
+  std::lock_guard<std::recursive_mutex> g(launch_mutex());
+  for (int i = 0; i < kMaxObservers; ++i)
+    if (!g_ev[i].fn) {
+      g_ev[i] = Slot{reinterpret_cast<AccessObserver>(fn), user};
+      if (i + 1 > g_nev) g_nev = i + 1;
+      return i;
+    }
+  throw Failure("kbsim: more than 16 event observers");
+}
+void remove_event_observer(int id) {
+  std::lock_guard<std::recursive_mutex> g(launch_mutex());
+  if (id < 0 || id >= kMaxObservers) return;
+  g_ev[id] = Slot{};
+  while (g_nev && !g_ev[g_nev - 1].fn) --g_nev;
+}
+void notify_event_at(Event kind, const char* file, int line, const void* addr, const void* src, unsigned bytes) {
+  if (!g_nev || !g_in_fiber) return;
+  const auto key = reinterpret_cast<std::uintptr_t>(file) ^ (static_cast<std::uintptr_t>(line) << 44) ^
+                   (static_cast<std::uintptr_t>(kind) << 60);
+  notify_event(EventInfo{kind, file, line, addr, src, bytes, reinterpret_cast<const void*>(key)});
+}
+void note_atomic(const void* p, unsigned bytes, const char* file, int line) {
+  notify_event_at(Event::Atomic, file, line, p, nullptr, bytes);
+}
+bool events_wanted() { return g_nev > 0 && g_in_fiber; }
+void notify_event(const EventInfo& e) {
+  if (!g_nev || !g_in_fiber) return;
+  const bool was = g_suppress;
+  g_suppress = true;
+  for (int i = 0; i < g_nev; ++i)
+    if (g_ev[i].fn) reinterpret_cast<EventObserver>(g_ev[i].fn)(e, g_ev[i].user);
+  g_suppress = was;
+}
+
+bool access_hooks_compiled() {
+#ifdef KBSIM_ACCESS_HOOKS
+  return true;
+#else
+  return false;
+#endif
+}
+
+void access_enter_fiber(const void* stack_lo, std::size_t stack_size, const void* dyn, std::size_t dyn_size) {
+  g_stack_lo = reinterpret_cast<std::uintptr_t>(stack_lo);
+  g_stack_size = stack_size;
+  g_dyn_lo = reinterpret_cast<std::uintptr_t>(dyn);
+  g_dyn_size = dyn ? dyn_size : 0;
+  const pthread_t self = pthread_self();
+  if (!g_tls_known || !pthread_equal(self, g_tls_thread)) {
+    std::pair<std::uintptr_t, std::uintptr_t> r{0, 0};
+    dl_iterate_phdr(tls_cb, &r);
+    g_tls_lo = r.first;
+    g_tls_size = r.second;
+    g_tls_thread = self;
+    g_tls_known = true;
+  }
+  g_in_fiber = true;
+}
+
+void access_leave_fiber() { g_in_fiber = false; }
+
+void access_begin_launch() {
+  pthread_attr_t attr;
+  void* lo = nullptr;
+  std::size_t size = 0;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    pthread_attr_getstack(&attr, &lo, &size);
+    pthread_attr_destroy(&attr);
+  }
+  g_param_lo = reinterpret_cast<std::uintptr_t>(lo);
+  g_param_size = size;
+}
+
+std::string describe_site(const void* site) {
+  static std::mutex mu;
+  static std::map<const void*, std::string> cache;
+  std::lock_guard<std::mutex> g(mu);
+  auto it = cache.find(site);
+  if (it != cache.end()) return it->second;
+  std::string out;
+  Dl_info info;
+  // The site is a return address: the access is the call just before it.
+  const auto pc = reinterpret_cast<std::uintptr_t>(site) - 1;
+  if (dladdr(reinterpret_cast<const void*>(pc), &info) && info.dli_fname) {
+    char cmd[4096];
+    std::snprintf(cmd, sizeof cmd, "addr2line -e '%s' 0x%lx 2>/dev/null", info.dli_fname,
+                  (unsigned long)(pc - reinterpret_cast<std::uintptr_t>(info.dli_fbase)));
+    if (FILE* p = popen(cmd, "r")) {
+      char line[4096];
+      if (std::fgets(line, sizeof line, p)) {
+        std::string s(line);
+        while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+        const auto disc = s.find(" (discriminator");
+        if (disc != std::string::npos) s.erase(disc);
+        const auto c = s.rfind("csrc/");
+        if (c != std::string::npos) s = s.substr(c);
+        if (!s.empty() && s[0] != '?') out = s;
+      }
+      pclose(p);
+    }
+    if (out.empty() && info.dli_sname) {
+      std::ostringstream o;
+      o << info.dli_sname << "+0x" << std::hex << (pc - reinterpret_cast<std::uintptr_t>(info.dli_saddr));
+      out = o.str();
+    }
+  }
+  if (out.empty()) {
+    std::ostringstream o;
+    o << site;
+    out = o.str();
+  }
+  return cache.emplace(site, out).first->second;
+}
+}  // namespace kbsim
+
+#if !defined(__SANITIZE_ADDRESS__)
+extern "C" {
+#define KBSIM_HOOK(n)                                                                                  \
+  void __asan_load##n##_noabort(std::uintptr_t a) {                                                   \
+    kbsim::hit(a, n, false, __builtin_return_address(0));                                              \
+  }                                                                                                    \
+  void __asan_store##n##_noabort(std::uintptr_t a) { kbsim::hit(a, n, true, __builtin_return_address(0)); }
+KBSIM_HOOK(1)
+KBSIM_HOOK(2)
+KBSIM_HOOK(4)
+KBSIM_HOOK(8)
+KBSIM_HOOK(16)
+#undef KBSIM_HOOK
+void __asan_loadN_noabort(std::uintptr_t a, std::size_t n) {
+  kbsim::hit(a, (unsigned)n, false, __builtin_return_address(0));
+}
+void __asan_storeN_noabort(std::uintptr_t a, std::size_t n) {
+  kbsim::hit(a, (unsigned)n, true, __builtin_return_address(0));
+}
+void __asan_handle_no_return() {}  // called before a throw / noreturn call: nothing to unpoison here
+}
+#endif
