@@ -124,9 +124,11 @@ def broken(tmp_path_factory):
     for variant, (kflags, eflags) in VARIANT_FLAGS.items():
         exe = out / f"broken_{variant}"
         obj = out / f"kbsim_{variant}.o"
+        hooks = out / f"kbsim_access_{variant}.o"
         cmd = (f"g++ {' '.join(common)} {eflags} -c {ROOT / 'csrc/sim/kbsim.cpp'} -o {obj} && "
+               f"g++ {' '.join(common)} {eflags} -c {ROOT / 'csrc/sim/kbsim_access.cpp'} -o {hooks} && "
                f"g++ {' '.join(common)} {kflags} -x c++ -include {ROOT / 'csrc/sim/kbsim.h'} "
-               f"{ROOT / 'tests/sim/broken_kernels.cu'} -x none {obj} -o {exe} -rdynamic -lpthread")
+               f"{ROOT / 'tests/sim/broken_kernels.cu'} -x none {obj} {hooks} -o {exe} -rdynamic -lpthread")
         procs.append((variant, subprocess.Popen(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                                 text=True)))
         exes[variant] = exe
