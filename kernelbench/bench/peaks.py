@@ -18,67 +18,9 @@ from typing import Optional
 T = 1e12
 
 
-@dataclass(frozen=True)
-class GpuSpec:
-    name: str                  # the product, as the datasheet names it
-    match: tuple               # every substring must occur in the upper-cased device name
-    flops: dict                # dtype -> FLOP/s
-    bandwidth: float           # bytes/s
-    memory: str                # memory type and size
-    exclude: tuple = ()        # none of these may occur
-    min_mem_gb: float = 0.0    # device memory bounds, to tell the 40 GB and 80 GB parts apart
-    max_mem_gb: float = 1e9
-    source: str = "NVIDIA datasheet"
-
-
-def _f(fp32, fp64, tf32=None, half=None) -> dict:
-    d = {"float32": fp32 * T, "float64": fp64 * T}
-    if tf32 is not None:
-        d["tf32"] = tf32 * T
-    if half is not None:
-        d["float16"] = half * T
-        d["bfloat16"] = half * T
-    return d
-
-
-# Order matters: the first entry whose substrings all match wins.
-GPUS = (
-    GpuSpec("H200 NVL", ("H200", "NVL"), _f(60, 30, 417.5, 835.5), 4.8 * T, "HBM3e 141 GB"),
-    GpuSpec("GH200 (HBM3e)", ("GH200",), _f(67, 34, 494.7, 989.4), 4.9 * T, "HBM3e 144 GB", min_mem_gb=120),
-    GpuSpec("GH200 (HBM3)", ("GH200",), _f(67, 34, 494.7, 989.4), 4.0 * T, "HBM3 96 GB"),
-    GpuSpec("H200 SXM", ("H200",), _f(67, 34, 494.7, 989.4), 4.8 * T, "HBM3e 141 GB"),
-    GpuSpec("H100 NVL", ("H100", "NVL"), _f(60, 30, 417.5, 835.5), 3.9 * T, "HBM3 94 GB"),
-    GpuSpec("H100 PCIe", ("H100", "PCIE"), _f(51.2, 25.6, 378, 756.5), 2.0 * T, "HBM2e 80 GB"),
-    GpuSpec("H100 SXM5", ("H100",), _f(67, 34, 494.7, 989.4), 3.35 * T, "HBM3 80 GB"),
-    GpuSpec("A100 SXM4 80GB", ("A100", "SXM"), _f(19.5, 9.7, 156, 312), 2.039 * T, "HBM2e 80 GB", min_mem_gb=60),
-    GpuSpec("A100 SXM4 40GB", ("A100", "SXM"), _f(19.5, 9.7, 156, 312), 1.555 * T, "HBM2 40 GB"),
-    GpuSpec("A100 PCIe 80GB", ("A100",), _f(19.5, 9.7, 156, 312), 1.935 * T, "HBM2e 80 GB", min_mem_gb=60),
-    GpuSpec("A100 PCIe 40GB", ("A100",), _f(19.5, 9.7, 156, 312), 1.555 * T, "HBM2 40 GB"),
-    GpuSpec("L40S", ("L40S",), _f(91.6, 1.43, 183, 362.05), 0.864 * T, "GDDR6 48 GB"),
-    GpuSpec("L4", ("L4",), _f(30.3, 0.49, 60, 121), 0.300 * T, "GDDR6 24 GB", exclude=("L40",)),
-    GpuSpec("A10", ("A10",), _f(31.2, 0.98, 62.5, 125), 0.600 * T, "GDDR6 24 GB", exclude=("A100", "A10G")),
-    GpuSpec("A10G", ("A10G",), _f(31.2, 0.98), 0.600 * T, "GDDR6 24 GB"),
-    GpuSpec("GeForce RTX 4090", ("4090",), _f(82.6, 1.29, 82.6, 165.2), 1.008 * T, "GDDR6X 24 GB"),
-    GpuSpec("GeForce RTX 3090", ("3090",), _f(35.6, 0.56, 35.6, 71), 0.936 * T, "GDDR6X 24 GB"),
-    GpuSpec("T4", ("T4",), _f(8.1, 0.25, None, 65), 0.320 * T, "GDDR6 16 GB", exclude=("RTX",)),
-    GpuSpec("V100 SXM2", ("V100", "SXM"), _f(15.7, 7.8, None, 125), 0.900 * T, "HBM2 16/32 GB"),
-    GpuSpec("V100 PCIe", ("V100",), _f(14, 7, None, 112), 0.900 * T, "HBM2 16/32 GB"),
-)
-
-
-def lookup_gpu(name: str, memory_bytes: Optional[float] = None) -> Optional[GpuSpec]:
-    """The datasheet entry for a device name (as torch / nvidia-smi report it) and memory size."""
-    up = (name or "").upper()
-    mem_gb = (memory_bytes or 0) / 1e9
-    for spec in GPUS:
-        if not all(m in up for m in spec.match):
-            continue
-        if any(x in up for x in spec.exclude):
-            continue
-        if memory_bytes is not None and not (spec.min_mem_gb <= mem_gb <= spec.max_mem_gb):
-            continue
-        return spec
-    return None
+# The GPU table (datasheet peaks, SM counts, clocks, caches, occupancy limits, each with its source)
+# lives in kernelbench/explain/gpus.py; the benchmark reads its datasheet figures from there.
+from ..explain.gpus import GPUS, GpuSpec, lookup_gpu  # noqa: E402,F401
 
 
 # ----------------------------------------------------------------------------------------- CPU
