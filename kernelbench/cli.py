@@ -248,7 +248,8 @@ def cmd_sim(args) -> int:
         raise UsageError(f"sim: {exc}") from None
     mark = "✔" if r.ok else "✘"
     extra = f" (worst error {r.err_ratio:.2f} x tolerance)" if r.err_ratio is not None else ""
-    print(f"{mark} {r.impl} {'x'.join(map(str, r.shape))} {dtype} check={args.check}: {r.message}{extra}")
+    shape = "x".join(map(str, r.shape)) if r.shape else "(the sanitizer driver's own shapes, not --shape)"
+    print(f"{mark} {r.impl} {shape} {dtype} check={args.check}: {r.message}{extra}")
     for d in r.diagnoses:
         print(f"  {d}")
     print("  (CPU SIMT executor: a correctness check; its run time is not a performance figure)")
@@ -333,6 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     sm.add_argument("--kind", default=None, help="the op (matmul, reduce, softmax, ...) when the rung name exists for several")
     sm.add_argument("--seed", type=int, default=0, help="seed of the random inputs (KBSIM_SEED: of the thread order)")
     sm.set_defaults(fn=cmd_sim)
+
+    from .explain.cli import add_parser as add_explain_parser   # kernelbench explain (kernelbench/explain)
+    add_explain_parser(sub)
     return p
 
 

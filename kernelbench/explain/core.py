@@ -1,0 +1,384 @@
+"""explain(): per kernel of a CUDA rung, its compiler facts, occupancy and what limits it, the
+executor's counters against their ideals, the speed-of-light bound and what binds, and one sentence
+derived from those numbers.  kernelbench.explain re-exports it; `kernelbench explain` prints it."""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+from . import bound as bnd
+from . import facts as fx
+from . import gpus
+from .occupancy import Occupancy, for_gpu
+
+# The benchmark's shapes (kernelbench/bench/suites.py, full CUDA profile), per op.
+DEFAULT_SHAPES = {"matmul": (4096, 4096, 4096), "reduce": (1 << 28,), "softmax": (4096, 32768),
+                  "log_softmax": (4096, 32768), "l2norm": (4096, 32768)}
+DEFAULT_DIM = {"cuda_12_dim_inner": ((16384, 4096), 1), "cuda_13_dim_outer": ((128, 4096, 4095), 1)}
+DTYPES = {"f32": "float32", "f64": "float64", "f16": "float16", "bf16": "bfloat16", "tf32": "tf32"}
+
+
+@dataclass
+class CounterLine:
+    """One counter against its ideal, e.g. global loads: 32.0 sectors/request, ideal 4 -- uncoalesced."""
+    what: str
+    value: float
+    ideal: Optional[float]
+    unit: str
+    verdict: str = ""
+
+    @property
+    def ratio(self) -> Optional[float]:
+        return self.value / self.ideal if self.ideal else None
+
+    def text(self) -> str:
+        s = f"{self.what}: {self.value:.4g} {self.unit}"
+        if self.ideal is not None:
+            s += f", ideal {self.ideal:.4g}"
+        return s + (f" -- {self.verdict}" if self.verdict else "")
+
+
+@dataclass
+class KernelView:
+    name: str
+    facts: Optional[dict]
+    threads_per_block: Optional[int] = None
+    blocks: Optional[int] = None
+    dynamic_smem: int = 0
+    occupancy: Optional[Occupancy] = None
+    counters: Optional[dict] = None
+    lines: list = field(default_factory=list)
+    bound: Optional[bnd.Bound] = None
+    helper: bool = False      # a kernel the rung's file shares with others (e.g. the partial-sums pass)
+
+
+@dataclass
+class Explanation:
+    rung: str
+    op: str
+    shape: tuple
+    dtype: str
+    gpu: gpus.GpuSpec
+    kernels: list
+    bound: bnd.Bound
+    flops: float
+    unique_bytes: tuple          # (read, written)
+    counters_note: str           # where the counts come from, or why there are none
+    notes: list = field(default_factory=list)
+    sentence: str = ""
+
+    @property
+    def basis(self) -> str:
+        return self.bound.basis
+
+
+# ------------------------------------------------------------------------------- problem sizes
+def parse_shape(text) -> tuple:
+    if isinstance(text, (tuple, list)):
+        return tuple(int(x) for x in text)
+    parts = re.split(r"[x×,*]", str(text).strip())
+    out = []
+    for p in parts:
+        p = p.strip()
+        m = re.fullmatch(r"(\d+)\s*(?:\^|\*\*)\s*(\d+)", p)
+        out.append(int(m.group(1)) ** int(m.group(2)) if m else int(float(p)))
+    return tuple(out)
+
+
+def analytic(op: str, shape: tuple, dtype: str, dim: Optional[int] = None) -> tuple[float, int, int]:
+    """(FLOPs, unique bytes read, unique bytes written): what any correct kernel must do at least."""
+    eb = bnd.ELEM_BYTES.get(dtype, 4)
+    if op == "matmul":
+        *b, m, n, k = shape
+        batch = b[0] if b else 1
+        return 2.0 * batch * m * n * k, batch * (m * k + k * n) * eb, batch * m * n * eb
+    n = math.prod(shape)
+    if op == "reduce":
+        out = n // shape[dim] if dim is not None else 1
+        return float(n), n * eb, out * eb
+    rows, cols = math.prod(shape[:-1]), shape[-1]
+    if op == "l2norm":
+        return 2.0 * n, n * eb, rows * eb
+    return 3.0 * n, n * eb, n * eb   # softmax: max, exp-sum, scale (an undercount is still a bound)
+
+
+# ------------------------------------------------------------------------------------ the rung
+def _impl(rung: str, op: Optional[str]):
+    from ..registry import list_impls
+    found = [i for i in list_impls(device="cuda") if i.name == rung and i.layer == "handwritten-cuda"
+             and (op is None or i.op == op)]
+    if len(found) > 1:
+        found = [i for i in found if i.op != "log_softmax"] or found
+    if not found:
+        names = sorted({i.name for i in list_impls(device="cuda") if i.layer == "handwritten-cuda"})
+        raise ValueError(f"rung: no CUDA C++ rung named {rung!r}" + (f"; rungs: {', '.join(names)}" if names else
+                         " (the kernel tables are not built here: run `make build`)"))
+    if len(found) > 1 and op is None:
+        raise ValueError(f"rung: {rung!r} exists for several ops ({', '.join(i.op for i in found)}): pass op=")
+    return found[0]
+
+
+def _launch_config(impl, shape: tuple, dtype: str, dim: Optional[int]) -> Optional[dict]:
+    """The one launch a single-launch rung makes (its table line's config function), when the
+    pybind11 module is built; else None."""
+    if not impl.nvrtc:
+        return None
+    try:
+        from .. import _frontdoors
+        mod = _frontdoors.pybind()
+    except Exception:   # noqa: BLE001 -- any failure to load means: no config here
+        return None
+    if mod is None or not hasattr(mod, "matmul_config"):
+        return None
+    dt = "float32" if dtype == "tf32" else dtype
+    try:
+        if impl.op == "matmul":
+            *b, m, n, k = shape
+            return mod.matmul_config(impl.name, m, n, k, b[0] if b else 1, k, n, n, m * k, k * n, m * n,
+                                     False, False, dt)
+        if impl.op == "reduce":
+            outer, r, inner = _reduce_dims(shape, dim)
+            return mod.reduce_config(impl.name, outer, r, inner, "sum", dt)
+    except Exception:   # noqa: BLE001 -- a refusal: no config
+        return None
+    return None
+
+
+def _reduce_dims(shape: tuple, dim: Optional[int]) -> tuple:
+    if dim is None:
+        return 1, math.prod(shape), 1
+    return math.prod(shape[:dim]), shape[dim], math.prod(shape[dim + 1:])
+
+
+def executor_counters(impl, shape: tuple, dtype: str, dim: Optional[int]) -> tuple[Optional[list], str]:
+    """Per-launch counter dicts from the SIMT executor (kernelbench.sim.counters), or (None, why not)."""
+    from .. import sim
+    fn = getattr(sim, "counters", None)
+    if fn is None:
+        return None, ("no executor counters in this build (kernelbench.sim.counters is missing): "
+                      "analytic minimum only (FLOPs and unique bytes)")
+    why = sim.available()
+    if why:
+        return None, f"the SIMT executor is not built here ({why.split(';')[0]}): analytic minimum only"
+    try:
+        kw = {"dim": dim} if impl.op == "reduce" else {}
+        launches = fn(impl.name, shape, "float32" if dtype == "tf32" else dtype, **kw)
+    except Exception as exc:   # noqa: BLE001 -- the executor refused or cannot run this rung
+        return None, f"executor counters unavailable for {impl.name}: {str(exc).splitlines()[0]}; analytic minimum only"
+    launches = [dict(c) for c in (launches or [])]
+    return launches, f"counted by the SIMT executor ({len(launches)} launch{'es' if len(launches) != 1 else ''})"
+
+
+# --------------------------------------------------------------------------- counters vs ideal
+def counter_lines(c: dict, dtype: str) -> list:
+    """Each counter against its ideal (Nsight Compute's definitions; kernelbench.sim documents which
+    ncu metric each matches)."""
+    eb = bnd.ELEM_BYTES.get(dtype, 4)
+    out = []
+
+    def per(num, den):
+        return c.get(num, 0) / c[den] if c.get(den) else None
+
+    ideal_sectors = max(1.0, 32 * eb / 32)   # a warp's 32 consecutive elements
+    for kind, label in (("load", "global loads"), ("store", "global stores")):
+        v = per(f"global_{kind}_sectors", f"global_{kind}_requests")
+        if v is not None:
+            verdict = "uncoalesced" if v > 2 * ideal_sectors else "broadcast / partly used" if v < ideal_sectors else ""
+            out.append(CounterLine(label, v, ideal_sectors, "sectors/request", verdict))
+    for kind, label in (("load", "shared loads"), ("store", "shared stores")):
+        v = per(f"shared_{kind}_wavefronts", f"shared_{kind}_requests")
+        if v is not None:
+            ideal = (c[f"shared_{kind}_ideal_wavefronts"] / c[f"shared_{kind}_requests"]
+                     if c.get(f"shared_{kind}_ideal_wavefronts") else 1.0)
+            verdict = f"{v / ideal:.1f}-way bank conflicts" if v > 1.05 * ideal else ""
+            out.append(CounterLine(label, v, ideal, "wavefronts/request", verdict))
+    if c.get("shared_ideal_wavefronts") and (c.get("shared_load_wavefronts") or c.get("shared_store_wavefronts")):
+        tot = c.get("shared_load_wavefronts", 0) + c.get("shared_store_wavefronts", 0)
+        out.append(CounterLine("shared wavefronts (all)", tot, c["shared_ideal_wavefronts"], "wavefronts",
+                               "bank conflicts" if tot > 1.05 * c["shared_ideal_wavefronts"] else ""))
+    rd, wr = c.get("unique_bytes_read"), c.get("unique_bytes_written")
+    if rd is not None and c.get("global_load_sectors"):
+        moved = c["global_load_sectors"] * 32
+        out.append(CounterLine("global load bytes / unique bytes read", moved / max(rd, 1), 1.0, "x",
+                               "each byte fetched many times: reuse must come from caches" if moved > 4 * rd else ""))
+    for key, label in (("ldmatrix", "ldmatrix"), ("cp_async_bytes", "cp.async bytes"), ("atomics", "atomics"),
+                       ("barriers", "barriers"), ("shuffles", "shuffles")):
+        if c.get(key):
+            out.append(CounterLine(label, c[key], None, "per launch"))
+    return out
+
+
+# ---------------------------------------------------------------------------------- sentence
+def sentence(ex: Explanation) -> str:
+    """One plain sentence of why, from the numbers (never typed per rung)."""
+    b = ex.bound
+    if not b.terms:
+        return "Nothing to bound: no counts for this rung."
+    main = next((k for k in ex.kernels if not k.helper), ex.kernels[0] if ex.kernels else None)
+    parts = []
+    share = {t.name: t.seconds / b.seconds for t in b.terms} if b.seconds else {}
+    what = {"math": "arithmetic throughput", "issue": "instruction issue", "shared": "shared-memory bandwidth",
+            "L1": "L1 load bandwidth", "DRAM": "DRAM bandwidth"}
+    s = f"At best {_fmt_time(b.seconds)} on {ex.gpu.name}, bound by {what.get(b.binds, b.binds)}"
+    second = sorted((v, n) for n, v in share.items() if n != b.binds)
+    if second and second[-1][0] > 0.5:
+        s += f" (then {what.get(second[-1][1], second[-1][1])} at {second[-1][0]:.0%} of it)"
+    worst = None
+    for k in ex.kernels:
+        for ln in k.lines:
+            if ln.verdict and ln.ratio and ln.ratio > 1.5 and (worst is None or ln.ratio > worst.ratio):
+                worst = ln
+    if worst is not None:
+        parts.append(f"{worst.what} take {worst.value:.3g} {worst.unit} where {worst.ideal:.3g} would do ({worst.verdict})")
+    if main is not None and main.occupancy is not None and main.occupancy.fraction < 0.5:
+        parts.append(f"only {main.occupancy.fraction:.0%} occupancy ({main.occupancy.limiter}) to hide latency")
+    if main is not None and main.facts and (main.facts.get("spill_store_bytes") or 0) > 0:
+        parts.append(f"{main.facts['spill_store_bytes']} bytes of register spills")
+    if b.basis != "counted":
+        parts.append("only the analytic minimum is counted, so memory inefficiency is not in this bound")
+    return s + ("; " + "; ".join(parts) if parts else "") + "."
+
+
+def _fmt_time(s: float) -> str:
+    return f"{s * 1e3:.3g} ms" if s >= 1e-3 else f"{s * 1e6:.3g} us"
+
+
+# ---------------------------------------------------------------------------------- explain()
+def explain(rung: str, shape=None, dtype: str = "float32", gpu: str = "h100", *, op: Optional[str] = None,
+            dim: Optional[int] = None, counters: bool = True) -> Explanation:
+    """Everything known about why `rung` is as fast as it is, at `shape` and `dtype` on `gpu`.
+    counters=False skips the executor (compiler facts, occupancy and the analytic bound only)."""
+    dtype = DTYPES.get(dtype, dtype)
+    g = gpus.get(gpu) if isinstance(gpu, str) else gpu
+    impl = _impl(rung, op)
+    if shape is None:
+        shape, d = DEFAULT_DIM.get(impl.name, (DEFAULT_SHAPES[impl.op], None))
+        dim = d if dim is None else dim
+    shape = parse_shape(shape)
+    tf32 = impl.precision == "tf32"
+    if tf32 and dtype == "float32":
+        dtype = "tf32"
+    if dtype.replace("tf32", "float32") not in impl.dtypes:
+        raise ValueError(f"dtype: {rung} takes {', '.join(impl.dtypes)}, not {dtype}")
+    flops, rd, wr = analytic(impl.op, shape, dtype, dim)
+    arch = g.sass_arch
+    notes = []
+    if impl.min_arch and g.cc < impl.min_arch:
+        notes.append(f"{rung} needs sm_{impl.min_arch}{'a' if impl.min_arch == 90 else ''}; {g.name} is "
+                     f"sm_{g.cc}: it cannot run there (facts shown are the {arch} build's)")
+    own, helpers = fx.kernels(impl.source, arch, dtype.replace("tf32", "float32"), impl.name)
+    if not own and not helpers:
+        notes.append(f"no compiler facts for {impl.source} (run scripts/compiler_facts.py)")
+    launches, cnote = (executor_counters(impl, shape, dtype, dim) if counters
+                       else (None, "counters not requested: analytic minimum only"))
+    views = []
+    if launches:
+        first_own = None
+        for c in launches:
+            name = c.get("kernel", "?")
+            f = fx.by_name(name, arch)
+            is_own = bool(fx.rung_stem(impl.name)) and fx.rung_stem(impl.name) in name
+            v = KernelView(fx.short_name(name), f, c.get("threads_per_block"), c.get("blocks"),
+                           c.get("dynamic_smem", 0) or 0, counters=c, helper=not is_own)
+            if is_own and first_own is None:
+                first_own = v
+            views.append(v)
+        target = first_own or views[0]
+        for v in views:
+            mix = (v.facts or {}).get("mix")
+            v.lines = counter_lines(v.counters, dtype)
+            pipe = bnd.pipe_of(dtype, mix, tf32)
+            fl = flops if v is target else 0.0
+            v.bound = bnd.launch_bound(g, flops=fl, pipe=pipe, counters=v.counters, sass_mix=mix, dtype=dtype,
+                                       uniform=_uniform(impl.op, shape))
+        total = bnd.total([v.bound for v in views])
+    else:
+        cfg = _launch_config(impl, shape, dtype, dim)
+        chosen = own
+        if cfg:
+            f = fx.by_name(cfg["kernel"], arch)
+            chosen = [f] if f else own
+        for f in chosen:
+            views.append(KernelView(fx.short_name(f["name"]), f))
+        for f in helpers:
+            views.append(KernelView(fx.short_name(f["name"]), f, helper=True))
+        if cfg and views:
+            views[0].blocks = int(math.prod(cfg["grid"]))
+            views[0].threads_per_block = int(math.prod(cfg["block"]))
+            views[0].dynamic_smem = int(cfg.get("shared_bytes", 0))
+        mix = (views[0].facts or {}).get("mix") if views else None
+        pipe = bnd.pipe_of(dtype, mix, tf32)
+        total = bnd.launch_bound(g, flops=flops, pipe=pipe, sass_mix=mix, dtype=dtype,
+                                 counters={"unique_bytes_read": rd, "unique_bytes_written": wr,
+                                           "blocks": views[0].blocks if views and len(chosen) == 1 else None},
+                                 uniform=_uniform(impl.op, shape))
+        total.basis = "analytic minimum"
+    for v in views:
+        tpb = v.threads_per_block or (v.facts or {}).get("max_threads")
+        if v.facts and tpb:
+            v.threads_per_block = tpb
+            v.occupancy = for_gpu(g, tpb, v.facts.get("registers", 0), v.facts.get("static_smem", 0), v.dynamic_smem)
+    ex = Explanation(impl.name, impl.op, shape, dtype, g, views, total, flops, (rd, wr), cnote, notes)
+    ex.sentence = sentence(ex)
+    return ex
+
+
+def _uniform(op: str, shape: tuple) -> bool:
+    """Do all blocks do equal work?  Assumed only where every dim is a multiple of 256 (full tiles)."""
+    dims = shape[-3:] if op == "matmul" else shape
+    return all(d % 256 == 0 for d in dims)
+
+
+def ladder(op: str = "matmul", *, shape=None, dtype: Optional[str] = None, gpu: str = "h100",
+           counters: bool = True) -> list:
+    """explain() for every CUDA C++ rung of one op ("matmul" or "reduce"), in ladder order; rungs that
+    do not take the dtype, or need another GPU, are explained in the dtype they take / noted."""
+    from ..registry import list_impls
+    out = []
+    for impl in list_impls(op=op, device="cuda"):
+        if impl.layer != "handwritten-cuda" or "vendor" in impl.traits or not re.match(r"cuda_\d\d_", impl.name):
+            continue
+        dt = dtype or ("float32" if "float32" in impl.dtypes else impl.dtypes[0])
+        if DTYPES.get(dt, dt).replace("tf32", "float32") not in impl.dtypes:
+            dt = "float16" if "float16" in impl.dtypes else impl.dtypes[0]
+        sh = shape if (shape is not None and impl.name not in DEFAULT_DIM) else None
+        if sh is None and op == "matmul" and "vector_only" in impl.traits:
+            sh = (4096, 1, 4096)
+        out.append(explain(impl.name, sh, dt, gpu, op=op, counters=counters))
+    return out
+
+
+def check_measurements(data: dict) -> list:
+    """Every CUDA figure of a result file (kernelbench/bench/results.py) against its bound: a list of
+    violations, "impl shape: measured X < bound Y" (empty when none beats its bound).  Any rung is
+    held to the analytic bound (its FLOPs and least traffic); our CUDA rungs to their explain() bound."""
+    name = ((data.get("peaks") or {}).get("cuda") or {}).get("name") or ""
+    g = gpus.lookup_gpu(name)
+    if g is None or not g.key:
+        return []
+    out = []
+    for e in data.get("entries", []):
+        if e.get("device") != "cuda" or not e.get("median_s"):
+            continue
+        case = e.get("case") or {}
+        shape, dim = tuple(case.get("shape") or ()), case.get("dim")
+        dtype = "tf32" if e.get("precision") == "tf32" else e.get("dtype", "float32")
+        flops, rd, wr = analytic(e["op"], shape, dtype, dim)
+        # Any implementation: the fastest pipe that dtype could use (fp32 data may go through TF32
+        # tensor cores in a library; fp64 through the fp64 tensor cores at up to twice the SIMT rate).
+        pipe = bnd.pipe_of(dtype, {"HMMA": 1} if dtype != "float64" else {})
+        fl = flops / 2 if dtype == "float64" else flops
+        b = bnd.launch_bound(g, flops=fl if e["op"] == "matmul" else 0.0, pipe=pipe, dtype=dtype,
+                             counters={"unique_bytes_read": rd, "unique_bytes_written": wr})
+        if re.match(r"cuda_\d\d_", e.get("impl", "")):
+            try:
+                b2 = explain(e["impl"], shape, dtype, g.key, op=e["op"], dim=dim, counters=False).bound
+                b = b2 if b2.seconds > b.seconds else b
+            except ValueError:
+                pass
+        if e["median_s"] < b.seconds:
+            out.append(f"{e.get('impl')} {'x'.join(map(str, shape))} {dtype} on {g.name}: measured "
+                       f"{_fmt_time(e['median_s'])} < bound {_fmt_time(b.seconds)} ({b.binds})")
+    return out

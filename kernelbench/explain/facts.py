@@ -1,0 +1,79 @@
+"""Compiler facts of the CUDA kernels (kernelbench/data/compiler_facts.json, written by
+scripts/compiler_facts.py): look-up by rung source file, kernel name, dtype and architecture."""
+from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Optional
+
+FACTS_JSON = Path(__file__).resolve().parents[1] / "data" / "compiler_facts.json"
+_CTYPE = {"float32": "float", "float64": "double", "float16": "__half", "bfloat16": "__nv_bfloat16"}
+
+
+@functools.lru_cache(maxsize=None)
+def load(path: Path = FACTS_JSON) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {"files": {}}
+
+
+def short_name(name: str) -> str:
+    """'void kb::f<float, 8>(kb::MatmulArgs)' -> 'kb::f<float, 8>' (how the executor names a launch
+    too), spaces normalised."""
+    name = re.sub(r"^void\s+", "", name.strip())
+    depth, cut = 0, len(name)
+    for i, ch in enumerate(name):   # the parameter list: the first '(' outside template brackets
+        if ch == "<":
+            depth += 1
+        elif ch == ">":
+            depth -= 1
+        elif ch == "(" and depth == 0:
+            cut = i
+            break
+    return re.sub(r"\s+", " ", name[:cut]).strip()
+
+
+def first_template_arg(name: str) -> Optional[str]:
+    m = re.search(r"<\s*([^,<>]+)", name)
+    return m.group(1).strip() if m else None
+
+
+def rung_stem(impl_name: str) -> str:
+    """cuda_05_blocktile_2d -> 05_: kernels of a rung carry its number (matmul_05_..., softmax_14_...)."""
+    m = re.match(r"cuda_(\d\d)_", impl_name)
+    return f"_{m.group(1)}_" if m else ""
+
+
+def kernels(source: str, arch: str, dtype: Optional[str] = None, impl_name: str = "") -> tuple[list, list]:
+    """(the rung's own kernels, helper kernels it may launch) compiled from `source` for `arch`,
+    filtered by dtype (the first template argument) when given."""
+    entry = load()["files"].get(source)
+    if not entry:
+        return [], []
+    ks = [k for k in entry["kernels"] if k["arch"] == arch]
+    if dtype:
+        want = _CTYPE.get(dtype, "float" if dtype == "tf32" else dtype)
+        ks = [k for k in ks if first_template_arg(k["name"]) in (want, None)]
+    stem = rung_stem(impl_name)
+    own = [k for k in ks if stem and stem in k["name"].split("(")[0]]
+    return (own, [k for k in ks if k not in own]) if own else (ks, [])
+
+
+def by_name(name: str, arch: str) -> Optional[dict]:
+    """The facts of one kernel, by its (demangled or executor) name."""
+    want = short_name(name)
+    for entry in load()["files"].values():
+        for k in entry["kernels"]:
+            if k["arch"] == arch and short_name(k["name"]) == want:
+                return k
+    return None
+
+
+def stale() -> list:
+    """Source files whose facts are out of date (scripts/compiler_facts.py --check)."""
+    import importlib.util
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("kb_compiler_facts", root / "scripts" / "compiler_facts.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.stale(load())
