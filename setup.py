@@ -157,7 +157,8 @@ ACCESS_HOOK_FLAGS = ("-fsanitize=kernel-address --param asan-instrumentation-wit
 
 
 def sim_sources() -> list[str]:
-    return sources("cuda_sources") + sources("common_sources") + ["csrc/sim/kbsim.cpp", "csrc/sim/kbsim_access.cpp"]
+    return sources("cuda_sources") + sources("common_sources") + ["csrc/sim/kbsim.cpp", "csrc/sim/kbsim_access.cpp",
+                                                                   "csrc/sim/kbsim_counters.cpp"]
 
 
 def write_sim_ninja(lines: list[str], add, cuda_home: str) -> list[str]:

@@ -206,3 +206,50 @@ def _sanitized(impl: str, kind: str, shape: tuple, dtype: str, check: str) -> Si
     lines = [ln for ln in out.splitlines() if ln.startswith(("PASS", "FAIL", "SKIP"))]
     return SimResult(impl, shape, dtype, check, ok, diagnoses=diagnoses + bad,
                      message=(lines[-1] if lines else out.strip().splitlines()[-1] if out.strip() else f"exit {rc}"))
+
+
+# ------------------------------------------------------------------ memory counters (kbsim_counters.h)
+COUNTER_KEYS = ("global_load_requests", "global_load_sectors", "global_store_requests", "global_store_sectors",
+                "shared_load_requests", "shared_load_wavefronts", "shared_store_requests", "shared_store_wavefronts",
+                "shared_ideal_wavefronts", "ldmatrix", "cp_async_bytes", "atomics", "barriers", "shuffles",
+                "unique_bytes_read", "unique_bytes_written", "blocks", "threads_per_block", "kernel")
+
+
+def counters(impl: str, shape, dtype: str = "float32", *, op: str = "sum", dim: Optional[int] = None,
+             sample: bool = True, sms: Optional[int] = None, kind: Optional[str] = None) -> list:
+    """Nsight-Compute-style memory counters of rung `impl` at `shape`: one dict per kernel launch
+    (keys COUNTER_KEYS and more; the ncu metric each models is in csrc/sim/kbsim_counters.h), with
+    'sites': per source site (file:line) its requests, sectors and wavefronts.
+
+    Counts are SOURCE-LEVEL (one C++ access = one instruction): nvcc may merge a thread's
+    consecutive accesses into one wider SASS instruction, which Nsight counts once, so requests are
+    an upper bound of the SASS's and never a basis for a lower bound on time.
+    sample=True runs representative blocks only (first / one interior / last per grid dimension,
+    scaled by their class's size; a second interior block checks the first: 'exact' is False when
+    they differ) -- unique bytes are then -1 (measured on full runs only).  `sms`: the multiprocessor
+    count the simulated device reports (grids of occupancy-sized rungs follow it)."""
+    shape = tuple(int(s) for s in shape)
+    rung = _impl_of(impl, kind)
+    m = module()
+    old = m.sim_options()
+    if sms is not None:
+        m.set_sim_options(sms=sms)
+    rng = np.random.default_rng(0)
+    m.counters_start(sample)
+    try:
+        if rung.op == "matmul":
+            *batch, mm, n, k = shape
+            matmul(_rng_array(rng, (*batch, mm, k), dtype), _rng_array(rng, (*batch, k, n), dtype), impl)
+        elif rung.op == "reduce":
+            reduce(_rng_array(rng, shape, dtype), op, dim, impl=impl)
+        elif rung.op == "l2norm":
+            l2norm(_rng_array(rng, shape, dtype), impl=impl)
+        else:
+            softmax(_rng_array(rng, shape, dtype), impl=impl, log=rung.op == "log_softmax")
+    finally:
+        launches = m.counters_stop()
+        m.set_sim_options(sms=old["sms"])
+    for d in launches:
+        for key in ("blocks", "threads_per_block"):
+            d[key] = int(d[key])
+    return launches

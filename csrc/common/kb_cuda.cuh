@@ -31,8 +31,11 @@ inline void launch(void (*kernel)(P...), dim3 grid, dim3 block, std::size_t smem
                    typename kb_same<P>::type... args) {
 #ifdef KB_SIM
   (void)stream;
+  // The closure handed to the executor is one pointer, so std::function keeps it in place on this
+  // stack, where the access hooks know the kernel arguments live (not global memory: kbsim_access.h).
+  const auto call = [&] { kernel(args...); };
   ::kbsim::launch(::kbsim::kernel_name_of((const void*)kernel), (const void*)kernel, grid, block, smem,
-                  [&] { kernel(args...); });
+                  [c = &call] { (*c)(); });
 #else
   kernel<<<grid, block, smem, stream>>>(args...);
 #endif

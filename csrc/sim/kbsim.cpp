@@ -950,7 +950,7 @@ void launch(const char* kernel_name, const void* fn, dim3 grid, dim3 block, std:
     return;
   }
   ++g_launches;
-  access_begin_launch();
+  access_begin_launch(kernel_name, grid, block);
   std::mt19937_64 rng(options().seed * 0x9e3779b97f4a7c15ull + (unsigned long long)g_launches);
   std::string error;
   // Blocks one after another on a worker thread.  Under ThreadSanitizer each block gets a fresh
@@ -960,6 +960,7 @@ void launch(const char* kernel_name, const void* fn, dim3 grid, dim3 block, std:
   for (unsigned bz = 0; bz < grid.z; ++bz)
     for (unsigned by = 0; by < grid.y; ++by)
       for (unsigned bx = 0; bx < grid.x; ++bx) ids.push_back(make_uint3(bx, by, bz));
+  access_select_blocks(grid, ids);  // the counters may run a representative subset (kbsim_counters.h)
 #ifdef KBSIM_TSAN
   const std::size_t per_thread = 1;
 #else

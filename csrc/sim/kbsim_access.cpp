@@ -77,8 +77,16 @@ inline Space classify(std::uintptr_t a) {
   return Space::Global;
 }
 
+// The address of the atomic being made: the builtin's own instrumented load/CAS/RMW of it is part
+// of the atomic (reported once as Event::Atomic), not a plain access.
+std::uintptr_t g_atomic_addr = 0;
+
 inline void hit(std::uintptr_t a, unsigned bytes, bool store, const void* site) {
   if (!g_nobs || !g_in_fiber || g_suppress) return;
+  if (g_atomic_addr) {
+    if (a == g_atomic_addr) return;
+    g_atomic_addr = 0;
+  }
   const Space sp = classify(a);
   if ((sp == Space::Local && !g_report_local) || (sp == Space::Global && executor_state(a))) return;
   const Access acc{reinterpret_cast<const void*>(a), bytes, store, site, sp};
@@ -133,6 +141,7 @@ void notify_event_at(Event kind, const char* file, int line, const void* addr, c
   notify_event(EventInfo{kind, file, line, addr, src, bytes, reinterpret_cast<const void*>(key)});
 }
 void note_atomic(const void* p, unsigned bytes, const char* file, int line) {
+  g_atomic_addr = reinterpret_cast<std::uintptr_t>(p);
   notify_event_at(Event::Atomic, file, line, p, nullptr, bytes);
 }
 bool events_wanted() { return g_nev > 0 && g_in_fiber; }
@@ -167,12 +176,24 @@ void access_enter_fiber(const void* stack_lo, std::size_t stack_size, const void
     g_tls_thread = self;
     g_tls_known = true;
   }
+  g_atomic_addr = 0;
   g_in_fiber = true;
 }
 
 void access_leave_fiber() { g_in_fiber = false; }
 
-void access_begin_launch() {
+LaunchObserver g_launch_obs = nullptr;
+void* g_launch_user = nullptr;
+BlockSelector g_selector = nullptr;
+void* g_selector_user = nullptr;
+void set_launch_observer(LaunchObserver fn, void* user) { g_launch_obs = fn; g_launch_user = user; }
+void set_block_selector(BlockSelector fn, void* user) { g_selector = fn; g_selector_user = user; }
+void access_select_blocks(dim3 grid, std::vector<uint3>& ids) {
+  if (g_selector) g_selector(grid, ids, g_selector_user);
+}
+
+void access_begin_launch(const char* kernel, dim3 grid, dim3 block) {
+  if (g_launch_obs) g_launch_obs(kernel, grid, block, g_launch_user);
   pthread_attr_t attr;
   void* lo = nullptr;
   std::size_t size = 0;

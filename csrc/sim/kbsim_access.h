@@ -8,8 +8,11 @@
 // The ASan and TSan variants are not instrumented with hooks (observers are never called there).
 // Consumers: the counters (kbsim_counters.*), the extent check, the memory model between blocks.
 #pragma once
+#include <vector_types.h>  // dim3, uint3 (CUDA headers)
+
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace kbsim {
 
@@ -66,5 +69,12 @@ void access_suppress(bool on);           // plain hooks off while an emulation r
 void access_enter_fiber(const void* stack_lo, std::size_t stack_size, const void* dyn, std::size_t dyn_size);
 void access_leave_fiber();
 // launch() calls this on the launching thread: its stack holds the kernel arguments (not reported).
-void access_begin_launch();
+void access_begin_launch(const char* kernel, dim3 grid, dim3 block);
+// launch() passes the block list through the selector (the counters may keep a representative subset).
+void access_select_blocks(dim3 grid, std::vector<uint3>& ids);
+// Observers of launches and a block selector (one at a time), for the counters (kbsim_counters.h).
+using LaunchObserver = void (*)(const char* kernel, dim3 grid, dim3 block, void* user);
+using BlockSelector = void (*)(dim3 grid, std::vector<uint3>& ids, void* user);
+void set_launch_observer(LaunchObserver fn, void* user);
+void set_block_selector(BlockSelector fn, void* user);
 }  // namespace kbsim

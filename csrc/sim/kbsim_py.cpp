@@ -2,6 +2,7 @@
 // seed of the thread order, simulated multiprocessor count, checks on/off, launches so far.
 #include <pybind11/pybind11.h>
 #include "kbsim.h"
+#include "kbsim_counters.h"
 #undef threadIdx
 #undef blockIdx
 #undef blockDim
@@ -38,4 +39,31 @@ void kbsim_bind(py::module_& m) {
   }, py::arg("seed") = py::none(), py::arg("sms") = py::none(), py::arg("shuffle_order") = py::none(),
      py::arg("poison_shared") = py::none());
   m.def("sim_launches", &kbsim::launches, "kernel launches the executor has run in this process");
+  // Memory counters (kbsim_counters.h): start, run rungs, stop -> one dict per launch.
+  m.def("counters_start", &kbsim::counters_start, py::arg("sample") = true);
+  m.def("counters_stop", [] {
+    py::list out;
+    for (const kbsim::LaunchCounters& l : kbsim::counters_stop()) {
+      py::dict d;
+      for (const auto& kv : l.values) d[py::str(kv.first)] = kv.second;
+      d["kernel"] = l.kernel;
+      d["grid"] = py::make_tuple(l.grid[0], l.grid[1], l.grid[2]);
+      d["block"] = py::make_tuple(l.block[0], l.block[1], l.block[2]);
+      d["blocks_run"] = l.blocks_run;
+      d["sampled"] = l.sampled;
+      d["exact"] = l.exact;
+      d["note"] = l.note;
+      py::list sites;
+      for (const kbsim::SiteCounters& s : l.sites) {
+        py::dict e;
+        e["site"] = s.site; e["kind"] = s.kind; e["bytes"] = s.bytes; e["requests"] = s.requests;
+        e["sectors"] = s.sectors; e["wavefronts"] = s.wavefronts; e["ideal_wavefronts"] = s.ideal_wavefronts;
+        e["lanes"] = s.lanes;
+        sites.append(e);
+      }
+      d["sites"] = sites;
+      out.append(d);
+    }
+    return out;
+  });
 }

@@ -1,0 +1,110 @@
+"""Memory counters of the CPU SIMT executor (csrc/sim/kbsim_counters.h): small kernels whose
+counts are derived by hand (tests/sim/counter_kernels.cu), each asserted exactly.
+
+Hardware model the numbers follow (the Nsight Compute definitions): a request is one warp-level
+instance of one instruction; a global request touches ceil-aligned 32-byte sectors; shared memory
+has 32 banks of 4 bytes, a <= 4-byte access is one phase of 32 lanes, 8 bytes two phases of 16,
+16 bytes four phases of 8; a phase costs the most distinct words any one bank serves."""
+from __future__ import annotations
+
+import glob
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CUDA_HOME = Path(os.environ.get("CUDA_HOME", "/usr/local/cuda"))
+HOOKS = ("-fsanitize=kernel-address --param asan-instrumentation-with-call-threshold=0 --param asan-stack=0 "
+         "--param asan-globals=0 -fno-tree-vectorize -fno-store-merging")
+
+pytestmark = pytest.mark.skipif(not (CUDA_HOME / "include" / "cuda_runtime.h").exists(),
+                                reason="the executor needs the CUDA headers")
+
+
+@pytest.fixture(scope="module")
+def counter_exe(tmp_path_factory):
+    """counter_kernels.cu with the access hooks, linked with the executor's own sources."""
+    out = tmp_path_factory.mktemp("counters")
+    common = (f"-std=c++17 -O2 -g -fsanitize=alignment -fsanitize-undefined-trap-on-error -DKB_WITH_CUDA -DKB_SIM "
+              f"-DKBSIM_ACCESS_HOOKS -I{CUDA_HOME / 'include'} -I{ROOT / 'csrc'}")
+    executor = [p for p in sorted(glob.glob(str(ROOT / "csrc/sim/*.cpp"))) if not p.endswith("_py.cpp")]
+    objs, procs = [], []
+    for src in executor:
+        obj = out / (Path(src).stem + ".o")
+        procs.append(subprocess.Popen(f"g++ {common} -c {src} -o {obj}", shell=True, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True))
+        objs.append(str(obj))
+    for p in procs:
+        log, _ = p.communicate()
+        assert p.returncode == 0, log[-3000:]
+    exe = out / "counter_kernels"
+    cmd = (f"g++ {common} {HOOKS} -x c++ -include {ROOT / 'csrc/sim/kbsim.h'} {ROOT / 'tests/sim/counter_kernels.cu'} "
+           f"-x none {' '.join(objs)} -o {exe} -rdynamic -lpthread")
+    p = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert p.returncode == 0, p.stdout[-3000:]
+    return exe
+
+
+def counts(exe, case: str) -> tuple[dict, list]:
+    p = subprocess.run([str(exe), case], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120,
+                       env=dict(os.environ, KBSIM_SEED="1"))
+    assert p.returncode == 0, p.stdout[-2000:]
+    values = {m.group(1): float(m.group(2)) for m in re.finditer(r"^COUNT (\S+) (\S+)$", p.stdout, re.M)}
+    sites = re.findall(r"^SITE (.*)$", p.stdout, re.M)
+    return values, sites
+
+
+# (case, exact counts derived by hand)
+CASES = [
+    # 32 lanes x 4 bytes at consecutive addresses: 128 bytes = 4 sectors, one request.
+    ("coalesced_load", {"global_load_requests": 1, "global_load_sectors": 4,
+                        "global_store_requests": 1, "global_store_sectors": 4}),
+    # lane l reads x[64 l]: 256 bytes apart, every lane its own sector -> 32 sectors for one request
+    # (the naive matmul's A load).
+    ("row_strided_load", {"global_load_requests": 1, "global_load_sectors": 32}),
+    # s[32 l]: word 32 l is in bank 0 for every lane -> 32 wavefronts for the store and for the load,
+    # the ideal being 1 each.
+    ("bank_conflict_32way", {"shared_store_requests": 1, "shared_store_wavefronts": 32,
+                             "shared_load_requests": 1, "shared_load_wavefronts": 32,
+                             "shared_ideal_wavefronts": 2, "barriers": 1}),
+    # s[33 l]: bank (33 l) mod 32 = l, all different -> 1 wavefront each.
+    ("bank_conflict_padded", {"shared_store_requests": 1, "shared_store_wavefronts": 1,
+                              "shared_load_requests": 1, "shared_load_wavefronts": 1, "shared_ideal_wavefronts": 2}),
+    # float4 s[l]: 512 bytes in four phases of 8 lanes x 16 bytes = 128 bytes, each conflict-free -> 4.
+    # The fill loop: two 16-byte stores per lane (i = l, l + 32) -> 2 requests x 4 wavefronts.
+    # Global: out[l] as float4, 512 bytes = 16 sectors; x[0] read twice per lane -> 2 requests, 1 sector each.
+    ("lds128", {"shared_load_requests": 1, "shared_load_wavefronts": 4, "shared_store_requests": 2,
+                "shared_store_wavefronts": 8, "shared_ideal_wavefronts": 12, "global_store_sectors": 16,
+                "global_load_requests": 2, "global_load_sectors": 2}),
+    # float4 s[2 l]: a phase of 8 lanes covers bytes 0 .. 255: lanes l and l + 4 share banks -> 2 per
+    # phase -> 8 wavefronts, ideal 4.
+    ("lds128_stride2", {"shared_load_requests": 1, "shared_load_wavefronts": 8}),
+    # every lane reads s[0] / x[0]: one word, one wavefront; one sector.
+    ("broadcast", {"shared_load_requests": 1, "shared_load_wavefronts": 1, "global_load_requests": 1,
+                   "global_load_sectors": 1}),
+    # 64 lanes (2 warps) atomicAdd one counter: 2 warp-level atomics, 32 lanes on one address each.
+    ("contended_atomic", {"atomics": 2, "atomic_lane_ops": 64, "atomic_max_same_address": 32,
+                          "global_store_requests": 0, "global_load_requests": 0}),
+]
+
+
+@pytest.mark.parametrize("case,want", CASES, ids=[c for c, _ in CASES])
+def test_hand_derived_counts(counter_exe, case, want):
+    values, sites = counts(counter_exe, case)
+    for key, n in want.items():
+        assert values.get(key) == n, (case, key, values.get(key), n, sites)
+
+
+def test_sites_name_file_and_line(counter_exe):
+    _, sites = counts(counter_exe, "bank_conflict_32way")
+    assert any(re.search(r"counter_kernels\.cu:\d+ shared_store bytes=4 requests=1 sectors=0 wavefronts=32", s)
+               for s in sites), sites
+
+
+def test_unique_bytes(counter_exe):
+    # row-strided: 32 floats read (128 distinct bytes), 32 floats written.
+    values, _ = counts(counter_exe, "row_strided_load")
+    assert values["unique_bytes_read"] == 128 and values["unique_bytes_written"] == 128
