@@ -48,11 +48,14 @@ def counter_exe(tmp_path_factory):
     return exe
 
 
-def counts(exe, case: str) -> tuple[dict, list]:
-    p = subprocess.run([str(exe), case], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120,
+def counts(exe, case: str, *extra: str) -> tuple[dict, list]:
+    p = subprocess.run([str(exe), case, *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120,
                        env=dict(os.environ, KBSIM_SEED="1"))
     assert p.returncode == 0, p.stdout[-2000:]
     values = {m.group(1): float(m.group(2)) for m in re.finditer(r"^COUNT (\S+) (\S+)$", p.stdout, re.M)}
+    for key in ("BLOCKS_RUN", "EXACT"):
+        m = re.search(rf"^{key} (\d+)$", p.stdout, re.M)
+        values[key] = int(m.group(1)) if m else None
     sites = re.findall(r"^SITE (.*)$", p.stdout, re.M)
     return values, sites
 
@@ -108,3 +111,29 @@ def test_unique_bytes(counter_exe):
     # row-strided: 32 floats read (128 distinct bytes), 32 floats written.
     values, _ = counts(counter_exe, "row_strided_load")
     assert values["unique_bytes_read"] == 128 and values["unique_bytes_written"] == 128
+
+
+SCALED = ("global_load_requests", "global_load_sectors", "global_store_requests", "global_store_sectors",
+          "shared_load_requests", "shared_load_wavefronts", "shared_store_requests", "shared_store_wavefronts",
+          "shared_ideal_wavefronts", "barriers")
+
+
+def test_sampled_equals_full(counter_exe):
+    # 6 x 7 blocks, partial tiles on two edges, rows 416 bytes apart (a multiple of 32): the sample
+    # (first / interior / check / last per dimension: 4 x 4 = 16 blocks) scaled equals the full run.
+    full, _ = counts(counter_exe, "tile_copy_ld104")
+    sampled, _ = counts(counter_exe, "tile_copy_ld104", "sample")
+    assert full["BLOCKS_RUN"] == 42 and sampled["BLOCKS_RUN"] == 16
+    assert sampled["EXACT"] == 1
+    for key in SCALED:
+        assert sampled[key] == full[key], (key, sampled[key], full[key])
+    assert full["global_load_requests"] > 0 and full["shared_store_wavefronts"] > 0
+
+
+def test_sampling_says_when_it_is_not_exact(counter_exe):
+    # block b reads from x[4 b]: blocks 1 and 4 (interior and its check) start 16 and 64 bytes into a
+    # sector -> 5 and 4 sectors: the blocks of one class differ, and the sampled result must say so.
+    full, _ = counts(counter_exe, "skewed_load")
+    sampled, _ = counts(counter_exe, "skewed_load", "sample")
+    assert full["EXACT"] == 1 and sampled["EXACT"] == 0
+    assert full["global_load_requests"] == 6 and sampled["global_load_requests"] == 6

@@ -45,6 +45,21 @@ __global__ void broadcast(const float* x, float* out, int index) {
 // Every lane of two warps adds to one counter.
 __global__ void contended_atomic(unsigned* counter) { atomicAdd(counter, 1u); }
 
+// A tiled copy over a rows x cols matrix with leading dimension ld (16 x 16 tiles, edge tiles partial):
+// the sampling test runs it on every block and on the representative blocks only.
+__global__ void tile_copy(const float* x, float* out, int rows, int cols, int ld) {
+  __shared__ float t[16][17];
+  const int r = blockIdx.y * 16 + threadIdx.y, c = blockIdx.x * 16 + threadIdx.x;
+  t[threadIdx.y][threadIdx.x] = r < rows && c < cols ? x[(long)r * ld + c] : 0.f;
+  __syncthreads();
+  if (r < rows && c < cols) out[(long)r * ld + c] = t[threadIdx.y][threadIdx.x];
+}
+
+// Block b reads 32 floats from x[4 b]: 16 bytes further per block, so blocks differ in sectors (4 or 5).
+__global__ void skewed_load(const float* x, float* out) {
+  out[blockIdx.x * 32 + threadIdx.x] = x[blockIdx.x * 4 + threadIdx.x];
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) return 2;
   const std::string c = argv[1];
@@ -54,7 +69,11 @@ int main(int argc, char** argv) {
   cudaMalloc((void**)&out, 64 * sizeof(float));
   cudaMalloc((void**)&counter, sizeof(unsigned));
   cudaMemset(x, 0, 64 * 64 * sizeof(float));
-  kbsim::counters_start(false);
+  const bool sample = argc > 2 && std::string(argv[2]) == "sample";
+  float *big, *big_out;
+  cudaMalloc((void**)&big, 100 * 104 * sizeof(float));
+  cudaMalloc((void**)&big_out, 100 * 104 * sizeof(float));
+  kbsim::counters_start(sample);
   if (c == "coalesced_load") launch(strided_load, 1, 32, 0, nullptr, x, out, 1);
   else if (c == "row_strided_load") launch(strided_load, 1, 32, 0, nullptr, x, out, 64);
   else if (c == "bank_conflict_32way") launch(shared_store, 1, 32, 0, nullptr, x, out, 32);
@@ -63,9 +82,12 @@ int main(int argc, char** argv) {
   else if (c == "lds128_stride2") launch(shared_load128, 1, 32, 0, nullptr, x, reinterpret_cast<float4*>(x), 2);
   else if (c == "broadcast") launch(broadcast, 1, 32, 0, nullptr, x, out, 0);
   else if (c == "contended_atomic") launch(contended_atomic, 1, 64, 0, nullptr, counter);
+  // 100 x 90 in 16 x 16 tiles: a 6 x 7 grid, partial tiles at the right and bottom edges.
+  else if (c == "tile_copy_ld104") launch(tile_copy, dim3(6, 7), dim3(16, 16), 0, nullptr, big, big_out, 100, 90, 104);
+  else if (c == "skewed_load") launch(skewed_load, 6, 32, 0, nullptr, big, big_out);
   else return 2;
   for (const kbsim::LaunchCounters& l : kbsim::counters_stop()) {
-    std::printf("KERNEL %s\n", l.kernel.c_str());
+    std::printf("KERNEL %s\nBLOCKS_RUN %lld\nEXACT %d\n", l.kernel.c_str(), l.blocks_run, (int)l.exact);
     for (const auto& kv : l.values) std::printf("COUNT %s %.0f\n", kv.first.c_str(), kv.second);
     for (const auto& s : l.sites)
       std::printf("SITE %s %s bytes=%u requests=%.0f sectors=%.0f wavefronts=%.0f ideal=%.0f\n", s.site.c_str(),
