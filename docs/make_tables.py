@@ -10,6 +10,8 @@ Two kinds of tables:
   <!-- kb:rungs:OP-DEVICE --> ... <!-- kb:end -->   the rungs of an op on a device, from the registry:
       every fact from the C++ kernel table line, the one-line description, and the "Limits:" of the
       rung's source header -- so the docs cannot contradict a source file (issue 9).
+  <!-- kb:explain:OP-GPU[:short] --> ... <!-- kb:end -->   the speed-of-light bound of every CUDA
+      rung with its compiler facts and counts (kernelbench/explain/docs.py); a bound, not a measurement
 """
 from __future__ import annotations
 
@@ -93,6 +95,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     mds = [m for m in [ROOT / "README.md"] + sorted((ROOT / "docs").rglob("*.md")) if m.exists()]
     rc = update_rung_tables(mds, args.check)
+    from kernelbench.explain import docs as explain_docs   # <!-- kb:explain:OP-GPU --> blocks (bounds)
+    rc = explain_docs.update(mds, args.check) or rc
     files = sorted(Path(args.results).rglob("*.json"))
     if not files:
         print(f"no result files under {args.results}: no measurement table to generate")

@@ -56,7 +56,8 @@ class Bound:
 def pipe_of(dtype: str, mix: Optional[dict], tf32: bool = False) -> str:
     """Which pipe does the math: tensor cores when the SASS has HMMA/HGMMA, else the SIMT FMA pipe of
     the accumulation type (fp64 for float64, fp32 otherwise: 16-bit SIMT rungs accumulate in fp32)."""
-    mix = mix or {}
+    if not mix:   # no SASS known: the fastest pipe the dtype could use (a smaller, still valid bound)
+        mix = {"HMMA": 1} if tf32 or dtype in ("float16", "bfloat16", "tf32") else {}
     if mix.get("HMMA") or mix.get("HGMMA"):
         if tf32 or dtype in ("float32", "tf32"):
             return "tf32"
@@ -64,14 +65,26 @@ def pipe_of(dtype: str, mix: Optional[dict], tf32: bool = False) -> str:
     return "fp64" if dtype == "float64" or mix.get("DFMA") else "fp32"
 
 
-def merge_factor(mix: Optional[dict], prefixes: tuple, elem_bytes: int) -> int:
-    """The widest merge the SASS shows for these opcodes: widest access bits / element bits (>= 1)."""
-    widest = 0
-    for k, v in (mix or {}).items():
-        base, _, width = k.partition(".")
-        if base in prefixes and v and width.isdigit():
-            widest = max(widest, int(width))
-    return max(1, widest // (8 * elem_bytes)) if widest else 1
+def _widest(mix: Optional[dict], prefixes: tuple) -> int:
+    return max([int(k.partition(".")[2]) for k, v in (mix or {}).items()
+                if k.partition(".")[0] in prefixes and v and k.partition(".")[2].isdigit()] or [0])
+
+
+def merged(c: dict, kind: str, prefixes: tuple, sass_mix: Optional[dict], elem_bytes: int) -> tuple[float, float]:
+    """(requests, sectors or wavefronts) of one kind of access ("global_load", "shared_load", ...), the
+    source-level counts divided by the widest merge the SASS allows: per site when the counters have
+    sites (a site of B bytes per lane can merge widest/8B of its accesses), else by the dtype."""
+    unit = "wavefronts" if kind.startswith("shared") else "sectors"
+    if c.get("sass_level"):
+        return c.get(f"{kind}_requests", 0), c.get(f"{kind}_{unit}", 0)
+    widest = _widest(sass_mix, prefixes)
+    sites = [x for x in c.get("sites") or [] if x.get("kind") == kind]
+    if sites and widest:
+        req = sum(x.get("requests", 0) / max(1, widest // (8 * max(1, int(x.get("bytes", 4))))) for x in sites)
+        amt = sum(x.get(unit, 0) / max(1, widest // (8 * max(1, int(x.get("bytes", 4))))) for x in sites)
+        return req, amt
+    k = max(1, widest // (8 * elem_bytes)) if widest else 1
+    return c.get(f"{kind}_requests", 0) / k, c.get(f"{kind}_{unit}", 0) / k
 
 
 def quantization(blocks: Optional[int], sms: int, uniform: bool) -> tuple[float, str]:
@@ -105,36 +118,33 @@ def launch_bound(gpu: GpuSpec, *, flops: float, pipe: str, counters: Optional[di
         terms.append(Term("math", q * flops / peak,
                           f"{flops:.3g} FLOP at {peak / 1e12:.1f} TFLOP/s ({pipe}, {gpu.max_mhz} MHz); {qnote}"))
     eb = ELEM_BYTES.get(dtype, 4)
-    sass_level = bool(c.get("sass_level"))
-    kg = 1 if sass_level else merge_factor(sass_mix, ("LDG",), eb)
-    kgs = 1 if sass_level else merge_factor(sass_mix, ("STG",), eb)
-    ks = 1 if sass_level else merge_factor(sass_mix, ("LDS",), eb)
-    kss = 1 if sass_level else merge_factor(sass_mix, ("STS",), eb)
+    gl_req, gl_sec = merged(c, "global_load", ("LDG",), sass_mix, eb)
+    gs_req, _ = merged(c, "global_store", ("STG",), sass_mix, eb)
+    sl_req, sl_wf = merged(c, "shared_load", ("LDS",), sass_mix, eb)
+    ss_req, ss_wf = merged(c, "shared_store", ("STS",), sass_mix, eb)
     if math_instructions is None:
         key = "HGMMA" if (sass_mix or {}).get("HGMMA") else "HMMA.tf32" if pipe == "tf32" else \
             "HMMA" if pipe in ("fp16", "bf16") else pipe
         math_instructions = flops / FLOP_PER_WARP_INSTR[key] if flops else 0.0
-    mem_instr = (c.get("global_load_requests", 0) / kg + c.get("global_store_requests", 0) / kgs
-                 + c.get("shared_load_requests", 0) / ks + c.get("shared_store_requests", 0) / kss
-                 + c.get("ldmatrix", 0) + c.get("atomics", 0) + c.get("barriers", 0) + c.get("shuffles", 0)
-                 + c.get("cp_async_bytes", 0) / (16 * 32))
+    mem_instr = (gl_req + gs_req + sl_req + ss_req + c.get("ldmatrix", 0) + c.get("atomics", 0)
+                 + c.get("barriers", 0) + c.get("shuffles", 0) + c.get("cp_async_bytes", 0) / (16 * 32))
     instr = math_instructions + mem_instr
     if instr and gpu.limits is not None:
         issue_rate = gpu.limits.schedulers_per_sm * sms * clk
         terms.append(Term("issue", q * instr / issue_rate,
                           f"{instr:.3g} warp instructions known to issue ({math_instructions:.3g} math) "
                           f"at {gpu.limits.schedulers_per_sm}/clk/SM"))
-    wf = (c.get("shared_load_wavefronts", 0) / ks + c.get("shared_store_wavefronts", 0) / kss
-          + c.get("ldmatrix", 0) + c.get("cp_async_bytes", 0) / gpu.smem_bytes_per_clk)
+    src_wf = c.get("shared_load_wavefronts", 0) + c.get("shared_store_wavefronts", 0)
+    wf = sl_wf + ss_wf + c.get("ldmatrix", 0) + c.get("cp_async_bytes", 0) / gpu.smem_bytes_per_clk
     if wf:
         terms.append(Term("shared", q * wf / (sms * clk),
                           f"{wf:.3g} shared-memory wavefronts at 1/clk/SM"
-                          + (f" (source-level counts / {ks}: the SASS merges up to {ks} accesses)" if ks > 1 else "")))
-    sectors = c.get("global_load_sectors", 0) / kg
-    if sectors:
-        terms.append(Term("L1", q * sectors / (gpu.l1_sectors_per_clk * sms * clk),
-                          f"{sectors:.3g} global load sectors at {gpu.l1_sectors_per_clk}/clk/SM (L1 requests, "
-                          "not DRAM traffic)" + (f"; source-level / {kg}" if kg > 1 else "")))
+                          + (f" (source-level {src_wf:.3g}, less what the SASS's wider LDS/STS may merge)"
+                             if sl_wf + ss_wf < src_wf else "")))
+    if gl_sec:
+        terms.append(Term("L1", q * gl_sec / (gpu.l1_sectors_per_clk * sms * clk),
+                          f"{gl_sec:.3g} global load sectors at {gpu.l1_sectors_per_clk}/clk/SM (L1 requests, "
+                          "not DRAM traffic)" + (" after SASS merging" if gl_sec < c.get("global_load_sectors", 0) else "")))
     rd, wr = c.get("unique_bytes_read", 0), c.get("unique_bytes_written", 0)
     dram = rd + max(0, wr - (gpu.l2_bytes or 0))
     if dram:
@@ -144,8 +154,13 @@ def launch_bound(gpu: GpuSpec, *, flops: float, pipe: str, counters: Optional[di
     if not terms:
         return Bound(0.0, "nothing counted", [], basis="none")
     top = max(terms, key=lambda t: t.seconds)
+    # within 1 % of each other (e.g. FFMA issue vs the FMA pipe: 4 schedulers x 32 lanes = 128 lanes),
+    # name the more fundamental resource
+    order = ("math", "DRAM", "shared", "L1", "issue")
+    near = [t for t in terms if t.seconds >= 0.99 * top.seconds]
+    binds = min(near, key=lambda t: order.index(t.name) if t.name in order else 99).name
     basis = "counted" if any(k in c for k in ("global_load_sectors", "shared_load_wavefronts")) else "analytic minimum"
-    return Bound(top.seconds, top.name, terms, basis=basis)
+    return Bound(top.seconds, binds, terms, basis=basis)
 
 
 def total(bounds: list) -> Bound:

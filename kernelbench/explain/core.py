@@ -152,7 +152,34 @@ def _reduce_dims(shape: tuple, dim: Optional[int]) -> tuple:
     return math.prod(shape[:dim]), shape[dim], math.prod(shape[dim + 1:])
 
 
-def executor_counters(impl, shape: tuple, dtype: str, dim: Optional[int]) -> tuple[Optional[list], str]:
+# ------------------------------------------------------------------- recorded counts (the cache)
+COUNTS_JSON = fx.FACTS_JSON.parent / "ladder_counts.json"
+
+
+def counts_key(impl, shape: tuple, dtype: str, dim: Optional[int], sms: Optional[int]) -> str:
+    return f"{impl.name}|{'x'.join(map(str, shape))}|{dtype}|dim={dim}|sms={sms}"
+
+
+def recorded_counters(impl, shape: tuple, dtype: str, dim: Optional[int], sms: Optional[int]
+                      ) -> tuple[Optional[list], str]:
+    """Counts recorded by scripts/ladder_counts.py (kernelbench/data/ladder_counts.json), when they were
+    taken from the rung's current source (same key as its compiler facts); else (None, why not)."""
+    import json
+    if not COUNTS_JSON.exists():
+        return None, "no recorded counts (scripts/ladder_counts.py): analytic minimum only"
+    data = json.loads(COUNTS_JSON.read_text())
+    rec = data.get("entries", {}).get(counts_key(impl, shape, dtype, dim, sms))
+    if rec is None:
+        return None, "no recorded counts for this rung, shape and dtype: analytic minimum only"
+    entry = fx.load()["files"].get(impl.source) or {}
+    if rec.get("source_key") != entry.get("key"):
+        return None, "recorded counts are stale (the rung's source changed): analytic minimum only"
+    return [dict(c) for c in rec["launches"]], (f"recorded from the SIMT executor by scripts/ladder_counts.py "
+                                                f"({len(rec['launches'])} launch(es), source-level)")
+
+
+def executor_counters(impl, shape: tuple, dtype: str, dim: Optional[int], sms: Optional[int] = None
+                      ) -> tuple[Optional[list], str]:
     """Per-launch counter dicts from the SIMT executor (kernelbench.sim.counters), or (None, why not)."""
     from .. import sim
     fn = getattr(sim, "counters", None)
@@ -163,50 +190,71 @@ def executor_counters(impl, shape: tuple, dtype: str, dim: Optional[int]) -> tup
     if why:
         return None, f"the SIMT executor is not built here ({why.split(';')[0]}): analytic minimum only"
     try:
-        kw = {"dim": dim} if impl.op == "reduce" else {}
-        launches = fn(impl.name, shape, "float32" if dtype == "tf32" else dtype, **kw)
+        launches = fn(impl.name, shape, "float32" if dtype == "tf32" else dtype, dim=dim, sms=sms, kind=impl.op)
     except Exception as exc:   # noqa: BLE001 -- the executor refused or cannot run this rung
         return None, f"executor counters unavailable for {impl.name}: {str(exc).splitlines()[0]}; analytic minimum only"
     launches = [dict(c) for c in (launches or [])]
-    return launches, f"counted by the SIMT executor ({len(launches)} launch{'es' if len(launches) != 1 else ''})"
+    inexact = sum(1 for c in launches if c.get("exact") is False)
+    return launches, (f"counted by the SIMT executor ({len(launches)} launch{'es' if len(launches) != 1 else ''}, "
+                      "source-level: one C++ access = one request"
+                      + (f"; {inexact} launch(es) sampled with unequal interior blocks" if inexact else "") + ")")
 
 
 # --------------------------------------------------------------------------- counters vs ideal
 def counter_lines(c: dict, dtype: str) -> list:
-    """Each counter against its ideal (Nsight Compute's definitions; kernelbench.sim documents which
-    ncu metric each matches)."""
+    """Each counter against its ideal (Nsight Compute's definitions, csrc/sim/kbsim_counters.h), per
+    kind of access, then the sites (file:line) furthest from theirs."""
     eb = bnd.ELEM_BYTES.get(dtype, 4)
+    sites = c.get("sites") or []
     out = []
 
-    def per(num, den):
-        return c.get(num, 0) / c[den] if c.get(den) else None
+    def ideal_of(kind: str, unit: str) -> Optional[float]:
+        """Ideal per request: from the sites (bytes per lane), else the dtype's element."""
+        ss = [x for x in sites if x.get("kind") == kind and x.get("requests")]
+        if not ss:
+            return max(1.0, float(eb)) if unit == "sectors" else 1.0
+        req = sum(x["requests"] for x in ss)
+        if unit == "sectors":   # a warp's 32 lanes x B bytes, fully used 32-byte sectors
+            return sum(x["requests"] * max(1.0, 32 * x.get("bytes", eb) / 32) for x in ss) / req
+        return sum(x.get("ideal_wavefronts", x["requests"]) for x in ss) / req
 
-    ideal_sectors = max(1.0, 32 * eb / 32)   # a warp's 32 consecutive elements
-    for kind, label in (("load", "global loads"), ("store", "global stores")):
-        v = per(f"global_{kind}_sectors", f"global_{kind}_requests")
-        if v is not None:
-            verdict = "uncoalesced" if v > 2 * ideal_sectors else "broadcast / partly used" if v < ideal_sectors else ""
-            out.append(CounterLine(label, v, ideal_sectors, "sectors/request", verdict))
-    for kind, label in (("load", "shared loads"), ("store", "shared stores")):
-        v = per(f"shared_{kind}_wavefronts", f"shared_{kind}_requests")
-        if v is not None:
-            ideal = (c[f"shared_{kind}_ideal_wavefronts"] / c[f"shared_{kind}_requests"]
-                     if c.get(f"shared_{kind}_ideal_wavefronts") else 1.0)
+    for kind, label, unit in (("global_load", "global loads", "sectors"), ("global_store", "global stores", "sectors"),
+                              ("shared_load", "shared loads", "wavefronts"),
+                              ("shared_store", "shared stores", "wavefronts")):
+        req = c.get(f"{kind}_requests")
+        if not req:
+            continue
+        v = c.get(f"{kind}_{unit}", 0) / req
+        ideal = ideal_of(kind, unit)
+        if unit == "sectors":
+            verdict = "uncoalesced" if v > 2 * ideal else ""
+        else:
             verdict = f"{v / ideal:.1f}-way bank conflicts" if v > 1.05 * ideal else ""
-            out.append(CounterLine(label, v, ideal, "wavefronts/request", verdict))
-    if c.get("shared_ideal_wavefronts") and (c.get("shared_load_wavefronts") or c.get("shared_store_wavefronts")):
-        tot = c.get("shared_load_wavefronts", 0) + c.get("shared_store_wavefronts", 0)
-        out.append(CounterLine("shared wavefronts (all)", tot, c["shared_ideal_wavefronts"], "wavefronts",
-                               "bank conflicts" if tot > 1.05 * c["shared_ideal_wavefronts"] else ""))
-    rd, wr = c.get("unique_bytes_read"), c.get("unique_bytes_written")
-    if rd is not None and c.get("global_load_sectors"):
+        out.append(CounterLine(label, v, ideal, f"{unit}/request", verdict))
+    rd = c.get("unique_bytes_read")
+    if rd is not None and rd > 0 and c.get("global_load_sectors"):
         moved = c["global_load_sectors"] * 32
-        out.append(CounterLine("global load bytes / unique bytes read", moved / max(rd, 1), 1.0, "x",
+        out.append(CounterLine("global load bytes / unique bytes read", moved / rd, 1.0, "x",
                                "each byte fetched many times: reuse must come from caches" if moved > 4 * rd else ""))
     for key, label in (("ldmatrix", "ldmatrix"), ("cp_async_bytes", "cp.async bytes"), ("atomics", "atomics"),
                        ("barriers", "barriers"), ("shuffles", "shuffles")):
         if c.get(key):
             out.append(CounterLine(label, c[key], None, "per launch"))
+    worst = []
+    for x in sites:
+        kind, req = x.get("kind", ""), x.get("requests") or 0
+        if not req or kind not in ("global_load", "global_store", "shared_load", "shared_store"):
+            continue
+        if kind.startswith("global"):
+            v, ideal, unit = x.get("sectors", 0) / req, max(1.0, float(x.get("bytes", eb))), "sectors/request"
+            verdict = "uncoalesced" if v > 2 * ideal else ""
+        else:
+            v, ideal, unit = x.get("wavefronts", 0) / req, (x.get("ideal_wavefronts") or req) / req, "wavefronts/request"
+            verdict = f"{v / ideal:.1f}-way bank conflicts" if v > 1.05 * ideal else ""
+        if verdict:
+            what = f"{kind.replace('_', ' ')} at {x.get('site', '?')} ({x.get('bytes', '?')} B/lane)"
+            worst.append((req * (v / ideal - 1), CounterLine(what, v, ideal, unit, verdict)))
+    out += [ln for _, ln in sorted(worst, key=lambda t: -t[0])[:4]]
     return out
 
 
@@ -247,9 +295,11 @@ def _fmt_time(s: float) -> str:
 
 # ---------------------------------------------------------------------------------- explain()
 def explain(rung: str, shape=None, dtype: str = "float32", gpu: str = "h100", *, op: Optional[str] = None,
-            dim: Optional[int] = None, counters: bool = True) -> Explanation:
+            dim: Optional[int] = None, counters=True) -> Explanation:
     """Everything known about why `rung` is as fast as it is, at `shape` and `dtype` on `gpu`.
-    counters=False skips the executor (compiler facts, occupancy and the analytic bound only)."""
+    counters: True -- recorded counts (kernelbench/data/ladder_counts.json) when current, else a run of
+    the executor (up to a minute); "recorded" -- recorded counts only (fast; analytic otherwise);
+    False -- no counters (compiler facts, occupancy and the analytic bound only)."""
     dtype = DTYPES.get(dtype, dtype)
     g = gpus.get(gpu) if isinstance(gpu, str) else gpu
     impl = _impl(rung, op)
@@ -271,8 +321,11 @@ def explain(rung: str, shape=None, dtype: str = "float32", gpu: str = "h100", *,
     own, helpers = fx.kernels(impl.source, arch, dtype.replace("tf32", "float32"), impl.name)
     if not own and not helpers:
         notes.append(f"no compiler facts for {impl.source} (run scripts/compiler_facts.py)")
-    launches, cnote = (executor_counters(impl, shape, dtype, dim) if counters
-                       else (None, "counters not requested: analytic minimum only"))
+    launches, cnote = None, "counters not requested: analytic minimum only"
+    if counters:
+        launches, cnote = recorded_counters(impl, shape, dtype, dim, g.sms)
+        if launches is None and counters != "recorded":
+            launches, cnote = executor_counters(impl, shape, dtype, dim, g.sms)
     views = []
     if launches:
         first_own = None
@@ -291,7 +344,11 @@ def explain(rung: str, shape=None, dtype: str = "float32", gpu: str = "h100", *,
             v.lines = counter_lines(v.counters, dtype)
             pipe = bnd.pipe_of(dtype, mix, tf32)
             fl = flops if v is target else 0.0
-            v.bound = bnd.launch_bound(g, flops=fl, pipe=pipe, counters=v.counters, sass_mix=mix, dtype=dtype,
+            c = dict(v.counters)
+            for key, least in (("unique_bytes_read", rd), ("unique_bytes_written", wr)):
+                if c.get(key) is None or c[key] < 0:   # sampled runs do not measure them
+                    c[key] = least if v is target else 0
+            v.bound = bnd.launch_bound(g, flops=fl, pipe=pipe, counters=c, sass_mix=mix, dtype=dtype,
                                        uniform=_uniform(impl.op, shape))
         total = bnd.total([v.bound for v in views])
     else:
@@ -332,7 +389,7 @@ def _uniform(op: str, shape: tuple) -> bool:
 
 
 def ladder(op: str = "matmul", *, shape=None, dtype: Optional[str] = None, gpu: str = "h100",
-           counters: bool = True) -> list:
+           counters=True) -> list:
     """explain() for every CUDA C++ rung of one op ("matmul" or "reduce"), in ladder order; rungs that
     do not take the dtype, or need another GPU, are explained in the dtype they take / noted."""
     from ..registry import list_impls

@@ -47,10 +47,20 @@ def to_dict(ex: Explanation) -> dict:
     }
 
 
-def render(ex: Explanation, console=None) -> None:
+def _console():
+    """This terminal's width, 160 columns in a pipe (as `kernelbench show`)."""
+    import sys
+
     from rich.console import Console
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
+
+SHORT_DTYPE = {"float32": "f32", "float64": "f64", "float16": "f16", "bfloat16": "bf16", "tf32": "tf32"}
+
+
+def render(ex: Explanation, console=None) -> None:
     from rich.table import Table
-    con = console or Console()
+    con = console or _console()
     shape = "x".join(map(str, ex.shape))
     con.print(f"[bold]{ex.rung}[/bold]  {ex.op} {shape} {ex.dtype} on {ex.gpu.name} "
               f"({ex.gpu.sms} SMs, bound at its max clock {ex.gpu.max_mhz} MHz)")
@@ -113,15 +123,14 @@ def ladder_table(exs: list, title: str = ""):
         c = (main.counters if main else None) or {}
         gl = f"{c['global_load_sectors'] / c['global_load_requests']:.1f}" if c.get("global_load_requests") else "-"
         sl = f"{c['shared_load_wavefronts'] / c['shared_load_requests']:.1f}" if c.get("shared_load_requests") else "-"
-        t.add_row(ex.rung, ex.dtype, str(f.get("registers", "-")), str(f.get("static_smem", "-")),
+        t.add_row(ex.rung, SHORT_DTYPE.get(ex.dtype, ex.dtype), str(f.get("registers", "-")), str(f.get("static_smem", "-")),
                   f"{occ.fraction:.0%} ({occ.limiter})" if occ else "-", loop_txt, gl, sl,
                   _fmt_time(ex.bound.seconds), rate_text(ex), ex.bound.binds + ("" if ex.basis == "counted" else "*"))
     return t
 
 
 def render_ladder(exs: list, console=None, title: str = "") -> None:
-    from rich.console import Console
-    con = console or Console()
+    con = console or _console()
     con.print(ladder_table(exs, title))
     if any(ex.basis != "counted" for ex in exs):
         con.print("  * analytic minimum only (FLOPs, unique bytes): no executor counters for that rung here")

@@ -204,6 +204,8 @@ def build_report(paths: list, out_dir, embed: bool = False) -> Path:
         prefix = plots.slug(Path(data["_path"]).stem) if len(datas) > 1 else ""
         sec, _ = _section(data, out_dir, prefix)
         body.append(sec)
+    from .roofline import section as bound_section   # the rungs at their speed-of-light bound (modelled)
+    body.append(bound_section(out_dir, datas, img=_img)[0])
     page = (f"<!doctype html><html><head><meta charset=utf-8><title>kernelbench report</title>"
             f"<style>{CSS}</style></head><body><h1>kernelbench report</h1>"
             f"<p>Median of repeated timings (IQR = interquartile range; ~ marks IQR &gt; 10% of the median). "

@@ -1,0 +1,69 @@
+"""`kernelbench explain` on every CUDA rung (needs the build's kernel tables and the committed compiler
+facts; no executor run: recorded counts or the analytic bound, so the whole file takes seconds)."""
+import re
+import subprocess
+import sys
+
+import pytest
+
+from kernelbench.explain import core, gpus
+from kernelbench.registry import list_impls
+
+RUNGS = [(i.op, i.name) for i in list_impls(device="cuda")
+         if i.layer == "handwritten-cuda" and re.match(r"cuda_\d\d_", i.name) and i.op in ("matmul", "reduce")]
+pytestmark = pytest.mark.skipif(not RUNGS, reason="the CUDA kernel tables are not built here (make build)")
+
+
+@pytest.mark.parametrize("op,rung", RUNGS)
+def test_every_rung_explains_on_h100(op, rung):
+    ex = core.explain(rung, op=op, gpu="h100", counters="recorded")
+    main = [k for k in ex.kernels if not k.helper]
+    assert main and all(k.facts for k in main), f"no compiler facts for {rung}"
+    f = main[0].facts
+    assert f["arch"] == "sm_90a" and f["registers"] > 0 and f["mix"]["total"] > 0
+    assert ex.bound.seconds > 0 and ex.bound.binds in ("math", "issue", "shared", "L1", "DRAM")
+    assert ex.bound.label == "bound"
+    # the analytic floor: no rung's bound is below the least time any kernel needs for its FLOPs and bytes
+    fl, rd, wr = core.analytic(op, ex.shape, ex.dtype, core.DEFAULT_DIM.get(rung, (None, None))[1])
+    assert ex.bound.seconds >= (rd + max(0, wr - ex.gpu.l2_bytes)) / ex.gpu.bandwidth * 0.999
+    assert ex.sentence.startswith("At best ") and ex.gpu.name in ex.sentence
+
+
+def test_counted_bound_is_never_below_the_analytic_one():
+    for op, rung in RUNGS:
+        ex = core.explain(rung, op=op, gpu="h100", counters="recorded")
+        if ex.basis != "counted":
+            continue
+        plain = core.explain(rung, op=op, gpu="h100", counters=False)
+        assert ex.bound.seconds >= plain.bound.seconds * 0.999, rung
+
+
+def test_tensor_core_rungs_bind_on_the_tensor_pipe_and_hopper_rungs_need_sm90():
+    ex = core.explain("cuda_11_mma_sync", dtype="bf16", gpu="h100", counters=False)
+    assert ex.kernels[0].facts["mix"].get("HMMA") and "bf16" in ex.bound.term("math").detail
+    ex = core.explain("cuda_13_wgmma_tma", dtype="f16", gpu="a100", counters=False)
+    assert any("cannot run" in n for n in ex.notes)
+    ex = core.explain("cuda_13_wgmma_tma", dtype="f16", gpu="h100", counters=False)
+    assert ex.kernels[0].facts["mix"].get("HGMMA"), "rung 13 on sm_90a issues wgmma (HGMMA)"
+
+
+def test_occupancy_comes_from_the_facts():
+    ex = core.explain("cuda_05_blocktile_2d", gpu="h100", counters=False)
+    k = next(k for k in ex.kernels if k.occupancy is not None)
+    regs = k.facts["registers"]
+    assert k.occupancy == __import__("kernelbench.explain.occupancy", fromlist=["x"]).for_gpu(
+        gpus.get("h100"), k.threads_per_block, regs, k.facts["static_smem"], k.dynamic_smem)
+
+
+def test_ladders_and_cli():
+    assert [e.rung for e in core.ladder("reduce", gpu="a6000", counters=False)][:2] == ["cuda_01_atomic",
+                                                                                     "cuda_02_tree_divergent"]
+    run = [sys.executable, "-m", "kernelbench", "explain"]
+    p = subprocess.run(run + ["cuda_04_blocktile_1d", "--gpu", "a6000", "--no-counters"], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "speed-of-light bound" in p.stdout and "a bound, not a measurement" in p.stdout and "why:" in p.stdout
+    p = subprocess.run(run + ["--ladder", "matmul", "--no-counters"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and "cuda_15_tf32_mma_sync" in p.stdout, p.stderr
+    p = subprocess.run(run + ["cuda_99_nothing"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "no CUDA C++ rung" in p.stderr
