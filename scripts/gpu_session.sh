@@ -3,7 +3,9 @@
 #   STAGE=check  build + C++ self-tests + GPU pytest       (a few minutes)
 #   STAGE=bench  build + `kernelbench run` ladder suite    (the measured results)
 #   STAGE=tc     build + the tensor-core rungs (bf16, 4096^3 and 8192^3) beside cuBLAS
-#   STAGE=all    all three
+#   STAGE=ncu    build + Nsight Compute's counts of every CUDA rung at one small shape (results/ncu,
+#                compared with the SIMT executor's by tests/test_explain_ncu.py; not part of all)
+#   STAGE=all    check, bench and tc
 set -uo pipefail
 export PYTHONUNBUFFERED=1 MAX_JOBS=${MAX_JOBS:-16}
 OUT=${OUT:-/tmp/kb-out}; mkdir -p "$OUT"
@@ -43,5 +45,9 @@ if [[ $STAGE == tc || $STAGE == all ]]; then
   mkdir -p "$OUT/tensor-cores"
   timeout 540 $PY -m kernelbench run --op matmul --device cuda --impl 'cuda_1[0-4]_*' --dtype bfloat16 \
     --sizes 4096,8192 --out "$OUT/tensor-cores" 2>&1 | tee "$OUT/tensor-cores/run.txt" | tail -40
+fi
+if [[ $STAGE == ncu ]]; then
+  log "ncu counters (scripts/ncu_counters.py)"
+  timeout 540 $PY scripts/ncu_counters.py --out "$OUT/ncu" 2>&1 | tail -40
 fi
 log "done"
