@@ -225,6 +225,7 @@ def sim_driver(tmp_path_factory) -> Path:
     cmd = [CXX, "-std=c++17", "-O1", "-DKB_SIM", "-DKB_WITH_CUDA", "-include", str(ROOT / "csrc" / "sim" / "kbsim.h"),
            "-I", inc, "-I", str(ROOT / "csrc"), "-x", "c++", *map(str, srcs),
            str(ROOT / "csrc" / "common" / "kb_common.cpp"), str(ROOT / "csrc" / "sim" / "kbsim.cpp"),
+           str(ROOT / "csrc" / "sim" / "kbsim_hopper.cpp"),
            str(ROOT / "tests" / "tensor_core_sim.cpp"), "-o", str(exe), "-ldl", "-lpthread"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]

@@ -32,6 +32,8 @@
 #define __host__
 #undef __launch_bounds__
 #define __launch_bounds__(...)
+#undef __grid_constant__
+#define __grid_constant__
 
 namespace kbsim {
 

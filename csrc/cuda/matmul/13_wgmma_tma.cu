@@ -20,11 +20,10 @@
 // Preconditions: sm_90 device and a build with 9.0a code (else kb::ArgumentError "needs sm_90a");
 // 16-byte aligned rows (lda, ldb, batch strides multiples of 8 elements, aligned bases) and K > 0
 // -- other problems are handed to rung 12's kernel.  Smem: 4 x 32 KB + 1 KB alignment = 129 KB.
-// Not emulated by the CPU executor (no TMA / mbarrier / wgmma model): compile-checked here,
-// correctness checked only on a GPU (tests/test_native_rungs.py).
+// Runs on the CPU SIMT executor (its TMA / mbarrier / wgmma model, csrc/sim/kbsim_hopper.h) in every
+// layout; on a GPU only where the build has sm_90a code (a plain 9.0 build's body traps).
 #include "tensor_core.cuh"
 
-#if !defined(KB_SIM)
 namespace kb {
 // A_MN / B_MN: the operand is M- / N-major (A transposed / B not transposed), as template
 // arguments: wgmma's transpose bits are immediates, and one instruction sequence per kernel keeps
@@ -93,43 +92,36 @@ __global__ void __launch_bounds__(256, 1) matmul_13_wgmma_tma_kernel(const __gri
       store_wgmma_acc<T, 64>(p, mb.c, d, row0 + 64 * wg, col0);
     }
   }
+#else
+  KB_ARCH_TRAP();  // compiled without sm_90a (e.g. plain 9.0 or 9.0+PTX): fail loudly, never an empty kernel
 #endif
 }
 }  // namespace kb
-#endif
 
 #ifndef __CUDACC_RTC__
 #include "matmul_launchers.h"
 namespace kb {
-#if defined(KB_SIM)
-void matmul_13_wgmma_tma(const MatmulArgs& p, void*) {
-  matmul_require_dtype(p, kF16 | kBF16, "cuda_13_wgmma_tma");
-  KB_REQUIRE(false, "impl: 'cuda_13_wgmma_tma' needs sm_90a (wgmma, TMA): the CPU executor does not emulate it");
-}
-#else
+typedef void (*Sm90Kernel)(const sm90::Sm90Args);  // every instantiation of the kernel
 void matmul_13_wgmma_tma(const MatmulArgs& p, void* stream) {
   matmul_require_dtype(p, kF16 | kBF16, "cuda_13_wgmma_tma");
   // [dtype is bf16][A M-major][B N-major]
-  static const void* const kernels[2][2][2] = {
-      {{(const void*)&matmul_13_wgmma_tma_kernel<__half, 0, 0>, (const void*)&matmul_13_wgmma_tma_kernel<__half, 0, 1>},
-       {(const void*)&matmul_13_wgmma_tma_kernel<__half, 1, 0>, (const void*)&matmul_13_wgmma_tma_kernel<__half, 1, 1>}},
-      {{(const void*)&matmul_13_wgmma_tma_kernel<__nv_bfloat16, 0, 0>,
-        (const void*)&matmul_13_wgmma_tma_kernel<__nv_bfloat16, 0, 1>},
-       {(const void*)&matmul_13_wgmma_tma_kernel<__nv_bfloat16, 1, 0>,
-        (const void*)&matmul_13_wgmma_tma_kernel<__nv_bfloat16, 1, 1>}}};
-  const void* kernel = kernels[p.dtype == DType::BF16][p.trans_a ? 1 : 0][p.trans_b ? 0 : 1];
-  sm90::require_sm90a("cuda_13_wgmma_tma", kernel);
+  static const Sm90Kernel kernels[2][2][2] = {
+      {{&matmul_13_wgmma_tma_kernel<__half, 0, 0>, &matmul_13_wgmma_tma_kernel<__half, 0, 1>},
+       {&matmul_13_wgmma_tma_kernel<__half, 1, 0>, &matmul_13_wgmma_tma_kernel<__half, 1, 1>}},
+      {{&matmul_13_wgmma_tma_kernel<__nv_bfloat16, 0, 0>,
+        &matmul_13_wgmma_tma_kernel<__nv_bfloat16, 0, 1>},
+       {&matmul_13_wgmma_tma_kernel<__nv_bfloat16, 1, 0>,
+        &matmul_13_wgmma_tma_kernel<__nv_bfloat16, 1, 1>}}};
+  const Sm90Kernel kernel = kernels[p.dtype == DType::BF16][p.trans_a ? 1 : 0][p.trans_b ? 0 : 1];
+  sm90::require_sm90a("cuda_13_wgmma_tma", (const void*)kernel);
   if (matmul_is_empty(p)) return;
-  if (p.k == 0 || !sm90::tma_ok(p.a, p.lda, p.stride_a) || !sm90::tma_ok(p.b, p.ldb, p.stride_b))
+  if (p.k == 0 || !sm90::tma_ok(p))
     return matmul_12_swizzled_multistage(p, stream);  // rows TMA cannot address; or nothing to load
   sm90::Sm90Args q = sm90::make_args(p, 128);   // B K-major boxes of (64 k, 128 n)
   const std::size_t smem = 4 * 32768 + 1024 + 64;
-  KB_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+  KB_CUDA_CHECK(cudaFuncSetAttribute((const void*)kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
   const dim3 grid = matmul_grid(ceil_div(p.n, 128), ceil_div(p.m, 128), p.batch);
-  void* args[] = {&q};
-  KB_CUDA_CHECK(cudaLaunchKernel(kernel, grid, dim3(256), args, smem, as_stream(stream)));
-  KB_CUDA_CHECK_LAUNCH();
+  launch(kernel, grid, dim3(256), smem, as_stream(stream), q);
 }
-#endif
 }  // namespace kb
 #endif

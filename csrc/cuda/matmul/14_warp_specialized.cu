@@ -21,10 +21,10 @@
 // TMA store, no epilogue overlap beyond the producer's prefetch); one tile shape for every problem.
 // Preconditions: as 13 (sm_90a device and build, 16-byte aligned rows, K > 0; other problems go
 // to rung 12's kernel).  Smem: 4 x 48 KB + 1 KB alignment + barriers = 193 KB.
-// Not emulated by the CPU executor: compile-checked here, checked only on a GPU.
+// Runs on the CPU SIMT executor (its TMA / mbarrier / wgmma model, csrc/sim/kbsim_hopper.h) in every
+// layout; on a GPU only where the build has sm_90a code (a plain 9.0 build's body traps).
 #include "tensor_core.cuh"
 
-#if !defined(KB_SIM)
 namespace kb {
 // The tile a persistent block works on: batch entry, tile row, tile column.
 struct TileCoord {
@@ -123,50 +123,42 @@ __global__ void __launch_bounds__(384, 1) matmul_14_warp_specialized_kernel(cons
       for (int h = 0; h < 2; ++h) store_wgmma_acc<T, 64>(p, mb.c, d[h], tc.tm * BM + 64 * cw, tc.tn * BN + 128 * h);
     }
   }
+#else
+  KB_ARCH_TRAP();  // compiled without sm_90a (e.g. plain 9.0 or 9.0+PTX): fail loudly, never an empty kernel
 #endif
 }
 }  // namespace kb
-#endif
 
 #ifndef __CUDACC_RTC__
 #include "matmul_launchers.h"
 namespace kb {
-#if defined(KB_SIM)
-void matmul_14_warp_specialized(const MatmulArgs& p, void*) {
-  matmul_require_dtype(p, kF16 | kBF16, "cuda_14_warp_specialized");
-  KB_REQUIRE(false, "impl: 'cuda_14_warp_specialized' needs sm_90a (wgmma, TMA, setmaxnreg): the CPU executor does "
-                    "not emulate it");
-}
-#else
+typedef void (*Sm90Kernel)(const sm90::Sm90Args);  // every instantiation of the kernel
 void matmul_14_warp_specialized(const MatmulArgs& p, void* stream) {
   matmul_require_dtype(p, kF16 | kBF16, "cuda_14_warp_specialized");
   // [dtype is bf16][A M-major][B N-major]
-  static const void* const kernels[2][2][2] = {
-      {{(const void*)&matmul_14_warp_specialized_kernel<__half, 0, 0>,
-        (const void*)&matmul_14_warp_specialized_kernel<__half, 0, 1>},
-       {(const void*)&matmul_14_warp_specialized_kernel<__half, 1, 0>,
-        (const void*)&matmul_14_warp_specialized_kernel<__half, 1, 1>}},
-      {{(const void*)&matmul_14_warp_specialized_kernel<__nv_bfloat16, 0, 0>,
-        (const void*)&matmul_14_warp_specialized_kernel<__nv_bfloat16, 0, 1>},
-       {(const void*)&matmul_14_warp_specialized_kernel<__nv_bfloat16, 1, 0>,
-        (const void*)&matmul_14_warp_specialized_kernel<__nv_bfloat16, 1, 1>}}};
-  const void* kernel = kernels[p.dtype == DType::BF16][p.trans_a ? 1 : 0][p.trans_b ? 0 : 1];
-  sm90::require_sm90a("cuda_14_warp_specialized", kernel);
+  static const Sm90Kernel kernels[2][2][2] = {
+      {{&matmul_14_warp_specialized_kernel<__half, 0, 0>,
+        &matmul_14_warp_specialized_kernel<__half, 0, 1>},
+       {&matmul_14_warp_specialized_kernel<__half, 1, 0>,
+        &matmul_14_warp_specialized_kernel<__half, 1, 1>}},
+      {{&matmul_14_warp_specialized_kernel<__nv_bfloat16, 0, 0>,
+        &matmul_14_warp_specialized_kernel<__nv_bfloat16, 0, 1>},
+       {&matmul_14_warp_specialized_kernel<__nv_bfloat16, 1, 0>,
+        &matmul_14_warp_specialized_kernel<__nv_bfloat16, 1, 1>}}};
+  const Sm90Kernel kernel = kernels[p.dtype == DType::BF16][p.trans_a ? 1 : 0][p.trans_b ? 0 : 1];
+  sm90::require_sm90a("cuda_14_warp_specialized", (const void*)kernel);
   if (matmul_is_empty(p)) return;
-  if (p.k == 0 || !sm90::tma_ok(p.a, p.lda, p.stride_a) || !sm90::tma_ok(p.b, p.ldb, p.stride_b))
+  if (p.k == 0 || !sm90::tma_ok(p))
     return matmul_12_swizzled_multistage(p, stream);  // rows TMA cannot address; or nothing to load
   sm90::Sm90Args q = sm90::make_args(p, 256);   // B K-major boxes of (64 k, 256 n)
   const std::size_t smem = 4 * 49152 + 1024 + 128;
-  KB_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+  KB_CUDA_CHECK(cudaFuncSetAttribute((const void*)kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
   int dev = 0, sms = 0;
   KB_CUDA_CHECK(cudaGetDevice(&dev));
   KB_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
   const kb_int64 tiles = ceil_div(p.m, 128) * ceil_div(p.n, 256) * p.batch;
   const dim3 grid((unsigned)(tiles < sms ? tiles : sms));  // persistent: at most one block per SM
-  void* args[] = {&q};
-  KB_CUDA_CHECK(cudaLaunchKernel(kernel, grid, dim3(384), args, smem, as_stream(stream)));
-  KB_CUDA_CHECK_LAUNCH();
+  launch(kernel, grid, dim3(384), smem, as_stream(stream), q);
 }
-#endif
 }  // namespace kb
 #endif

@@ -280,32 +280,70 @@ __device__ __forceinline__ void store_acc(const MatmulArgs& p, T* c, const float
 }  // namespace kb
 
 // ================================= Hopper (sm_90a) =============================================
-// Device code only where the compiler targets sm_90a; elsewhere these helpers do not exist and
-// the rungs that use them compile to empty kernels (their launchers refuse other devices).
-#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL) && !defined(KB_SIM)
+// Device code where the compiler targets sm_90a, and the CPU SIMT executor's model of it (KB_SIM:
+// csrc/sim/kbsim_hopper.h).  Elsewhere (sm_80, plain sm_90, sm_100 ...) these helpers do not exist:
+// the sm_90a rungs' kernel bodies then trap (KB_SM90A_MISSING), and their launchers refuse other
+// devices with a reason.
+#if defined(KB_SIM) || (defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL))
 #define KB_SM90A 1
+#if defined(KB_SIM)
+#include "../../sim/kbsim_hopper.h"
+#define KB_HERE kb_file, kb_line
+// Under the executor each wrapper also takes its caller's file and line (defaulted): diagnoses
+// name the kernel's line, not this header's.
+#define KB_SITE const char* kb_file = __builtin_FILE(), int kb_line = __builtin_LINE()
+#define KB_SITE_ , KB_SITE
+#else
+#define KB_SITE
+#define KB_SITE_
+#endif
 namespace kb {
 namespace sm90 {
 typedef unsigned int u32;
 typedef unsigned long long u64;
+#if defined(KB_SIM)
+inline u32 smem(const void* p, const char* f = __builtin_FILE(), int l = __builtin_LINE()) {
+  return kbsim::hopper::smem_addr(p, f, l);
+}
+#else
 __device__ __forceinline__ u32 smem(const void* p) { return (u32)__cvta_generic_to_shared(p); }
+#endif
 
 // mbarrier: a 64-bit shared-memory barrier with an arrival count and a transaction (byte) count;
 // a phase completes when both reach zero, and waiters test the phase's parity.
-__device__ __forceinline__ void mbar_init(u64* bar, u32 count) {
+__device__ __forceinline__ void mbar_init(u64* bar, u32 count KB_SITE_) {
+#if defined(KB_SIM)
+  kbsim::hopper::mbar_init(bar, count, KB_HERE);
+#else
   asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(smem(bar)), "r"(count) : "memory");
+#endif
 }
 // Make the initialised barriers visible to the async proxy (TMA) before first use.
 __device__ __forceinline__ void fence_barrier_init() {
+#if defined(KB_SIM)
+  kbsim::hopper::fence_barrier_init();
+#else
   asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#endif
 }
-__device__ __forceinline__ void mbar_arrive_expect_tx(u64* bar, u32 bytes) {
+__device__ __forceinline__ void mbar_arrive_expect_tx(u64* bar, u32 bytes KB_SITE_) {
+#if defined(KB_SIM)
+  kbsim::hopper::mbar_arrive(bar, true, bytes, KB_HERE);
+#else
   asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(smem(bar)), "r"(bytes) : "memory");
+#endif
 }
-__device__ __forceinline__ void mbar_arrive(u64* bar) {
+__device__ __forceinline__ void mbar_arrive(u64* bar KB_SITE_) {
+#if defined(KB_SIM)
+  kbsim::hopper::mbar_arrive(bar, false, 0, KB_HERE);
+#else
   asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(smem(bar)) : "memory");
+#endif
 }
-__device__ __forceinline__ void mbar_wait(u64* bar, u32 parity) {
+__device__ __forceinline__ void mbar_wait(u64* bar, u32 parity KB_SITE_) {
+#if defined(KB_SIM)
+  kbsim::hopper::mbar_wait(bar, parity, KB_HERE);
+#else
   asm volatile(
       "{\n"
       ".reg .pred p;\n"
@@ -315,18 +353,30 @@ __device__ __forceinline__ void mbar_wait(u64* bar, u32 parity) {
       "}\n" ::"r"(smem(bar)),
       "r"(parity)
       : "memory");
+#endif
 }
 // TMA: one box of a 3-D tensor map (inner, outer, batch) into shared memory; completion is
 // signalled on `bar` as transaction bytes.
-__device__ __forceinline__ void tma_load_3d(void* dst, const void* tmap, u64* bar, int c0, int c1, int c2) {
+__device__ __forceinline__ void tma_load_3d(void* dst, const void* tmap, u64* bar, int c0, int c1, int c2 KB_SITE_) {
+#if defined(KB_SIM)
+  const int c[3] = {c0, c1, c2};
+  kbsim::hopper::tma_load(dst, tmap, bar, 3, c, KB_HERE);
+#else
   asm volatile(
       "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], [%5];\n" ::"r"(
           smem(dst)),
       "l"(tmap), "r"(c0), "r"(c1), "r"(c2), "r"(smem(bar))
       : "memory");
+#endif
 }
 // Generic-proxy shared-memory writes -> visible to the async proxy (wgmma / TMA reads).
-__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+__device__ __forceinline__ void fence_proxy_async() {
+#if defined(KB_SIM)
+  kbsim::hopper::fence_proxy_async();
+#else
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
 
 // wgmma shared-memory matrix descriptor (PTX ISA "Matrix Descriptor Format"): start address,
 // leading and stride byte offsets (>> 4), swizzle mode 1 = 128-byte.  Tiles are 1024-byte aligned
@@ -340,24 +390,47 @@ __device__ __forceinline__ u64 desc_sw128(const void* p, u32 lbo_bytes, u32 sbo_
   return d;
 }
 
-__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_fence(KB_SITE) {
+#if defined(KB_SIM)
+  kbsim::hopper::wgmma_fence(KB_HERE);
+#else
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void wgmma_commit(KB_SITE) {
+#if defined(KB_SIM)
+  kbsim::hopper::wgmma_commit(KB_HERE);
+#else
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+#endif
+}
 template <int N>
-__device__ __forceinline__ void wgmma_wait() {
+__device__ __forceinline__ void wgmma_wait(KB_SITE) {
+#if defined(KB_SIM)
+  kbsim::hopper::wgmma_wait(N, KB_HERE);
+#else
   asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
+#endif
 }
 // Keep the accumulators in place across asynchronous wgmma (no copies the compiler may move).
 template <int R>
 __device__ __forceinline__ void fence_regs(float (&d)[R]) {
+#if !defined(KB_SIM)  // the executor's wgmma writes the registers' memory: nothing to pin
 #pragma unroll
   for (int i = 0; i < R; ++i) asm volatile("" : "+f"(d[i])::"memory");
+#else
+  (void)d;
+#endif
 }
 
 #define KB_WG_D8(i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3]), "+f"(d[i + 4]), "+f"(d[i + 5]), "+f"(d[i + 6]), "+f"(d[i + 7])
 // D (64 x 128 f32, 64 registers per thread of the warpgroup) += A (64x16) * B (16x128), both from
 // shared memory.  scale_d 0 overwrites D.  TA / TB: the operand is MN-major (transposed).
 template <typename T, int TA, int TB>
-__device__ __forceinline__ void wgmma_m64n128k16(float (&d)[64], u64 desc_a, u64 desc_b, int scale_d) {
+__device__ __forceinline__ void wgmma_m64n128k16(float (&d)[64], u64 desc_a, u64 desc_b, int scale_d KB_SITE_) {
+#if defined(KB_SIM)
+  kbsim::hopper::wgmma(d, 128, desc_a, desc_b, scale_d, tc::IsBF16<T>::value, TA, TB, KB_HERE);
+#else
   if constexpr (tc::IsBF16<T>::value) {
     asm volatile(
         "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
@@ -381,20 +454,42 @@ __device__ __forceinline__ void wgmma_m64n128k16(float (&d)[64], u64 desc_a, u64
         : KB_WG_D8(0), KB_WG_D8(8), KB_WG_D8(16), KB_WG_D8(24), KB_WG_D8(32), KB_WG_D8(40), KB_WG_D8(48), KB_WG_D8(56)
         : "l"(desc_a), "l"(desc_b), "r"(scale_d), "n"(TA), "n"(TB));
   }
+#endif
 }
 #undef KB_WG_D8
 // Registers per thread: give some up (producer) or take them (consumers).  Needs a register cap
 // at kernel entry (__launch_bounds__(threads, 1)).
 template <int R>
-__device__ __forceinline__ void setmaxnreg_dec() {
+__device__ __forceinline__ void setmaxnreg_dec(KB_SITE) {
+#if defined(KB_SIM)
+  kbsim::hopper::setmaxnreg(false, R, KB_HERE);
+#else
   asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(R));
+#endif
 }
 template <int R>
-__device__ __forceinline__ void setmaxnreg_inc() {
+__device__ __forceinline__ void setmaxnreg_inc(KB_SITE) {
+#if defined(KB_SIM)
+  kbsim::hopper::setmaxnreg(true, R, KB_HERE);
+#else
   asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(R));
+#endif
 }
 }  // namespace sm90
 }  // namespace kb
+#undef KB_SITE
+#undef KB_SITE_
+#if defined(KB_SIM)
+#undef KB_HERE
+#endif
+#endif
+
+// A kernel body compiled without the features it needs: fail loudly at launch (an illegal
+// instruction: cudaErrorIllegalInstruction on the next synchronising call), never return garbage.
+#if defined(__CUDA_ARCH__) && !defined(KB_SIM)
+#define KB_ARCH_TRAP() asm volatile("trap;")
+#else
+#define KB_ARCH_TRAP() ((void)0)
 #endif
 
 // ---- shared by the sm_90a rungs: accumulator layout of wgmma m64nNk16 --------------------------
@@ -417,14 +512,15 @@ __device__ __forceinline__ void store_wgmma_acc(const MatmulArgs& p, T* c, const
 }  // namespace kb
 
 // ---- host side of the sm_90a rungs: architecture check and TMA tensor maps ---------------------
-#if !defined(__CUDACC_RTC__) && !defined(KB_SIM)
+#if !defined(__CUDACC_RTC__)
 #include <cuda.h>  // CUtensorMap and its enums only: the driver entry point is fetched at run time
 #include "../../common/kb_cuda.cuh"
 
 namespace kb {
 namespace sm90 {
-// Throws kb::ArgumentError unless the current device is sm_90 and `kernel` has sm_90a code in
-// this build (a build without 9.0a would otherwise run the sm_80 image's empty body).
+// Throws kb::ArgumentError unless the current device is sm_90 (exactly: sm_90a's wgmma, TMA and
+// setmaxnreg are not forward-compatible) and `kernel` has sm_90a code in this build (a build
+// without 9.0a would otherwise run a body that traps).  The CPU executor models sm_90a.
 inline void require_sm90a(const char* rung, const void* kernel) {
   int dev = 0, major = 0, minor = 0;
   KB_CUDA_CHECK(cudaGetDevice(&dev));
@@ -432,11 +528,15 @@ inline void require_sm90a(const char* rung, const void* kernel) {
   KB_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev));
   KB_REQUIRE(major == 9 && minor == 0, "impl: '" << rung << "' needs sm_90a (wgmma, TMA); this GPU is sm_" << major
                                                  << minor);
+#if defined(KB_SIM)
+  (void)kernel;
+#else
   cudaFuncAttributes fa;
   KB_CUDA_CHECK(cudaFuncGetAttributes(&fa, kernel));
   KB_REQUIRE(fa.binaryVersion == 90, "impl: '" << rung << "' needs sm_90a code, and this build has none for it "
                                                << "(binary version " << fa.binaryVersion
                                                << "; build with TORCH_CUDA_ARCH_LIST including 9.0a)");
+#endif
 }
 
 typedef CUresult (*EncodeTiledFn)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*,
@@ -464,9 +564,21 @@ struct Sm90Args {
   int a_kmajor, b_kmajor, a_batched, b_batched;
 };
 
-// TMA can address an operand when every row (and batch entry) starts on a 16-byte boundary.
-inline bool tma_ok(const void* base, kb_int64 ld, kb_int64 stride) {
-  return (reinterpret_cast<std::uintptr_t>(base) & 15u) == 0 && ld % 8 == 0 && stride % 8 == 0;
+// Whether cuTensorMapEncodeTiled accepts make_tmap's map of a 16-bit operand: what the driver
+// checks (base 16-byte aligned; every byte stride a multiple of 16 and below 2^40; every dimension
+// in 1..2^32), so that an operand it would reject falls back instead of throwing.  The batch stride
+// counts only when make_tmap uses it (batch > 1, stride != 0).
+inline bool tma_ok(const void* base, kb_int64 inner, kb_int64 outer, kb_int64 ld, kb_int64 batch, kb_int64 stride) {
+  const kb_int64 kMaxStride = (kb_int64)1 << 40, kMaxDim = (kb_int64)1 << 32;
+  auto stride_ok = [&](kb_int64 elems) { return elems > 0 && elems * 2 % 16 == 0 && elems < kMaxStride / 2; };
+  const bool batched = batch > 1 && stride != 0;
+  return (reinterpret_cast<std::uintptr_t>(base) & 15u) == 0 && inner >= 1 && inner <= kMaxDim && outer >= 1 &&
+         outer <= kMaxDim && batch <= kMaxDim && stride_ok(ld) && (batched ? stride_ok(stride) : stride_ok(ld * outer));
+}
+// Both operands of a problem, as make_args maps them (A K-major unless trans_a; B K-major if trans_b).
+inline bool tma_ok(const MatmulArgs& p) {
+  return tma_ok(p.a, p.trans_a ? p.m : p.k, p.trans_a ? p.k : p.m, p.lda, p.batch, p.stride_a) &&
+         tma_ok(p.b, p.trans_b ? p.k : p.n, p.trans_b ? p.n : p.k, p.ldb, p.batch, p.stride_b);
 }
 
 // A 16-bit operand as a 3-D tensor (inner, outer, batch): element (i, o, z) at
@@ -483,7 +595,11 @@ inline CUtensorMap make_tmap(DType dt, const void* base, kb_int64 inner, kb_int6
                                     3, const_cast<void*>(base), dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE,
                                     CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
                                     CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+#if defined(KB_SIM)
+  if (r != CUDA_SUCCESS) KB_THROW("cuTensorMapEncodeTiled failed (CUresult " << int(r) << "): " << kbsim::hopper::last_encode_error());
+#else
   if (r != CUDA_SUCCESS) KB_THROW("cuTensorMapEncodeTiled failed (CUresult " << int(r) << ")");
+#endif
   return m;
 }
 

@@ -1,0 +1,162 @@
+// Broken sm_90a kernels: each one makes a classic mistake with TMA, mbarrier or wgmma, and the CPU
+// SIMT executor's Hopper model (csrc/sim/kbsim_hopper.h) or its AddressSanitizer build must catch it.
+// Built and run like broken_kernels.cu (tests/test_sim_hopper.py):
+//   broken_hopper CASE   -> "RESULT ok|wrong ..." or "DIAGNOSIS ..."
+// The kernel is a small warp-specialized pipeline like rung 14's: warpgroup 0's thread 0 loads a
+// (64 m x 64 k) tile of A (K-major) and a (64 k x 128 n) tile of B (N-major, two 64-wide panels) by
+// TMA into one stage, twice (K = 128); warpgroup 1 multiplies with wgmma m64n128k16 and frees the
+// stage on an "empty" mbarrier.  `fixed` is the same kernel done right.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "common/kb_cuda.cuh"
+#include "cuda/matmul/tensor_core.cuh"
+
+using namespace kb;
+using namespace kb::sm90;
+
+enum Bug {
+  kNone,
+  kSwizzleBit,     // A's descriptor says 64-byte swizzle (mode 2) for a 128-byte-swizzled tile
+  kSboOffByOne,    // B's SBO one unit (16 bytes) too large
+  kBoxTooLarge,    // A's tensor map box has 128 rows for a 64-row buffer (host side)
+  kNoExpectTx,     // the producer never arrives with expect_tx on the full barrier
+  kWrongParity,    // the producer waits on the empty barrier with the consumers' parity
+  kEarlyTmaRead,   // the producer reads the A tile right after issuing its TMA
+  kEarlyAccRead,   // the consumers store an accumulator before wgmma.wait_group
+};
+
+constexpr int BM = 64, BN = 128, BK = 64, KT = 2;
+constexpr u32 B_BYTES = BK * BN * 2, A_BYTES = BM * BK * 2;  // B first, A last: A's overrun leaves the buffer
+constexpr std::size_t SMEM = B_BYTES + A_BYTES + 16;
+
+struct Params {
+  CUtensorMap ta, tb;
+  float* c;    // 64 x 128
+  float* probe;
+};
+
+// The consumer thread x's accumulators (wgmma's D layout) into the 64 x 128 fp32 C.
+__device__ void store_accumulators(const float (&d)[64], float* c, int x) {
+  const int w = x / 32, l = x % 32;
+  for (int r = 0; r < 64; ++r) c[(16 * w + l / 4 + 8 * ((r / 2) % 2)) * BN + 8 * (r / 4) + 2 * (l % 4) + r % 2] = d[r];
+}
+
+template <int BUG>
+__global__ void pipeline(const __grid_constant__ Params q) {
+  KB_DYNAMIC_SHARED(unsigned char, base);  // 1024-byte aligned by the executor
+  unsigned char* sb = base;
+  unsigned char* sa = base + B_BYTES;
+  u64* full = reinterpret_cast<u64*>(base + B_BYTES + A_BYTES);
+  u64* empty = full + 1;
+  const int tid = threadIdx.x;
+  if (tid == 0) {
+    mbar_init(full, 1);
+    mbar_init(empty, 4);  // one arrival per consumer warp
+    fence_barrier_init();
+  }
+  __syncthreads();
+  if (tid < 128) {  // producer
+    if (tid != 0) return;
+    for (int kt = 0; kt < KT; ++kt) {
+      mbar_wait(empty, BUG == kWrongParity ? (kt & 1) : (kt & 1) ^ 1);  // a fresh barrier passes parity 1
+      if (BUG != kNoExpectTx) mbar_arrive_expect_tx(full, A_BYTES + B_BYTES);
+      tma_load_3d(sa, &q.ta, full, kt * BK, 0, 0);
+      for (int h = 0; h < 2; ++h) tma_load_3d(sb + h * 8192, &q.tb, full, 64 * h, kt * BK, 0);
+      if (BUG == kEarlyTmaRead && kt == 0) {
+        q.probe[0] = to_float(reinterpret_cast<const __nv_bfloat16*>(sa)[0]);  // before the full barrier
+      }
+    }
+    return;
+  }
+  float d[64];
+  for (int r = 0; r < 64; ++r) d[r] = 0.f;
+  for (int kt = 0; kt < KT; ++kt) {
+    mbar_wait(full, kt & 1);
+    if (BUG != kEarlyTmaRead && tid == 128 && kt == 0) q.probe[0] = to_float(reinterpret_cast<const __nv_bfloat16*>(sa)[0]);
+    wgmma_fence();
+    for (int kk = 0; kk < BK / 16; ++kk) {
+      u64 da = desc_sw128(sa + kk * 32, 16, 1024);
+      const u64 db = desc_sw128(sb + kk * 2048, 8192, BUG == kSboOffByOne ? 1024 + 16 : 1024);
+      if (BUG == kSwizzleBit) da = (da & ~(3ull << 62)) | (2ull << 62);
+      wgmma_m64n128k16<__nv_bfloat16, 0, 1>(d, da, db, 1);
+    }
+    wgmma_commit();
+    if (BUG == kEarlyAccRead && kt == KT - 1) {
+      store_accumulators(d, q.c, tid - 128);
+    }
+    wgmma_wait<0>();
+    if ((tid % 32) == 0) mbar_arrive(empty);
+  }
+  if (BUG != kEarlyAccRead) store_accumulators(d, q.c, tid - 128);
+}
+
+// ------------------------------------------------------------------ driver
+static float bf(std::uint16_t h) { std::uint32_t u = (std::uint32_t)h << 16; float f; std::memcpy(&f, &u, 4); return f; }
+
+static int run(const std::string& c) {
+  static const std::pair<const char*, int> cases[] = {
+      {"fixed", kNone}, {"wrong_swizzle_bit", kSwizzleBit}, {"sbo_off_by_one", kSboOffByOne},
+      {"tma_box_too_large", kBoxTooLarge}, {"missing_expect_tx", kNoExpectTx}, {"wrong_parity", kWrongParity},
+      {"tma_read_before_barrier", kEarlyTmaRead}, {"wgmma_read_before_wait", kEarlyAccRead}};
+  int bug = -1;
+  for (auto& kv : cases)
+    if (c == kv.first) bug = kv.second;
+  if (bug < 0) {
+    std::printf("unknown case %s\n", c.c_str());
+    return 2;
+  }
+  const int M = BM, N = BN, K = BK * KT;
+  std::vector<std::uint16_t> a(M * K), b(K * N);
+  for (int i = 0; i < M * K; ++i) a[i] = (std::uint16_t)(0x3f80 + ((i * 37) % 61) - 30);  // bf16 near 1
+  for (int i = 0; i < K * N; ++i) b[i] = (std::uint16_t)(0x3f00 + ((i * 11) % 53));      // bf16 in [0.5, 1)
+  void *da, *db;
+  float *dc, *probe;
+  KB_CUDA_CHECK(cudaMalloc(&da, a.size() * 2));
+  KB_CUDA_CHECK(cudaMalloc(&db, b.size() * 2));
+  KB_CUDA_CHECK(cudaMalloc(&dc, M * N * 4));
+  KB_CUDA_CHECK(cudaMalloc(&probe, 4));
+  KB_CUDA_CHECK(cudaMemcpy(da, a.data(), a.size() * 2, cudaMemcpyHostToDevice));
+  KB_CUDA_CHECK(cudaMemcpy(db, b.data(), b.size() * 2, cudaMemcpyHostToDevice));
+  Params q;
+  // A: (k inner, m outer), box (64, 64 or 128); B: (n inner, k outer), box (64, 64).
+  q.ta = make_tmap(DType::BF16, da, K, M, K, 1, 0, bug == kBoxTooLarge ? 128 : 64);
+  q.tb = make_tmap(DType::BF16, db, N, K, N, 1, 0, 64);
+  q.c = dc;
+  q.probe = probe;
+  static void (*const kernels[])(const Params) = {pipeline<kNone>, pipeline<kSwizzleBit>, pipeline<kSboOffByOne>,
+                                                  pipeline<kBoxTooLarge>, pipeline<kNoExpectTx>, pipeline<kWrongParity>,
+                                                  pipeline<kEarlyTmaRead>, pipeline<kEarlyAccRead>};
+  KB_CUDA_CHECK(cudaFuncSetAttribute((const void*)kernels[bug], cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SMEM));
+  launch(kernels[bug], 1, 256, SMEM, nullptr, q);
+  std::vector<float> got(M * N);
+  float pr = 0;
+  KB_CUDA_CHECK(cudaMemcpy(got.data(), dc, got.size() * 4, cudaMemcpyDeviceToHost));
+  KB_CUDA_CHECK(cudaMemcpy(&pr, probe, 4, cudaMemcpyDeviceToHost));
+  double worst = 0;
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < N; ++j) {
+      double s = 0;
+      for (int k = 0; k < K; ++k) s += (double)bf(a[i * K + k]) * bf(b[k * N + j]);
+      const double e = std::fabs(got[i * N + j] - s) / std::fabs(s);
+      worst = std::isnan(e) ? INFINITY : std::max(worst, e);
+    }
+  const bool probe_ok = pr == bf(a[0]);
+  const bool ok = worst < 1e-5 && probe_ok;
+  std::printf("RESULT %s max rel err %.3g, probe %g (want %g)\n", ok ? "ok" : "wrong", worst, pr, bf(a[0]));
+  return ok ? 0 : 3;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2) return 2;
+  try {
+    return run(argv[1]);
+  } catch (const std::exception& e) {
+    std::printf("DIAGNOSIS %s\n", e.what());
+    return 4;
+  }
+}
