@@ -253,3 +253,44 @@ def counters(impl: str, shape, dtype: str = "float32", *, op: str = "sum", dim: 
         for key in ("blocks", "threads_per_block"):
             d[key] = int(d[key])
     return launches
+
+
+# The host compiler's flags of the executor's hooked build (setup.py: SIM_VARIANTS["sim"] + ACCESS_HOOK_FLAGS).
+HOOK_FLAGS = ("-fsanitize=kernel-address --param asan-instrumentation-with-call-threshold=0 --param asan-stack=0 "
+              "--param asan-globals=0 -fno-tree-vectorize -fno-store-merging")
+
+
+def build_hooked_program(source: Path, out_dir: Path, name: Optional[str] = None) -> Path:
+    """Compile a standalone .cu program (with its own main) for the executor, its kernels with the
+    per-access hooks (counters, extent check), linked with the executor's own sources (csrc/sim/*.cpp,
+    compiled once into build/kbsim_hooked/ and reused while no executor source or header is newer).
+    The executable goes to out_dir.  Raises RuntimeError with the compiler's log."""
+    import fcntl
+    cuda_home = Path(os.environ.get("CUDA_HOME", "/usr/local/cuda"))
+    common = ["-std=c++17", "-O2", "-g", "-fsanitize=alignment", "-fsanitize-undefined-trap-on-error", "-DKB_WITH_CUDA",
+              "-DKB_SIM", "-DKBSIM_ACCESS_HOOKS", f"-I{cuda_home / 'include'}", f"-I{ROOT / 'csrc'}"]
+    objs_dir = ROOT / "build" / "kbsim_hooked"
+    objs_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    executor = [p for p in sorted((ROOT / "csrc" / "sim").glob("*.cpp")) if not p.name.endswith("_py.cpp")]
+    headers = [*(ROOT / "csrc" / "sim").glob("*.h"), *(ROOT / "csrc" / "common").glob("*.h")]
+    newest_header = max(h.stat().st_mtime for h in headers)
+    objs = [objs_dir / (src.stem + ".o") for src in executor]
+    with open(objs_dir / ".lock", "w") as lock:   # parallel test workers share the objects
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        procs = []
+        for src, obj in zip(executor, objs):
+            if not obj.exists() or obj.stat().st_mtime < max(src.stat().st_mtime, newest_header):
+                procs.append(subprocess.Popen(["g++", *common, "-c", str(src), "-o", str(obj)],
+                                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        for p in procs:
+            log, _ = p.communicate()
+            if p.returncode:
+                raise RuntimeError(log[-3000:])
+    exe = out_dir / (name or Path(source).stem)
+    p = subprocess.run(["g++", *common, *HOOK_FLAGS.split(), "-x", "c++", "-include", str(ROOT / "csrc/sim/kbsim.h"),
+                        str(source), "-x", "none", *map(str, objs), "-o", str(exe),
+                        "-rdynamic", "-lpthread"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if p.returncode:
+        raise RuntimeError(p.stdout[-3000:])
+    return exe

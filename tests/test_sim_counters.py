@@ -7,7 +7,6 @@ has 32 banks of 4 bytes, a <= 4-byte access is one phase of 32 lanes, 8 bytes tw
 16 bytes four phases of 8; a phase costs the most distinct words any one bank serves."""
 from __future__ import annotations
 
-import glob
 import os
 import re
 import subprocess
@@ -15,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from kernelbench import sim
+
 ROOT = Path(__file__).resolve().parents[1]
 CUDA_HOME = Path(os.environ.get("CUDA_HOME", "/usr/local/cuda"))
-HOOKS = ("-fsanitize=kernel-address --param asan-instrumentation-with-call-threshold=0 --param asan-stack=0 "
-         "--param asan-globals=0 -fno-tree-vectorize -fno-store-merging")
 
 pytestmark = pytest.mark.skipif(not (CUDA_HOME / "include" / "cuda_runtime.h").exists(),
                                 reason="the executor needs the CUDA headers")
@@ -27,25 +26,7 @@ pytestmark = pytest.mark.skipif(not (CUDA_HOME / "include" / "cuda_runtime.h").e
 @pytest.fixture(scope="module")
 def counter_exe(tmp_path_factory):
     """counter_kernels.cu with the access hooks, linked with the executor's own sources."""
-    out = tmp_path_factory.mktemp("counters")
-    common = (f"-std=c++17 -O2 -g -fsanitize=alignment -fsanitize-undefined-trap-on-error -DKB_WITH_CUDA -DKB_SIM "
-              f"-DKBSIM_ACCESS_HOOKS -I{CUDA_HOME / 'include'} -I{ROOT / 'csrc'}")
-    executor = [p for p in sorted(glob.glob(str(ROOT / "csrc/sim/*.cpp"))) if not p.endswith("_py.cpp")]
-    objs, procs = [], []
-    for src in executor:
-        obj = out / (Path(src).stem + ".o")
-        procs.append(subprocess.Popen(f"g++ {common} -c {src} -o {obj}", shell=True, stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, text=True))
-        objs.append(str(obj))
-    for p in procs:
-        log, _ = p.communicate()
-        assert p.returncode == 0, log[-3000:]
-    exe = out / "counter_kernels"
-    cmd = (f"g++ {common} {HOOKS} -x c++ -include {ROOT / 'csrc/sim/kbsim.h'} {ROOT / 'tests/sim/counter_kernels.cu'} "
-           f"-x none {' '.join(objs)} -o {exe} -rdynamic -lpthread")
-    p = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert p.returncode == 0, p.stdout[-3000:]
-    return exe
+    return sim.build_hooked_program(ROOT / "tests/sim/counter_kernels.cu", tmp_path_factory.mktemp("counters"))
 
 
 def counts(exe, case: str, *extra: str) -> tuple[dict, list]:

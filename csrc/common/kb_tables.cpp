@@ -5,6 +5,12 @@
 
 #include <sstream>
 #include "kb_error.h"
+#ifdef KB_SIM
+#include "../sim/kbsim_extent.h"  // the executor checks every launch against the regions of its arguments
+#define KB_EXTENT_SCOPE(p) const kbsim::ExtentScope extent_scope(kbsim::regions_of(p))
+#else
+#define KB_EXTENT_SCOPE(p) (void)0
+#endif
 
 namespace kb {
 namespace {
@@ -64,14 +70,17 @@ void require_accepts(const RowwiseKernel& k, const RowwiseArgs& p, int arch) {
 
 void MatmulKernel::fn(const MatmulArgs& p, void* stream) const {
   require_accepts(*this, p);
+  KB_EXTENT_SCOPE(p);
   launch(p, stream);
 }
 void ReduceKernel::fn(const ReduceArgs& p, void* stream) const {
   require_accepts(*this, p);
+  KB_EXTENT_SCOPE(p);
   launch(p, stream);
 }
 void RowwiseKernel::fn(const RowwiseArgs& p, void* stream) const {
   require_accepts(*this, p);
+  KB_EXTENT_SCOPE(p);
   launch(p, stream);
 }
 

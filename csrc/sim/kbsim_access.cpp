@@ -177,6 +177,7 @@ void access_enter_fiber(const void* stack_lo, std::size_t stack_size, const void
     g_tls_known = true;
   }
   g_atomic_addr = 0;
+  g_suppress = false;  // an observer that failed its thread never returned to clear it
   g_in_fiber = true;
 }
 
