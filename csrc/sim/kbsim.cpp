@@ -10,6 +10,7 @@
 // between barriers show up as wrong answers, and under ThreadSanitizer as data races: each fiber
 // is a TSan fiber, and only the barriers and collectives create happens-before edges.
 #include "kbsim.h"
+#include "kbsim_hopper.h"
 #include "kbsim_access.h"
 // The executor itself speaks plain C++: no CUDA built-in names here.
 #undef threadIdx
@@ -207,7 +208,7 @@ inline void ctx_switch(Context& from, Context& to) { swapcontext(&from.uc, &to.u
 #endif
 
 // ---------------------------------------------------------------- block state
-enum class St { Runnable, Barrier, Warp, Done };
+enum class St { Runnable, Barrier, Warp, Wait, Done };  // Wait: on a condition (mbarrier, wgmma, ...)
 enum CollKind { kSyncwarp = 0, kShfl = 1, kVote = 2, kGather = 3 };
 const char* coll_name(int kind, int sub) {
   switch (kind) {
@@ -259,6 +260,11 @@ struct SimThread {
   std::vector<std::vector<Copy>> groups;  // committed, oldest first
   void* asan_fake = nullptr;
   void* tsan_fiber = nullptr;
+  // St::Wait (kbsim_hopper.cpp): runnable again once wait_ready(wait_arg); wait_describe for deadlocks.
+  bool (*wait_ready)(const void*) = nullptr;
+  const void* wait_arg = nullptr;
+  std::string (*wait_describe)(const void*) = nullptr;
+  const char* wait_what = "";
 };
 
 struct Block {
@@ -282,6 +288,7 @@ struct Block {
   std::size_t sched_size = 0;
   void* tsan_sched = nullptr;
   char start_sync, end_sync;
+  hopper::BlockState* hopper = nullptr;  // TMA / mbarrier / wgmma state, made on first use
   std::string where(const SimThread& t) const {
     std::ostringstream o;
     o << "kernel " << kernel << ", block (" << t.ctx.block_idx.x << "," << t.ctx.block_idx.y << "," << t.ctx.block_idx.z
@@ -602,6 +609,8 @@ std::string describe_waits(Block* b) {
       o << site(t.coll->kind == kGather ? t.coll->what : coll_name(t.coll->kind, t.coll->sub), t.file, t.line)
         << " [mask 0x" << std::hex << t.coll->mask << "]";
       w = o.str();
+    } else if (t.state == St::Wait) {
+      w = site(t.wait_what, t.file, t.line) + " " + t.wait_describe(t.wait_arg);
     } else w = "running";
     by[w].push_back(t.linear);
   }
@@ -725,8 +734,12 @@ void run_block(Block* b, dim3 grid, dim3 block, uint3 bidx, std::mt19937_64& rng
   runnable.reserve(n);
   while (!b->failed) {
     runnable.clear();
-    for (auto& t : b->threads)
+    for (auto& t : b->threads) {
+      if (t.state == St::Wait && t.wait_ready(t.wait_arg)) t.state = St::Runnable;
       if (t.state == St::Runnable) runnable.push_back(&t);
+    }
+    // Asynchronous copies (TMA) land at seeded random moments, all of them once nothing else can run.
+    if (hopper::progress(b->hopper, rng, runnable.empty())) continue;
     if (runnable.empty()) {
       bool all_done = true;
       for (auto& t : b->threads) all_done &= t.state == St::Done;
@@ -748,6 +761,8 @@ void run_block(Block* b, dim3 grid, dim3 block, uint3 bidx, std::mt19937_64& rng
     }
   }
   hb_acquire(&b->end_sync);
+  if (b->hopper) hopper::end_block(b->hopper);
+  b->hopper = nullptr;
   for (auto& t : b->threads) {
     give_stack(t.stack);
 
@@ -826,6 +841,43 @@ void fail_current_thread(const std::string& msg) {
   fail_now(me(), msg);
   std::abort();  // never reached: the fiber is abandoned
 }
+void fail_current_thread(const std::string& msg) {
+  fail_now(me(), msg);
+  std::abort();  // never reached: the fiber is abandoned
+}
+
+// ---------------------------------------------------------------- for kbsim_hopper.cpp
+namespace exec {
+hopper::BlockState*& hopper_state() {
+  (void)me();
+  return g_block->hopper;
+}
+unsigned char* shared_window(std::size_t* bytes) {
+  *bytes = g_block ? g_block->dyn_size : 0;
+  return g_block ? g_block->dyn : nullptr;
+}
+unsigned thread_linear() { return me()->linear; }
+unsigned block_threads() { return (unsigned)g_block->threads.size(); }
+void fail(const std::string& msg) {
+  fail_now(me(), msg);
+  std::abort();
+}
+void wait_until(bool (*ready)(const void*), const void* arg, std::string (*describe)(const void*), const char* what,
+                const char* file, int line) {
+  SimThread* t = me();
+  t->state = St::Wait;
+  t->wait_ready = ready;
+  t->wait_arg = arg;
+  t->wait_describe = describe;
+  t->wait_what = what;
+  t->file = file;
+  t->line = line;
+  yield_fiber(t, false);
+}
+void sync_release(void* addr) { hb_release(addr); }
+void sync_acquire(void* addr) { hb_acquire(addr); }
+std::string site(const char* what, const char* file, int line) { return ::kbsim::site(what, file, line); }
+}  // namespace exec
 void* dynamic_shared() {
   (void)me();
   return g_block->dyn;
@@ -932,7 +984,13 @@ void set_optin(const void* fn, int bytes) { g_optin[fn] = bytes; }
 namespace {
 // The only memory the executor poisons by hand is a cp.async destination in flight: name it.
 void asan_report(const char* report) {
-  if (std::strstr(report, "use-after-poison"))
+  const char* at = std::strstr(report, "on address 0x");
+  const void* addr = at ? reinterpret_cast<const void*>(std::strtoull(at + 11, nullptr, 16)) : nullptr;
+  const char* kind = g_block && addr ? hopper::in_flight_kind(g_block->hopper, addr) : nullptr;
+  if (kind && std::strstr(report, "use-after-poison"))
+    std::fprintf(stderr, "kbsim: %s read before %s in kernel %s\n", kind,
+                 std::strstr(kind, "wgmma") ? "wgmma.wait_group" : "its mbarrier phase completed", g_block->kernel);
+  else if (std::strstr(report, "use-after-poison"))
     std::fprintf(stderr, "kbsim: cp.async: shared memory read before its cp.async.wait_group (the copy was still in "
                          "flight) in kernel %s\n", g_block ? g_block->kernel : "?");
 }
@@ -986,7 +1044,7 @@ void launch(const char* kernel_name, const void* fn, dim3 grid, dim3 block, std:
         b.body = &body;
         if (smem) {
           void* p = nullptr;
-          if (posix_memalign(&p, 128, smem)) { error = "kbsim: out of memory for dynamic shared memory"; break; }
+          if (posix_memalign(&p, 1024, smem)) { error = "kbsim: out of memory for dynamic shared memory"; break; }
           b.dyn = static_cast<unsigned char*>(p);
           b.dyn_size = smem;
           std::memset(b.dyn, 0xff, smem);
@@ -1157,9 +1215,19 @@ cudaError_t cudaLaunchKernel(const void*, dim3, dim3, void**, size_t, cudaStream
   // Kernels are launched through kb::launch / launch_matmul, which know their argument types.
   return set_error(cudaErrorNotSupported);
 }
-cudaError_t cudaGetDriverEntryPoint(const char*, void** f, unsigned long long, cudaDriverEntryPointQueryResult* r) {
+// The driver entry points the rungs fetch: cuTensorMapEncodeTiled is the executor's (kbsim_hopper.h).
+cudaError_t cudaGetDriverEntryPoint(const char* name, void** f, unsigned long long, cudaDriverEntryPointQueryResult* r) {
   *f = nullptr;
-  if (r) *r = cudaDriverEntryPointSymbolNotFound;
-  return set_error(cudaErrorNotSupported);
+  if (name && std::strcmp(name, "cuTensorMapEncodeTiled") == 0) *f = reinterpret_cast<void*>(&kbsim::hopper::encode_tiled);
+  if (r) *r = *f ? cudaDriverEntryPointSuccess : cudaDriverEntryPointSymbolNotFound;
+  return cudaSuccess;
+}
+cudaError_t cudaGetDriverEntryPointByVersion(const char* name, void** f, unsigned int, unsigned long long flags,
+                                             cudaDriverEntryPointQueryResult* r) {
+  (void)flags;
+  *f = nullptr;
+  if (name && std::strcmp(name, "cuTensorMapEncodeTiled") == 0) *f = reinterpret_cast<void*>(&kbsim::hopper::encode_tiled);
+  if (r) *r = *f ? cudaDriverEntryPointSuccess : cudaDriverEntryPointSymbolNotFound;
+  return cudaSuccess;
 }
 }  // extern "C"
