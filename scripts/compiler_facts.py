@@ -10,6 +10,8 @@ the ELF attributes (__launch_bounds__ -> max threads per block).
 Every file's entry is keyed by a hash of the build flags, the architectures and the text of every
 file it includes (nvcc -MD), so a check is cheap:
     scripts/compiler_facts.py --check     exit 1 and name the stale files (no compiler run)
+    scripts/compiler_facts.py --check --kernels-only   the same, counting only changes to kernel code
+                                          (csrc/cuda/): the test's check; explain() notes the rest
     scripts/compiler_facts.py             recompile only the stale files (MAX_JOBS at a time)
     scripts/compiler_facts.py --all       recompile everything
 """
@@ -58,11 +60,19 @@ def file_key(deps: list) -> str:
     return h.hexdigest()[:16]
 
 
-def stale(facts: dict) -> list:
+def kernel_deps(deps: list) -> list:
+    """The includes that hold kernel code: the rung's file and the headers of csrc/cuda/ (the shared
+    plumbing of csrc/common -- error checks, launch helpers, table formats -- changes often and
+    rarely changes a kernel's SASS)."""
+    return [d for d in deps if d.startswith("csrc/cuda/")]
+
+
+def stale(facts: dict, kernels_only: bool = False) -> list:
     """Source files whose stored key no longer matches (or that have no entry; or entries whose
-    source is gone)."""
+    source is gone).  kernels_only: compare the key of the kernel code alone (kernel_deps)."""
     files = facts.get("files", {})
-    out = [s for s in sources() if s not in files or file_key(files[s]["deps"]) != files[s]["key"]]
+    field, deps = ("kernel_key", kernel_deps) if kernels_only else ("key", lambda d: d)
+    out = [s for s in sources() if s not in files or file_key(deps(files[s]["deps"])) != files[s].get(field)]
     return out + [s for s in files if not (ROOT / s).exists()]
 
 
@@ -172,7 +182,7 @@ def compile_one(src: str) -> dict:
         kernels.append({"mangled": fn, "name": names.get(fn, fn), "arch": arch, **facts,
                         "max_threads": bounds.get((arch, fn)), "mix": sass.mix(instrs),
                         "loop": loop["mix"] if loop else None})
-    return {"key": file_key(deps), "deps": deps, "kernels": kernels}
+    return {"key": file_key(deps), "kernel_key": file_key(kernel_deps(deps)), "deps": deps, "kernels": kernels}
 
 
 def version(exe: str) -> str:
@@ -194,8 +204,8 @@ def write(facts: dict) -> None:
              f'  "cuobjdump": {json.dumps(facts["cuobjdump"])},', '  "files": {']
     for i, src in enumerate(sorted(files)):
         f = files[src]
-        lines.append(f'    {json.dumps(src)}: {{"key": {json.dumps(f["key"])}, "deps": {json.dumps(f["deps"])}, '
-                     '"kernels": [')
+        lines.append(f'    {json.dumps(src)}: {{"key": {json.dumps(f["key"])}, "kernel_key": {json.dumps(f.get("kernel_key"))}, '
+                     f'"deps": {json.dumps(f["deps"])}, "kernels": [')
         ks = [f"      {json.dumps(k, sort_keys=True)}" for k in f["kernels"]]
         lines.append(",\n".join(ks))
         lines.append("    ]}" + ("," if i + 1 < len(files) else ""))
@@ -206,12 +216,15 @@ def write(facts: dict) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="exit 1 when any entry is stale; compile nothing")
+    ap.add_argument("--kernels-only", action="store_true", help="with --check: only changes to kernel code "
+                    "(csrc/cuda/) count, not to the shared plumbing of csrc/common")
     ap.add_argument("--all", action="store_true", help="recompile every file")
     ap.add_argument("files", nargs="*", help="only these sources (repo-relative)")
     args = ap.parse_args(argv)
     facts = load()
     todo = stale(facts)
     if args.check:
+        todo = stale(facts, args.kernels_only)
         if todo:
             print("compiler facts are stale for: " + ", ".join(todo) + "\nrun scripts/compiler_facts.py")
             return 1

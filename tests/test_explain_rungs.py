@@ -67,3 +67,20 @@ def test_ladders_and_cli():
     assert p.returncode == 0 and "cuda_15_tf32_mma_sync" in p.stdout, p.stderr
     p = subprocess.run(run + ["cuda_99_nothing"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and "no CUDA C++ rung" in p.stderr
+
+
+# Our rungs against the published per-kernel times of the same ideas (siboehm/SGEMM_CUDA README,
+# commit 06d2cf5, RTX A6000, 4092^3 fp32, GFLOP/s): the counted bound of each of our rungs at that
+# shape must not exceed the time the published kernel of the same idea ran in.
+SAME_IDEA_A6000 = {"cuda_01_naive": 309.0, "cuda_02_coalesced": 1986.5, "cuda_03_smem_tiles": 2980.3,
+                   "cuda_04_blocktile_1d": 8474.7, "cuda_05_blocktile_2d": 15971.7, "cuda_06_vectorized": 18237.3,
+                   "cuda_07_warptile": 21779.3}
+
+
+@pytest.mark.parametrize("rung,gflops", sorted(SAME_IDEA_A6000.items()))
+def test_published_same_idea_kernels_never_beat_our_bound(rung, gflops):
+    ex = core.explain(rung, (4092, 4092, 4092), "f32", "a6000", counters="recorded")
+    if ex.basis != "counted":
+        pytest.skip(f"no recorded counts of {rung} at 4092^3 for the A6000 (scripts/ladder_counts.py --gpu a6000 "
+                    "--shape 4092x4092x4092)")
+    assert 2 * 4092 ** 3 / (gflops * 1e9) >= ex.bound.seconds, (rung, ex.bound.binds)

@@ -271,7 +271,7 @@ def sentence(ex: Explanation) -> str:
             "L1": "L1 load bandwidth", "DRAM": "DRAM bandwidth"}
     s = f"At best {_fmt_time(b.seconds)} on {ex.gpu.name}, bound by {what.get(b.binds, b.binds)}"
     second = sorted((v, n) for n, v in share.items() if n != b.binds)
-    if second and second[-1][0] > 0.5:
+    if second and second[-1][0] > 0.5 and not (second[-1][1] == "issue" and b.basis != "counted"):
         s += f" (then {what.get(second[-1][1], second[-1][1])} at {second[-1][0]:.0%} of it)"
     worst = None
     for k in ex.kernels:
@@ -321,6 +321,8 @@ def explain(rung: str, shape=None, dtype: str = "float32", gpu: str = "h100", *,
     own, helpers = fx.kernels(impl.source, arch, dtype.replace("tf32", "float32"), impl.name)
     if not own and not helpers:
         notes.append(f"no compiler facts for {impl.source} (run scripts/compiler_facts.py)")
+    elif fx.staleness(impl.source):
+        notes.append(fx.staleness(impl.source))
     launches, cnote = None, "counters not requested: analytic minimum only"
     if counters:
         launches, cnote = recorded_counters(impl, shape, dtype, dim, g.sms)

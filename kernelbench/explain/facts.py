@@ -69,11 +69,31 @@ def by_name(name: str, arch: str) -> Optional[dict]:
     return None
 
 
-def stale() -> list:
-    """Source files whose facts are out of date (scripts/compiler_facts.py --check)."""
+@functools.lru_cache(maxsize=None)
+def _script():
     import importlib.util
     root = Path(__file__).resolve().parents[2]
     spec = importlib.util.spec_from_file_location("kb_compiler_facts", root / "scripts" / "compiler_facts.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    return mod.stale(load())
+    return mod
+
+
+def stale(kernels_only: bool = False) -> list:
+    """Source files whose facts are out of date (scripts/compiler_facts.py --check)."""
+    return _script().stale(load(), kernels_only)
+
+
+@functools.lru_cache(maxsize=None)
+def staleness(source: str) -> Optional[str]:
+    """None when the facts of `source` were taken from the code as it is; else what changed since."""
+    entry = load()["files"].get(source)
+    if not entry:
+        return None
+    mod = _script()
+    if mod.file_key(mod.kernel_deps(entry["deps"])) != entry.get("kernel_key"):
+        return f"the compiler facts of {source} predate a change to its kernel code: run scripts/compiler_facts.py"
+    if mod.file_key(entry["deps"]) != entry["key"]:
+        return (f"the compiler facts of {source} predate a change to the shared headers it includes (csrc/common); "
+                "its kernels are unchanged")
+    return None
