@@ -78,6 +78,11 @@ def cmd_run(args) -> int:
     if args.suite is not None and not suites:
         _fail(f"--suite: empty (one of {', '.join(SUITES)}, all)")
     suites = suites or ["ladder"]
+    if "collectives" in suites:   # starts its own ranks (kernelbench/collectives, docs/collectives.md)
+        if len(suites) > 1:
+            _fail("--suite: collectives runs alone (it starts its own ranks)")
+        from .collectives.cli import run_suite
+        return run_suite(args, _fail)
     if "all" in suites:
         suites = list(SUITES)
     for s in suites:
@@ -266,7 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND", parser_class=_Parser)
 
     r = sub.add_parser("run", help="measure: ladder (default), sweep, shapes, overhead, layers or all")
-    r.add_argument("--suite", action="append", help="ladder | sweep | shapes | overhead | layers | all (repeat or comma)")
+    r.add_argument("--suite", action="append", help="ladder | sweep | shapes | overhead | layers | all (repeat or comma); "
+                   "collectives (alone: all-reduce across --nproc ranks)")
     r.add_argument("--op", action="append", help="matmul, reduce (or sum), softmax, log_softmax, l2norm")
     r.add_argument("--impl", action="append", help="glob on rung names, e.g. 'cuda_0*' (the library rungs are "
                    "always measured too, for %% of library)")
@@ -282,6 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "(the solo samples and each turn's median are always kept)")
     r.add_argument("--strict", action="store_true", help="(kept for old scripts: run always exits 3 when a rung "
                    "FAILED or raised)")
+    r.add_argument("--nproc", type=int, help="collectives: ranks to start (default: one per GPU, else 2)")
+    r.add_argument("--max-bytes", help="collectives: largest buffer, e.g. 64MiB (default 256MiB; --quick 1MiB)")
+    r.add_argument("--timeout", type=float, default=60.0, help="collectives: seconds an exchange may wait "
+                   "before a dead or hung rank is reported (default 60)")
     r.set_defaults(fn=cmd_run)
 
     sh = sub.add_parser("show", help="re-print the tables of result files")

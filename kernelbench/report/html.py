@@ -177,6 +177,9 @@ def _section(data: dict, out_dir: Path, prefix: str) -> tuple[str, list]:
         for dev in devs:
             for dt in sorted({e["dtype"] for e in entries if e["device"] == dev and analysis.ok(e)}):
                 add(plots.roofline(entries, peaks, dev, d, dt))
+    if any(e.get("suite") == "collectives" for e in entries):   # busbw vs size, one line per rung
+        from .collectives_plot import section as collectives_section
+        parts.append(collectives_section(entries, d, _img))
     over = [e for e in entries if e.get("suite") == "overhead"]
     if over:
         parts.append("<h2>overhead</h2>")

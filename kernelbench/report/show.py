@@ -22,7 +22,7 @@ def show(paths: list, console=None, width: Optional[int] = None) -> int:
         entries = data["entries"]
         analysis.apply_library_ratios(entries)
         for (suite, _key), es in analysis.case_groups(entries).items():
-            if suite in ("sweep", "overhead"):
+            if suite in ("sweep", "overhead", "collectives"):
                 continue
             console.print(con.case_table(es, width=w))
         for (series, dtype) in analysis.sweep_series(entries):
@@ -33,6 +33,10 @@ def show(paths: list, console=None, width: Optional[int] = None) -> int:
         ot = con.overhead_table(entries, width=console.width)
         if ot is not None:
             console.print(ot)
+        if any(e.get("suite") == "collectives" for e in entries):
+            from ..collectives.table import tables as collectives_tables
+            for t in collectives_tables(entries):
+                console.print(t)
         bad = analysis.disagreements(entries)
         if bad:
             console.print(f"[yellow]{len(bad)} entr{'y' if len(bad) == 1 else 'ies'} whose solo and round-robin "

@@ -1,0 +1,207 @@
+"""Measured like nccl-tests: per size, a warm-up, then timed repetitions (each after a barrier);
+each rank's median, and the size's time t = the max over ranks of the medians.
+
+    algbw = S / t                    S: the buffer's bytes on each rank
+    busbw = algbw * 2(n-1)/n         all-reduce (reduce-scatter, all-gather: algbw * (n-1)/n)
+
+busbw is the rate each rank's link must carry for the bandwidth-optimal algorithm, so it can be
+set against the hardware's: here the memcpy bandwidth of one rank while every rank copies (the
+ceiling for shared-memory Gloo on one machine: every byte on the bus is at least one copy), and at
+small sizes against the latency floor (one 8-byte message, half a ping-pong between ranks 0 and 1)."""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+from . import RUNGS, rung
+from .check import check_one
+
+DEFAULT_MAX_BYTES = 256 << 20
+MIN_BYTES = 8
+
+
+@dataclass(frozen=True)
+class Budget:
+    warmup_s: float = 0.05
+    measure_s: float = 0.25
+    min_reps: int = 5
+    max_reps: int = 100
+    max_warmup: int = 20
+
+
+QUICK = Budget(warmup_s=0.01, measure_s=0.04, min_reps=3, max_reps=15, max_warmup=3)
+
+
+def busbw_factor(collective: str, n: int) -> float:
+    if n == 1:
+        return 1.0
+    return 2 * (n - 1) / n if collective == "all_reduce" else (n - 1) / n
+
+
+def size_ladder(max_bytes: int, min_bytes: int = MIN_BYTES) -> list:
+    out, s = [], min_bytes
+    while s <= max_bytes:
+        out.append(s)
+        s *= 2
+    return out
+
+
+def _sync(w) -> None:
+    if w.device.type == "cuda":
+        torch.cuda.synchronize(w.device)
+
+
+def _max_over_ranks(w, v: float) -> float:
+    t = torch.tensor([v], dtype=torch.float64)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX, group=w.ctrl)
+    return float(t)
+
+
+def memcpy_ceiling(w, nbytes: int = 64 << 20, reps: int = 5) -> float:
+    """Bytes copied per second by one rank while every rank copies at once (min over ranks)."""
+    src = torch.ones(nbytes // 4, dtype=torch.float32, device=w.device)
+    dst = torch.empty_like(src)
+    times = []
+    for _ in range(reps):
+        dist.barrier(group=w.ctrl)
+        _sync(w)
+        t0 = time.perf_counter()
+        dst.copy_(src)
+        _sync(w)
+        times.append(time.perf_counter() - t0)
+    return nbytes / _max_over_ranks(w, statistics.median(times))
+
+
+def p2p_latency(w, reps: int = 50) -> float:
+    """One-way time of an 8-byte message: half the median ping-pong between ranks 0 and 1."""
+    if w.size == 1:
+        return 0.0
+    buf = torch.zeros(2, dtype=torch.float32, device=w.device)
+    times = []
+    dist.barrier(group=w.group)
+    for i in range(reps + 5):
+        t0 = time.perf_counter()
+        if w.rank == 0:
+            dist.send(buf, 1, group=w.group)
+            dist.recv(buf, 1, group=w.group)
+        elif w.rank == 1:
+            dist.recv(buf, 0, group=w.group)
+            dist.send(buf, 0, group=w.group)
+        _sync(w)
+        if i >= 5:
+            times.append(time.perf_counter() - t0)
+    dist.barrier(group=w.group)
+    return _max_over_ranks(w, statistics.median(times) / 2 if w.rank == 0 else 0.0)
+
+
+def time_rung(w, name: str, op: str, dtype, nbytes: int, budget: Budget) -> dict:
+    """Time one rung at one size on every rank; returns the agreed figures (same on every rank)."""
+    numel = nbytes // torch.tensor([], dtype=dtype).element_size()
+    x = torch.zeros(numel, dtype=dtype, device=w.device)   # zeros: in-place sums stay finite
+    fn = rung(name).all_reduce_
+
+    def call() -> float:
+        w.tick()
+        dist.barrier(group=w.group)
+        _sync(w)
+        t0 = time.perf_counter()
+        fn(x, op, w)
+        _sync(w)
+        return time.perf_counter() - t0
+
+    with w.guard(f"{name} all-reduce of {nbytes} B"):
+        first = _max_over_ranks(w, call())
+        t_est = max(first, 1e-6)
+        for _ in range(min(budget.max_warmup, int(budget.warmup_s / t_est))):
+            call()
+        reps = max(budget.min_reps, min(budget.max_reps, int(budget.measure_s / t_est)))
+        samples = [call() for _ in range(reps)]
+        med = statistics.median(samples)
+        gathered = [None] * w.size
+        dist.all_gather_object(gathered, (med, samples), group=w.ctrl)
+    slowest = max(range(w.size), key=lambda r: gathered[r][0])
+    med, samples = gathered[slowest]
+    q = statistics.quantiles(samples, n=4) if len(samples) >= 2 else [med, med, med]
+    return {"median_s": med, "q1_s": q[0], "q3_s": q[2], "n": len(samples), "samples": samples,
+            "slowest_rank": slowest, "first_call_s": first,
+            "rank_medians_s": [g[0] for g in gathered]}
+
+
+def verify(w, name: str, op: str, dtype) -> dict:
+    """The rung's check before it is timed: sizes 1, 7 and one not divisible by the world size."""
+    worst = {"status": "ok", "reason": "", "max_abs_err": 0.0, "err_ratio": 0.0}
+    for numel in (1, 7, 1000 * w.size + 1):
+        for integer in (False, True):
+            r = check_one(w, name, op, dtype, numel, integer, seed=1)
+            if r["status"] != "ok":
+                return r
+            worst["max_abs_err"] = max(worst["max_abs_err"], r["max_abs_err"])
+            worst["err_ratio"] = max(worst["err_ratio"], r["err_ratio"])
+    return worst
+
+
+def sweep(w, rungs: list, op: str, dtype, sizes: list, budget: Budget, log=print) -> tuple:
+    """(facts, entries): every rung verified, then timed at every size (rung-major per size)."""
+    dt = str(dtype).replace("torch.", "")
+    facts = {"world_size": w.size, "backend": w.backend, "device": w.device.type, "op": op, "dtype": dt,
+             "reduce_rung": w.reduce_rung or "the default CUDA rung"}
+    with w.guard("the memcpy and latency probes"):
+        facts["ceiling_Bps"] = memcpy_ceiling(w)
+        facts["p2p_latency_s"] = p2p_latency(w)
+    if w.rank == 0:
+        log(f"world {w.size} x {w.backend} on {w.device.type}: memcpy ceiling {facts['ceiling_Bps'] / 1e9:.3g} GB/s "
+            f"per rank, one-way 8 B latency {facts['p2p_latency_s'] * 1e6:.3g} µs")
+    checks = {name: verify(w, name, op, dtype) for name in rungs}
+    entries = []
+    for nbytes in sizes:
+        w.sync(f"the barrier before {nbytes} B")
+        for name in rungs:
+            e = new_entry(w, name, op, dt, nbytes, facts)
+            c = checks[name]
+            e.update(max_abs_err=c["max_abs_err"], err_ratio=c["err_ratio"])
+            if c["status"] != "ok":
+                e.update(status=c["status"], reason=c["reason"])
+            else:
+                e.update(figures(timing=time_rung(w, name, op, dtype, nbytes, budget), n=w.size, nbytes=nbytes,
+                                 facts=facts))
+            entries.append(e)
+        if w.rank == 0:
+            best = max((e for e in entries[-len(rungs):] if e["status"] == "ok"), key=lambda e: e["busbw_gbps"],
+                       default=None)
+            log(f"  {nbytes:>11,} B  " + (f"best busbw {best['busbw_gbps']:.3g} GB/s ({best['impl']})" if best else ""))
+    return facts, entries
+
+
+def new_entry(w, name: str, op: str, dt: str, nbytes: int, facts: dict) -> dict:
+    mod = rung(name)
+    key = f"all_reduce.{op}/{w.device.type}/{dt}/{nbytes}B/world={w.size}"
+    return {"suite": "collectives", "key": key, "label": f"all_reduce {op} {nbytes:,} B x {w.size} ranks",
+            "case": {"op": "all_reduce", "device": w.device.type, "dtype": dt, "shape": [nbytes], "variant": op,
+                     "tag": f"world={w.size}", "note": None},
+            "op": "all_reduce", "variant": op, "dtype": dt, "device": w.device.type, "series": "all_reduce",
+            "size": nbytes, "bytes": nbytes, "world_size": w.size, "backend": w.backend,
+            "impl": name, "layer": "collectives-library" if "library" in name else "collectives",
+            "native": False, "adds": mod.ADDS, "source": mod.SOURCE,
+            "role": "reference" if name.startswith("dist_05") else "rung",
+            "library_candidates": [n for n in RUNGS if "library_all_reduce" in n], "library_preferred": [],
+            "status": "ok", "reason": None, "metric": "gbps", "figure": "solo",
+            "ceiling_gbps": facts["ceiling_Bps"] / 1e9, "floor_s": facts["p2p_latency_s"]}
+
+
+def figures(timing: dict, n: int, nbytes: int, facts: dict) -> dict:
+    t = timing["median_s"]
+    algbw = nbytes / t / 1e9
+    busbw = algbw * busbw_factor("all_reduce", n)
+    iqr = timing["q3_s"] - timing["q1_s"]
+    samples = timing.pop("samples")
+    return {"median_s": t, "q1_s": timing["q1_s"], "q3_s": timing["q3_s"], "iqr_s": iqr, "n": timing["n"],
+            "rel_iqr": iqr / t, "noisy": iqr / t > 0.10, "first_call_s": timing["first_call_s"],
+            "algbw_gbps": algbw, "busbw_gbps": busbw, "gbps": busbw, "value": busbw,
+            "pct_ceiling": 100 * busbw * 1e9 / facts["ceiling_Bps"] if facts["ceiling_Bps"] else None,
+            "timing": {"timer": "perf_counter", "stop": "budget", "samples": [float(f"{s:.4g}") for s in samples],
+                       "slowest_rank": timing["slowest_rank"], "rank_medians_s": timing["rank_medians_s"],
+                       "method": "barrier, then one call; median per rank; max over ranks"}}

@@ -1,0 +1,80 @@
+"""Correctness of every rung against a float64 reference: each rank's input is made from (seed,
+rank), so every rank computes the reference of the whole world by itself.
+
+Tolerance of a sum: n terms added in any order with n-1 roundings err by at most
+(n-1) * u * sum_i |x_i| per element (u: the dtype's unit roundoff) -- we allow twice that.
+max / min must be exact, and so must a sum of integer-valued inputs (small integers: every
+partial sum is representable, bf16 included)."""
+from __future__ import annotations
+
+import torch
+
+from . import RUNGS, all_reduce
+from .world import CollectiveFault, CollectiveMismatch
+
+UNIT_ROUNDOFF = {torch.float32: 2.0 ** -24, torch.float64: 2.0 ** -53, torch.bfloat16: 2.0 ** -8}
+SIZES = (0, 1, 7)          # + sizes not divisible by the world size, added per world (sizes())
+
+
+def sizes(world_size: int) -> list:
+    """Empty, 1, 7, and sizes not divisible by the world size (small and a few chunks' worth)."""
+    return sorted(set(SIZES) | {4 * world_size + 1, 1000 * world_size + world_size // 2 + 1, 65537})
+
+
+def make_input(numel: int, dtype, rank: int, seed: int, integer: bool) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed * 1_000_003 + rank * 7919 + numel)
+    if integer:
+        x = torch.randint(-8, 9, (numel,), generator=g, dtype=torch.int64).double()
+    else:
+        x = torch.rand(numel, generator=g, dtype=torch.float64) * 2 - 1
+    return x.to(dtype)
+
+
+def reference(numel: int, dtype, op: str, size: int, seed: int, integer: bool):
+    """(the op over every rank's input in float64, sum of |x| over the ranks)."""
+    xs = torch.stack([make_input(numel, dtype, r, seed, integer).double() for r in range(size)])
+    ref = {"sum": lambda: xs.sum(0), "max": lambda: xs.max(0).values, "min": lambda: xs.min(0).values}[op]()
+    return ref, xs.abs().sum(0)
+
+
+def check_one(w, name: str, op: str, dtype, numel: int, integer: bool, seed: int = 0, run=None) -> dict:
+    """Run one rung once and judge it on every rank; the verdict is agreed over the ranks.
+    `run(x, op)` replaces the rung (the checker's own tests)."""
+    x = make_input(numel, dtype, w.rank, seed, integer).to(w.device)
+    status, reason, err_ratio, max_err = "ok", "", 0.0, 0.0
+    try:
+        out = run(x, op) if run is not None else all_reduce(x, op, name, w)
+        got = out.double().cpu()
+        ref, abs_sum = reference(numel, dtype, op, w.size, seed, integer)
+        exact = integer or op != "sum" or w.size == 1
+        if numel:
+            err = (got - ref).abs()
+            max_err = float(err.max())
+            if exact:
+                err_ratio = float("inf") if max_err > 0 else 0.0
+            else:
+                tol = 2 * (w.size - 1) * UNIT_ROUNDOFF[dtype] * abs_sum + 1e-300
+                err_ratio = float((err / tol).max())
+        if not err_ratio <= 1.0:
+            status, reason = "failed", f"max error {max_err:.3g} ({'must be exact' if exact else f'{err_ratio:.3g} x tolerance'})"
+    except (CollectiveFault, CollectiveMismatch):
+        raise
+    except Exception as exc:                       # a rung that raises is an error, the world goes on
+        status, reason = "error", f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+    worst = ("ok", "failed", "error")[w.max_over_ranks({"ok": 0, "failed": 1, "error": 2}[status])]
+    if worst != "ok" and status == "ok":
+        reason = f"{worst} on another rank"
+    return {"rung": name, "op": op, "dtype": str(dtype).replace("torch.", ""), "numel": numel,
+            "integer": integer, "status": worst, "reason": reason, "max_abs_err": max_err, "err_ratio": err_ratio}
+
+
+def run_checks(w, rungs=None, ops=("sum", "max", "min"), dtypes=(torch.float32, torch.float64, torch.bfloat16),
+               numels=None, integer=(False, True)) -> list:
+    out = []
+    for name in rungs or RUNGS:
+        for op in ops:
+            for dt in dtypes:
+                for n in numels if numels is not None else sizes(w.size):
+                    for integ in integer:
+                        out.append(check_one(w, name, op, dt, n, integ))
+    return out
