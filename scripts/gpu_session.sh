@@ -5,6 +5,7 @@
 #   STAGE=tc     build + the tensor-core rungs (bf16, 4096^3 and 8192^3) beside cuBLAS
 #   STAGE=ncu    build + Nsight Compute's counts of every CUDA rung at one small shape (results/ncu,
 #                compared with the SIMT executor's by tests/test_explain_ncu.py; not part of all)
+#   STAGE=coll   build + the collectives suite on NCCL, one rank per GPU (one GPU: world size 1)
 #   STAGE=all    check, bench and tc
 set -uo pipefail
 export PYTHONUNBUFFERED=1 MAX_JOBS=${MAX_JOBS:-16}
@@ -45,6 +46,17 @@ if [[ $STAGE == tc || $STAGE == all ]]; then
   mkdir -p "$OUT/tensor-cores"
   timeout 540 $PY -m kernelbench run --op matmul --device cuda --impl 'cuda_1[0-4]_*' --dtype bfloat16 \
     --sizes 4096,8192 --out "$OUT/tensor-cores" 2>&1 | tee "$OUT/tensor-cores/run.txt" | tail -40
+fi
+if [[ $STAGE == coll ]]; then
+  # The all-reduce ladder on NCCL (docs/collectives.md): checks at world size = the GPUs present,
+  # then the sweep 8 B .. 4 GiB (COLL_MAX_BYTES caps it); result file + report under $OUT/collectives.
+  NGPU=$(nvidia-smi --query-gpu=name --format=csv,noheader | wc -l)
+  log "collectives: $NGPU rank(s), NCCL"
+  mkdir -p "$OUT/collectives"
+  timeout 150 $PY -m torch.distributed.run --nproc-per-node "$NGPU" -m kernelbench.collectives check \
+    --timeout 60 2>&1 | tee "$OUT/collectives/check.txt" | tail -25
+  timeout 420 $PY -m kernelbench run --suite collectives --nproc "$NGPU" --max-bytes "${COLL_MAX_BYTES:-4GiB}" \
+    --timeout 120 --out "$OUT/collectives" 2>&1 | tee "$OUT/collectives/run.txt" | tail -100
 fi
 if [[ $STAGE == ncu ]]; then
   log "ncu counters (scripts/ncu_counters.py)"

@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--op", default="sum", choices=["sum", "max", "min"])
     p.add_argument("--dtype", default="float32", choices=["float32", "float64", "bfloat16"])
     p.add_argument("--rungs", default="*", help="glob(s) on rung names, comma separated (default: every rung)")
-    p.add_argument("--max-bytes", type=parse_bytes, default=None, help="largest buffer (default 256MiB; --quick: 1MiB)")
+    p.add_argument("--max-bytes", type=parse_bytes, default=None, help="largest buffer (default 256MiB on CPU, 4GiB on GPUs; --quick: 1MiB)")
     p.add_argument("--min-bytes", type=parse_bytes, default=8)
     p.add_argument("--timeout", type=float, default=60.0, help="seconds any exchange may wait before the fault "
                    "is reported (default 60)")
@@ -96,7 +96,7 @@ def _bench(w, args, rungs) -> int:
     import torch
 
     from .bench import DEFAULT_MAX_BYTES, QUICK, Budget, size_ladder, sweep
-    max_bytes = args.max_bytes or ((1 << 20) if args.quick else DEFAULT_MAX_BYTES)
+    max_bytes = args.max_bytes or ((1 << 20) if args.quick else DEFAULT_MAX_BYTES[w.device.type])
     sizes = size_ladder(max_bytes, max(1, args.min_bytes))
     dtype = getattr(torch, args.dtype)
     facts, entries = sweep(w, rungs, args.op, dtype, sizes, QUICK if args.quick else Budget(),
