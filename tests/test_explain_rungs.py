@@ -84,3 +84,13 @@ def test_published_same_idea_kernels_never_beat_our_bound(rung, gflops):
         pytest.skip(f"no recorded counts of {rung} at 4092^3 for the A6000 (scripts/ladder_counts.py --gpu a6000 "
                     "--shape 4092x4092x4092)")
     assert 2 * 4092 ** 3 / (gflops * 1e9) >= ex.bound.seconds, (rung, ex.bound.binds)
+
+
+def test_docs_blocks_say_bound_and_list_every_rung():
+    from kernelbench.explain import docs
+    for op in ("matmul", "reduce"):
+        short = docs.table(op, "h100", short=True)
+        assert "bound" in short and "not a measurement" in short
+        assert all(f"`{r}`" in short for o, r in RUNGS if o == op)
+    full = docs.table("matmul", "h100")
+    assert full.count("- `cuda_") == sum(1 for o, _ in RUNGS if o == "matmul")   # one sentence per rung

@@ -11,7 +11,7 @@ def add_parser(sub) -> None:
     e.add_argument("--ladder", choices=["matmul", "reduce"], help="every rung of a ladder side by side")
     e.add_argument("--shape", help="MxNxK (or BxMxNxK) for matmul, the input's shape otherwise "
                    "(default: the benchmark's: 4096x4096x4096, 2^28, ...)")
-    e.add_argument("--dtype", default=None, help="f32 (default) | f64 | f16 | bf16")
+    e.add_argument("--dtype", default=None, help="f32 | f64 | f16 | bf16 (default: f32 where the rung takes it, else f16)")
     e.add_argument("--dim", type=int, default=None, help="reductions along a dim")
     e.add_argument("--op", default=None, help="the op when the rung name exists for several")
     e.add_argument("--gpu", default="h100", help="h100 (default) | h200 | a100 | 4090 | a6000 | l4")
@@ -35,7 +35,7 @@ def cmd_explain(args) -> int:
             else:
                 render_ladder(exs, title=f"{args.ladder} ladder on {exs[0].gpu.name if exs else args.gpu}")
             return 0
-        ex = explain(args.rung, args.shape, args.dtype or "f32", args.gpu, op=args.op, dim=args.dim,
+        ex = explain(args.rung, args.shape, args.dtype, args.gpu, op=args.op, dim=args.dim,
                      counters=not args.no_counters)
     except ValueError as exc:
         raise UsageError(f"explain: {exc}") from None

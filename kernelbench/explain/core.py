@@ -294,15 +294,17 @@ def _fmt_time(s: float) -> str:
 
 
 # ---------------------------------------------------------------------------------- explain()
-def explain(rung: str, shape=None, dtype: str = "float32", gpu: str = "h100", *, op: Optional[str] = None,
+def explain(rung: str, shape=None, dtype: Optional[str] = None, gpu: str = "h100", *, op: Optional[str] = None,
             dim: Optional[int] = None, counters=True) -> Explanation:
     """Everything known about why `rung` is as fast as it is, at `shape` and `dtype` on `gpu`.
     counters: True -- recorded counts (kernelbench/data/ladder_counts.json) when current, else a run of
     the executor (up to a minute); "recorded" -- recorded counts only (fast; analytic otherwise);
     False -- no counters (compiler facts, occupancy and the analytic bound only)."""
-    dtype = DTYPES.get(dtype, dtype)
     g = gpus.get(gpu) if isinstance(gpu, str) else gpu
     impl = _impl(rung, op)
+    if dtype is None:   # float32 where the rung takes it, else its first dtype
+        dtype = "float32" if "float32" in impl.dtypes else impl.dtypes[0]
+    dtype = DTYPES.get(dtype, dtype)
     if shape is None:
         shape, d = DEFAULT_DIM.get(impl.name, (DEFAULT_SHAPES[impl.op], None))
         dim = d if dim is None else dim

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from .core import _fmt_time, ladder
-from .render import rate_text
+from .render import MATH_KEYS, rate_text
 
 BLOCK = re.compile(r"(<!-- kb:explain:(?P<op>[a-z]+)-(?P<gpu>[a-z0-9]+)(?P<short>:short)? -->\n)(?P<body>.*?)(<!-- kb:end -->)",
                    re.S)
@@ -24,7 +24,7 @@ def _loop(f: dict) -> str:
     loop = (f or {}).get("loop") or {}
     if not loop:
         return "-"
-    math = sum(v for k, v in loop.items() if k in ("FFMA", "HFMA2", "DFMA", "HMMA", "HGMMA"))
+    math = sum(v for k, v in loop.items() if k in MATH_KEYS)
     mem = ", ".join(f"{k} {v}" for k, v in sorted(loop.items()) if k.split(".")[0] in
                     ("LDS", "LDSM", "LDG", "LDGSTS", "STS", "BAR", "SHFL", "ATOMIC"))
     return f"{math} math / {loop.get('total', 0)}" + (f"; {mem}" if mem else "")

@@ -53,7 +53,8 @@ def kernels(source: str, arch: str, dtype: Optional[str] = None, impl_name: str 
     ks = [k for k in entry["kernels"] if k["arch"] == arch]
     if dtype:
         want = _CTYPE.get(dtype, "float" if dtype == "tf32" else dtype)
-        ks = [k for k in ks if first_template_arg(k["name"]) in (want, None)]
+        types = set(_CTYPE.values())   # a kernel whose first template argument is no type takes any dtype
+        ks = [k for k in ks if first_template_arg(k["name"]) == want or first_template_arg(k["name"]) not in types]
     stem = rung_stem(impl_name)
     own = [k for k in ks if stem and stem in k["name"].split("(")[0]]
     return (own, [k for k in ks if k not in own]) if own else (ks, [])

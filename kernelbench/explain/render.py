@@ -5,7 +5,7 @@ from typing import Optional
 
 from .core import Explanation, _fmt_time
 
-MIX_KEYS = ("FFMA", "HFMA2", "DFMA", "HMMA", "HGMMA", "LDG", "STG", "LDS", "STS", "LDSM", "LDGSTS", "TMA",
+MIX_KEYS = ("FFMA", "HFMA2", "DFMA", "HMMA", "HGMMA", "FADD", "DADD", "HADD2", "FMNMX", "LDG", "STG", "LDS", "STS", "LDSM", "LDGSTS", "TMA",
             "BAR", "SHFL", "ATOMIC", "LDL", "STL")
 
 
@@ -55,6 +55,7 @@ def _console():
     return Console() if sys.stdout.isatty() else Console(width=160)
 
 
+MATH_KEYS = ("FFMA", "HFMA2", "DFMA", "HMMA", "HGMMA", "FADD", "DADD", "HADD2", "FMNMX")
 SHORT_DTYPE = {"float32": "f32", "float64": "f64", "float16": "f16", "bfloat16": "bf16", "tf32": "tf32"}
 
 
@@ -116,7 +117,7 @@ def ladder_table(exs: list, title: str = ""):
         main = next((k for k in ex.kernels if not k.helper), ex.kernels[0] if ex.kernels else None)
         f = (main.facts if main else None) or {}
         loop = f.get("loop") or {}
-        math = sum(v for k, v in loop.items() if k in ("FFMA", "HFMA2", "DFMA", "HMMA", "HGMMA"))
+        math = sum(v for k, v in loop.items() if k in MATH_KEYS)
         lds = sum(v for k, v in loop.items() if k.startswith(("LDS", "LDSM")))
         loop_txt = f"{math} math : {lds} lds of {loop.get('total', 0)}" if loop else "-"
         occ = main.occupancy if main else None

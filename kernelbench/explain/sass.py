@@ -14,6 +14,7 @@ from collections import Counter
 from typing import Optional
 
 MATH = ("FFMA", "HFMA2", "DFMA", "HMMA", "HGMMA", "IMMA", "DMMA")
+ADDS = ("FADD", "DADD", "HADD2", "FMNMX")   # the reductions' math
 MEMORY_PREFIXES = ("LDG", "STG", "LDS", "STS", "LDSM", "LDGSTS", "ATOM", "RED", "LDL", "STL", "TMA")
 
 _LINE = re.compile(r"/\*([0-9a-f]{4,})\*/\s+(?:@!?U?P[T0-9]+\s+)?([A-Z][A-Z0-9_.]*)\s*([^;]*);")
@@ -37,7 +38,7 @@ def access_width(opcode: str) -> int:
 def classify(opcode: str) -> Optional[str]:
     """The class an opcode is counted in ("LDG.128", "FFMA", "BAR", ...), or None (not tracked)."""
     base = opcode.split(".")[0]
-    if base in MATH:
+    if base in MATH or base in ADDS:
         return base
     if base in ("LDG", "STG", "LDS", "STS", "LDGSTS"):
         return f"{base}.{access_width(opcode)}"
@@ -100,7 +101,7 @@ def loops(instrs) -> list:
 
 
 def _score(m: dict) -> tuple:
-    math = sum(m.get(k, 0) for k in MATH)
+    math = sum(m.get(k, 0) for k in MATH + ADDS)
     memory = sum(v for k, v in m.items() if k.split(".")[0] in MEMORY_PREFIXES)
     return math, memory, m.get("total", 0)
 
@@ -109,9 +110,19 @@ def innermost_loop(instrs) -> Optional[dict]:
     """The main innermost loop: {"start", "end", "mix"}, None when the function has no loop."""
     ranges = loops(instrs)
     inner = [r for r in ranges if not any(o != r and r[0] <= o[0] and o[1] <= r[1] for o in ranges)]
-    best = None
-    for lo, hi in inner:
-        m = mix([i for i in instrs if lo <= i[0] <= hi])
-        if best is None or _score(m) > _score(best["mix"]):
-            best = {"start": lo, "end": hi, "mix": m}
+
+    def best_of(cands, key):
+        best = None
+        for lo, hi in cands:
+            m = mix([i for i in instrs if lo <= i[0] <= hi])
+            if best is None or key(m, hi - lo) > key(best["mix"], best["end"] - best["start"]):
+                best = {"start": lo, "end": hi, "mix": m}
+        return best
+    best = best_of(inner, lambda m, size: _score(m))
+    if best is not None and _score(best["mix"])[0] == 0:
+        # the math sits in a loop that holds another one (e.g. a copy loop inside the k-loop):
+        # the smallest loop with the most math
+        alt = best_of(ranges, lambda m, size: (_score(m)[0], -size))
+        if alt is not None and _score(alt["mix"])[0] > 0:
+            best = alt
     return best
