@@ -335,7 +335,7 @@ def explain(rung: str, shape=None, dtype: Optional[str] = None, gpu: str = "h100
         first_own = None
         for c in launches:
             name = c.get("kernel", "?")
-            f = fx.by_name(name, arch)
+            f = fx.by_name(name, arch, dtype)
             is_own = bool(fx.rung_stem(impl.name)) and fx.rung_stem(impl.name) in name
             v = KernelView(fx.short_name(name), f, c.get("threads_per_block"), c.get("blocks"),
                            c.get("dynamic_smem", 0) or 0, counters=c, helper=not is_own)

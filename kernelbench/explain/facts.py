@@ -60,12 +60,30 @@ def kernels(source: str, arch: str, dtype: Optional[str] = None, impl_name: str 
     return (own, [k for k in ks if k not in own]) if own else (ks, [])
 
 
-def by_name(name: str, arch: str) -> Optional[dict]:
-    """The facts of one kernel, by its (demangled or executor) name."""
+def _typeless(name: str) -> str:
+    """The name with every template argument that is a type written as T (the executor's host build
+    may spell __half / __nv_bfloat16 its own way)."""
+    return re.sub(r"(?<=[<,])\s*[A-Za-z_][\w:]*(?:\s*\*)?\s*(?=[,>])", "T", short_name(name))
+
+
+def by_name(name: str, arch: str, dtype: Optional[str] = None) -> Optional[dict]:
+    """The facts of one kernel, by its (demangled or executor) name; with `dtype`, a name whose type
+    arguments are spelled differently still finds the kernel of that dtype."""
     want = short_name(name)
+    alike = []
     for entry in load()["files"].values():
         for k in entry["kernels"]:
-            if k["arch"] == arch and short_name(k["name"]) == want:
+            if k["arch"] != arch:
+                continue
+            if short_name(k["name"]) == want:
+                return k
+            alike.append(k)
+    if dtype:
+        ctype = _CTYPE.get(dtype, "float" if dtype == "tf32" else dtype)
+        loose = _typeless(name)
+        for k in alike:
+            first = first_template_arg(k["name"])
+            if _typeless(k["name"]) == loose and (first == ctype or first not in set(_CTYPE.values())):
                 return k
     return None
 
