@@ -81,7 +81,7 @@ def reduce_reference(x: np.ndarray, op: str, dim, keepdim: bool) -> np.ndarray:
         return np.asarray(fn(x64, axis=dim, keepdims=keepdim))
 
 
-def check_reduce(out, x, op: str, dim, keepdim: bool, dtype: str) -> None:
+def check_reduce(out, x, op: str, dim, keepdim: bool, dtype: str, summation=()) -> None:
     ref = reduce_reference(x, op, dim, keepdim)
     got = to_float64(out)
     assert got.shape == ref.shape, f"shape {got.shape} != expected {ref.shape}"
@@ -93,10 +93,12 @@ def check_reduce(out, x, op: str, dim, keepdim: bool, dtype: str) -> None:
     if op in ("max", "min"):
         np.testing.assert_array_equal(got, ref)   # exact: a max is one of the inputs
         return
+    # the bound of the rung's summation order (kb_tolerance.h; () = sequential, valid for any rung)
+    strided = dim is not None and x64.ndim and (dim % x64.ndim) != x64.ndim - 1
     scale = np.sum(np.abs(x64), axis=dim, keepdims=keepdim)
     if op == "mean":
         scale = scale / max(n, 1)
-    tol = _fig.accum_tol(dtype, n, scale, scale) + 1e-30
+    tol = _fig.ordered_sum_tol(dtype, summation, n, scale, np.abs(ref), bool(strided)) + 1e-30
     both_nan = np.isnan(got) & np.isnan(ref)
     err = np.where(both_nan, 0.0, np.abs(got - ref))
     assert not (np.isnan(got) & ~np.isnan(ref)).any(), "NaN where the reference has a number"

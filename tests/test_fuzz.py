@@ -10,10 +10,11 @@ Cases run in a worker subprocess (many per process, one JSON line in and out), s
 hang is a failed example whose reproducer hypothesis shrinks and prints -- not a dead test run.
 When the worker dies, the case is re-run one door per fresh process to name the door that crashes.
 
-Profiles (KB_FUZZ_PROFILE): "ci" (default; KB_FUZZ_CASES examples, 1000 by default, fixed seed,
-every door runs every case) and "long" (`make fuzz-long`: 15,000 examples, random seed, the
-compiler rungs now and then too).  A door is one line in DOORS: a name, how a numpy array becomes that door's
-array, and which rungs it runs (CUDA rungs through the SIMT executor will be one more line).
+Profiles (KB_FUZZ_PROFILE): "ci" (default; KB_FUZZ_CASES examples, 2,400 by default, fixed seed,
+every door that runs a case's rung runs it, >= 1,000 cases per door) and "long" (`make fuzz-long`:
+15,000 examples, random seed, the compiler rungs now and then too).  A door is one line in DOORS:
+a name, how a numpy array becomes that door's array, and which rungs it runs (pybind, torch, TF,
+and the CUDA rungs through the SIMT executor).
 """
 from __future__ import annotations
 

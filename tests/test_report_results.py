@@ -64,5 +64,9 @@ def test_git_info_and_environment_fallback(monkeypatch):
     assert set(g) == {"commit", "dirty"}
     import kernelbench
     monkeypatch.setattr(kernelbench, "info", None, raising=False)
-    env = results.environment()
-    assert isinstance(env, dict) and env       # never raises, whatever kernelbench.info is
+    env = results.environment()                # never raises, whatever kernelbench.info is:
+    import platform
+    import numpy
+    assert env["source"] == "kernelbench.bench fallback" and "AttributeError" in env["info_error"]
+    assert env["platform"] == platform.platform()
+    assert env["versions"]["python"] == platform.python_version() and env["versions"]["numpy"] == numpy.__version__

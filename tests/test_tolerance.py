@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kernelbench import testing
@@ -79,21 +80,84 @@ def test_python_reads_the_constants_from_the_header(tmp_path):
                               "bfloat16": 2.0**-133}
 
 
-def test_the_tests_use_the_same_formula():
-    """testing.py's per-unit scale is the model with sum |terms| for the 2-norm and |ref| -- the
-    8u sqrt(n) + 2u it always was, now from the header's constants."""
-    for d in DTYPES:
-        u_acc = figures.eps_acc(d) / 2
-        assert math.isclose(testing.error_scale(d, 1000), 8 * u_acc * math.sqrt(1000) + 2 * figures.EPS[d] / 2)
-        assert math.isclose(figures.accum_tol(d, 1000, 1.0, 1.0) - figures.DENORM[d], testing.error_scale(d, 1000))
-    # the bench's matmul estimate is the same formula with l2 = sqrt(K) rms(A) rms(B)
-    assert math.isclose(figures.matmul_tol("float32", 4096, 2.0, 0.5, 3.0),
-                        figures.accum_tol("float32", 4096, math.sqrt(4096) * 2.0 * 0.5, 3.0))
-
-
 def test_an_underflowed_fp16_softmax_probability_is_within_tolerance():
     """exp(-30) / n underflows to 0 in fp16: the error is under the smallest subnormal, which the
     model allows (one rounding of an underflowing result)."""
     ref = math.exp(-30) / 64
     assert abs(0.0 - ref) <= figures.softmax_tol("float16", 64, 30.0, ref, False)
     assert not abs(1e-3 - ref) <= figures.softmax_tol("float16", 64, 30.0, ref, False)
+
+
+# ---- sums follow their algorithm (kb_tolerance.h sum_depth / sum_tol; table lines declare the order)
+ORDERS = {"sequential": ("sequential", 1, "sequential"), "k-way": ("k-way", 64, "sequential"),
+          "tree": ("tree", 1, "tree"), "compensated": ("compensated", 1, "compensated")}
+SUM_PROGRAM = r"""
+#include <cstdio>
+#include <initializer_list>
+#include "common/kb_tolerance.h"
+using namespace kb;
+int main() {
+  const tol::Summation orders[] = {{tol::SumOrder::Sequential, 1}, {tol::SumOrder::KWay, 64},
+                                   {tol::SumOrder::Tree, 1}, {tol::SumOrder::Compensated, 1, tol::SumOrder::Compensated}};
+  for (const auto& o : orders)
+    for (double n : {1.0, 7.0, 4096.0, 1048579.0})
+      std::printf("%s %.17g %.17g %.17g\n", tol::sum_order_name(o.order), n, tol::sum_depth(o, n),
+                  tol::sum_tol(DType::F32, o, n, 5.0e5, 600.0));
+  return 0;
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which(os.environ.get("CXX", "g++")) is None, reason="needs a C++ compiler")
+def test_header_and_python_agree_on_every_summation_order(tmp_path):
+    src, exe = tmp_path / "sum.cpp", tmp_path / "sum"
+    src.write_text(SUM_PROGRAM)
+    subprocess.run([os.environ.get("CXX", "g++"), "-std=c++17", f"-I{ROOT / 'csrc'}", str(src), "-o", str(exe)],
+                   check=True)
+    rows = [ln.split() for ln in subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.splitlines()]
+    assert len(rows) == 16
+    for order, n, depth, bound in rows:
+        s = ORDERS[order]
+        if order != "compensated":
+            assert float(depth) == figures.sum_depth(s, float(n))
+        assert math.isclose(float(bound), figures.ordered_sum_tol("float32", s, float(n), 5.0e5, 600.0), rel_tol=1e-14)
+
+
+def _uniform_sum_2_20(positive: bool):
+    rng = np.random.default_rng(7)
+    x = rng.uniform(0 if positive else -1, 1, 2**20 + 3).astype(np.float32)
+    return x, float(np.sum(x.astype(np.float64)))
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_a_sum_off_by_ten_thousand_fails_every_order(positive):
+    """The bug the old r * eps * sum|x| check let through: an fp32 sum of 2^20 + 3 values off by 10,000.
+    Every order's bound is far below it (sequential, the loosest: 8u sqrt(n) sum|x| ~ 250)."""
+    from kernelbench import testing
+    x, ref = _uniform_sum_2_20(positive)
+    for order in ORDERS.values():
+        for wrong in (ref + 1e4, 0.0, 1.5):
+            with pytest.raises(AssertionError):
+                testing.check_reduce(np.float32(wrong), x, "sum", None, False, "float32", order)
+        testing.check_reduce(np.float32(ref), x, "sum", None, False, "float32", order)   # its fixed twin
+
+
+def test_each_order_accepts_its_own_algorithm_and_the_tighter_ones_reject_a_sequential_sum():
+    """An fp32 sequential sum of 2^20 positive values errs by far more than a compensated sum may:
+    the bound follows the algorithm (so the ladder's accuracy rung is held to its promise)."""
+    from kernelbench import testing
+    x, ref = _uniform_sum_2_20(True)
+    seq = float(np.cumsum(x, dtype=np.float32)[-1])   # one fp32 accumulator (np.sum would be pairwise)
+    testing.check_reduce(np.float32(seq), x, "sum", None, False, "float32", ORDERS["sequential"])
+    assert abs(seq - ref) > 1.0                  # it really did lose digits
+    with pytest.raises(AssertionError):
+        testing.check_reduce(np.float32(seq), x, "sum", None, False, "float32", ORDERS["compensated"])
+    pairwise = float(np.sum(x))                  # numpy: pairwise (a tree) in fp32
+    testing.check_reduce(np.float32(pairwise), x, "sum", None, False, "float32", ORDERS["tree"])
+
+
+def test_the_cpu_table_declares_its_orders():
+    from kernelbench.registry import get_impl
+    assert get_impl("reduce", "cpu_01_scalar").summation == ("sequential", 1, "sequential")
+    assert get_impl("reduce", "cpu_05_kahan").summation == ("compensated", 1, "compensated")
+    assert get_impl("reduce", "cpu_04_avx2_openmp").summation[0] == "k-way"

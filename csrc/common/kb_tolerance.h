@@ -14,7 +14,8 @@
 //            a sequential fp32 sum errs by ~0.3 * eps * sqrt(n) * l2; dropping or doubling 1 % of
 //            the terms errs by ~0.1 * l2, far above the bound.  Any upper bound of l2 may be used:
 //            the benchmark estimates it (matmul: sqrt(K) * rms(A) * rms(B)); the tests, which take
-//            adversarial inputs, use sum |t_i| for both l2 and |ref64| (a looser, always valid bound).
+//            adversarial inputs, use sum |t_i| for l2 (a looser, always valid bound), and for |ref64|
+//            too except in sums, whose checkers pass |ref64| itself (sum_tol below).
 //   eps_acc  machine epsilon of the accumulator: fp32 for fp16/bf16 inputs (the project's contract),
 //            else the dtype's own
 //   eps_out  machine epsilon of the stored result (one rounding), plus its smallest subnormal
@@ -28,6 +29,20 @@
 // L2 norm: a sum of n positive squares, then a square root:
 //     l2norm       kAccFactor * eps_acc * (sqrt(n) + 4) * |ref| + out
 // max / min / argmax / argmin: exact.
+//
+// Sums follow their algorithm.  The sqrt(n) of the formula is the probabilistic bound of Higham &
+// Mary ("A new approach to probabilistic rounding error analysis", 2019): rounding errors of
+// independent sign add up like a random walk, so a term that passes through `depth` roundings errs
+// by ~ sqrt(depth) * u * |partial sum|.  What changes from rung to rung is the depth, which the
+// rung's table line declares (its SumOrder; sum_depth below):
+//     sequential   one accumulator                              depth n
+//     k-way        k accumulators, then a tree over them        depth ceil(n / k) + log2 k
+//     tree         pairwise / block tree                        depth log2 n
+//     compensated  Kahan-Babuska: |err| <= 2 u |sum| + n u^2 sum|t|, deterministic (Higham, Accuracy and
+//                  Stability of Numerical Algorithms, 2nd ed., eq. 4.11), plus the stored result's rounding
+// with l2 taken as sum |t_i| in the checkers (valid for any data).  kAccFactor * eps =
+// 8 u is the lambda of Higham & Mary: the bound fails with probability below 2 n exp(-32) per result.
+// Sequential is the default of a table line: the largest depth any order of n terms can have.
 #pragma once
 #include <cmath>
 #include "kb_types.h"
@@ -74,6 +89,46 @@ inline double out_tol(DType d, double ref_abs) { return kOutFactor * (eps_out(d)
 inline double accum_tol(DType d, double n, double l2, double ref_abs) {
   return kAccFactor * eps_acc(d) * std::sqrt(n > 1 ? n : 1) * l2 + out_tol(d, ref_abs);
 }
+// The summation order of a reduction rung (declared on its table line, kb_tables.h).
+enum class SumOrder : int { Sequential = 0, KWay = 1, Tree = 2, Compensated = 3 };
+struct Summation {
+  SumOrder order = SumOrder::Sequential;    // along a contiguous reduced dim (whole tensors, inner == 1)
+  int ways = 1;                             // KWay: the number of independent accumulators
+  SumOrder columns = SumOrder::Sequential;  // along a strided dim (inner > 1): often one accumulator a column
+  Summation for_layout(bool strided) const { return strided ? Summation{columns, 1, columns} : *this; }
+};
+inline const char* sum_order_name(SumOrder o) {
+  switch (o) {
+    case SumOrder::Sequential: return "sequential";
+    case SumOrder::KWay: return "k-way";
+    case SumOrder::Tree: return "tree";
+    case SumOrder::Compensated: return "compensated";
+  }
+  return "sequential";
+}
+// How many roundings a term passes through on its way into the result (n terms).
+inline double sum_depth(Summation s, double n) {
+  if (n <= 1) return 1;
+  switch (s.order) {
+    case SumOrder::Sequential: return n;
+    case SumOrder::KWay: {
+      const double k = s.ways > 1 ? s.ways : 1;
+      return std::ceil(n / k) + std::ceil(std::log2(k));
+    }
+    case SumOrder::Tree: return std::ceil(std::log2(n)) + 1;
+    case SumOrder::Compensated: return n;  // (not used by sum_tol: its bound is deterministic)
+  }
+  return n;
+}
+// A sum (or the numerator of a mean) of n terms with sum |t_i| = sum_abs, computed in `order`.
+inline double sum_tol(DType d, Summation s, double n, double sum_abs, double ref_abs) {
+  if (s.order == SumOrder::Compensated) {
+    const double u = eps_acc(d) / 2;
+    return 2 * u * ref_abs + (n > 1 ? n : 1) * u * u * sum_abs + out_tol(d, ref_abs);
+  }
+  return accum_tol(d, sum_depth(s, n), sum_abs, ref_abs);
+}
+
 inline double matmul_tol(DType d, double k, double l2, double ref_abs, bool tf32 = false) {
   const double t = accum_tol(d, k, l2, ref_abs);
   return tf32 ? t + kAccFactor * 2.0 * kTF32Roundoff * l2 : t;

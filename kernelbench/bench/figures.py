@@ -40,6 +40,32 @@ DENORM = {"float64": _K["kDenormFloat64"], "float32": _K["kDenormFloat32"], "flo
           "bfloat16": _K["kDenormBfloat16"]}   # smallest subnormal: the rounding error of an underflow
 
 
+def sum_depth(summation, n: float, strided: bool = False) -> float:
+    """How many roundings a term passes through in a sum of n terms computed in `summation` order
+    (order along a row, ways, order along a strided dim), as kb_tolerance.h's sum_depth; () or None:
+    sequential, the largest depth any order has."""
+    order, ways, columns = tuple(summation) if summation else ("sequential", 1, "sequential")
+    if strided:
+        order, ways = columns, 1
+    if n <= 1:
+        return 1.0
+    if order == "k-way":
+        k = max(ways, 1)
+        return math.ceil(n / k) + math.ceil(math.log2(k))
+    if order == "tree":
+        return math.ceil(math.log2(n)) + 1
+    return float(n)
+
+
+def ordered_sum_tol(dtype: str, summation, n: float, sum_abs, ref_abs, strided: bool = False):
+    """kb_tolerance.h's sum_tol: a sum of n terms (sum |t_i| = sum_abs) in the rung's summation order."""
+    order = (tuple(summation)[2] if strided else tuple(summation)[0]) if summation else "sequential"
+    if order == "compensated":
+        u = eps_acc(dtype) / 2
+        return 2 * u * ref_abs + max(n, 1) * u * u * sum_abs + C_OUT * (eps_out(dtype) * ref_abs + DENORM[dtype])
+    return accum_tol(dtype, sum_depth(summation, n, strided), sum_abs, ref_abs)
+
+
 def itemsize(dtype: str) -> int:
     return ITEMSIZE[dtype]
 

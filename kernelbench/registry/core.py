@@ -41,6 +41,7 @@ class Impl:
     rank: int = 0             # order tried by impl=None (1 first); 0: never a default
     nvrtc: bool = False       # has a launch configuration the CuPy/NVRTC twin repeats
     probes: tuple = ()        # ((layout class, refusal or None), ...): kb::refuses() on one problem per class
+    summation: tuple = ()     # reduce: (order along a row, ways, order along a strided dim), kb_tolerance.h
     # Python-level rungs (numba, cupy, frameworks): how to run them.
     #   backend: array type the callable takes ("torch", "tf", "numpy", "cupy", "numba")
     #   fn(*arrays, **kw) -> array, on arrays already on `device` in that backend.
@@ -155,6 +156,10 @@ def describe(op: str, name: str, adds: str, source: str) -> None:
 NO_DESCRIPTION = "(no description: add a describe() line in kernelbench/registry/)"
 
 
+def _summation(line: Optional[dict]) -> tuple:
+    return (line["order"], line["ways"], line["columns"]) if line else ()
+
+
 def _native_reason(device: str, min_arch: int, built: bool) -> Optional[str]:
     if device == "cpu":
         return None
@@ -196,6 +201,7 @@ def register_tables(tables: dict) -> list:
                 full_only="whole_only" in traits, dim_only="dim_only" in traits,
                 vector_only="vector_only" in traits, table=True, traits=traits, min_arch=k["min_arch"],
                 rank=k["rank"], nvrtc=k["nvrtc"], probes=tuple(sorted(k["probes"].items())),
+                summation=_summation(k.get("summation")),
                 available=functools.partial(_native_reason, k["device"], k["min_arch"],
                                             k["device"] == "cpu" or cuda_built)))
     registered = {(i.op, i.name) for i in _REGISTRY if i.native}

@@ -50,7 +50,7 @@ def registry_facts(impl) -> dict:
             "dtypes": list(impl.dtypes), "variants": list(impl.variants), "traits": list(impl.traits),
             "min_arch": impl.min_arch, "rank": impl.rank, "nvrtc": impl.nvrtc, "probes": dict(impl.probes),
             "layer": impl.layer, "full_only": impl.full_only, "dim_only": impl.dim_only,
-            "vector_only": impl.vector_only}
+            "vector_only": impl.vector_only, "summation": list(impl.summation)}
 
 
 def line_facts(line: dict) -> dict:
@@ -60,7 +60,8 @@ def line_facts(line: dict) -> dict:
             "variants": line["variants"], "traits": t, "min_arch": line["min_arch"], "rank": line["rank"],
             "nvrtc": line["nvrtc"], "probes": line["probes"],
             "layer": "vendor-library" if "vendor" in t else ("cpu" if line["device"] == "cpu" else "handwritten-cuda"),
-            "full_only": "whole_only" in t, "dim_only": "dim_only" in t, "vector_only": "vector_only" in t}
+            "full_only": "whole_only" in t, "dim_only": "dim_only" in t, "vector_only": "vector_only" in t,
+            "summation": [line["summation"][k] for k in ("order", "ways", "columns")] if "summation" in line else []}
 
 
 def disagreements(tables: dict, impls: list, devices=("cpu", "cuda")) -> list:

@@ -5,13 +5,16 @@
 namespace kb {
 const std::vector<ReduceKernel>& cpu_reduce_kernels() {
   constexpr unsigned kF = kF32 | kF64, kOps = kAllReduceOps;
+  using Sum = tol::SumOrder;
   static const std::vector<ReduceKernel> table = {
-      // name, dtypes, ops, traits, min_arch, rank, launcher, workspace, config
-      {"cpu_01_scalar", kF, kOps, 0, 0, 0, cpu_reduce_01_scalar, nullptr, nullptr},
-      {"cpu_02_multi_accumulators", kF, kOps, 0, 0, 3, cpu_reduce_02_multi_accumulators, nullptr, nullptr},
-      {"cpu_03_avx2", kF, kOps, 0, 0, 2, cpu_reduce_03_avx2, nullptr, nullptr},
-      {"cpu_04_avx2_openmp", kF, kOps, 0, 0, 1, cpu_reduce_04_avx2_openmp, nullptr, nullptr},
-      {"cpu_05_kahan", kF, kSumMean, 0, 0, 0, cpu_reduce_05_kahan, nullptr, nullptr},
+      // name, dtypes, ops, traits, min_arch, rank, launcher, workspace, config, summation {along a row, ways,
+      // along a strided dim (default: sequential, one accumulator a column)}; 03/04: 8 AVX2 registers of 4
+      // fp64 lanes (fp32 has 64 accumulators: the fewer of the two is declared)
+      {"cpu_01_scalar", kF, kOps, 0, 0, 0, cpu_reduce_01_scalar, nullptr, nullptr, {Sum::Sequential, 1}},
+      {"cpu_02_multi_accumulators", kF, kOps, 0, 0, 3, cpu_reduce_02_multi_accumulators, nullptr, nullptr, {Sum::KWay, 8}},
+      {"cpu_03_avx2", kF, kOps, 0, 0, 2, cpu_reduce_03_avx2, nullptr, nullptr, {Sum::KWay, 32}},
+      {"cpu_04_avx2_openmp", kF, kOps, 0, 0, 1, cpu_reduce_04_avx2_openmp, nullptr, nullptr, {Sum::KWay, 32}},
+      {"cpu_05_kahan", kF, kSumMean, 0, 0, 0, cpu_reduce_05_kahan, nullptr, nullptr, {Sum::Compensated, 1, Sum::Compensated}},
   };
   return table;
 }
