@@ -118,10 +118,13 @@ def launch_bound(gpu: GpuSpec, *, flops: float, pipe: str, counters: Optional[di
         terms.append(Term("math", q * flops / peak,
                           f"{flops:.3g} FLOP at {peak / 1e12:.1f} TFLOP/s ({pipe}, {gpu.max_mhz} MHz); {qnote}"))
     eb = ELEM_BYTES.get(dtype, 4)
-    gl_req, gl_sec = merged(c, "global_load", ("LDG",), sass_mix, eb)
-    gs_req, _ = merged(c, "global_store", ("STG",), sass_mix, eb)
-    sl_req, sl_wf = merged(c, "shared_load", ("LDS",), sass_mix, eb)
-    ss_req, ss_wf = merged(c, "shared_store", ("STS",), sass_mix, eb)
+    # The widest load (store) of either space: an access the counters put in the wrong space must not
+    # escape the division (the bound may only get smaller for it).
+    loads, stores = ("LDG", "LDS"), ("STG", "STS")
+    gl_req, gl_sec = merged(c, "global_load", loads, sass_mix, eb)
+    gs_req, _ = merged(c, "global_store", stores, sass_mix, eb)
+    sl_req, sl_wf = merged(c, "shared_load", loads, sass_mix, eb)
+    ss_req, ss_wf = merged(c, "shared_store", stores, sass_mix, eb)
     if math_instructions is None:
         key = "HGMMA" if (sass_mix or {}).get("HGMMA") else "HMMA.tf32" if pipe == "tf32" else \
             "HMMA" if pipe in ("fp16", "bf16") else pipe
