@@ -28,6 +28,7 @@ class CounterLine:
     ideal: Optional[float]
     unit: str
     verdict: str = ""
+    weight: float = 1.0     # requests behind it: how much the excess costs (picks the sentence's example)
 
     @property
     def ratio(self) -> Optional[float]:
@@ -230,7 +231,7 @@ def counter_lines(c: dict, dtype: str) -> list:
             verdict = "uncoalesced" if v > 2 * ideal else ""
         else:
             verdict = f"{v / ideal:.1f}-way bank conflicts" if v > 1.05 * ideal else ""
-        out.append(CounterLine(label, v, ideal, f"{unit}/request", verdict))
+        out.append(CounterLine(label, v, ideal, f"{unit}/request", verdict, req))
     rd = c.get("unique_bytes_read")
     if rd is not None and rd > 0 and c.get("global_load_sectors"):
         moved = c["global_load_sectors"] * 32
@@ -253,7 +254,7 @@ def counter_lines(c: dict, dtype: str) -> list:
             verdict = f"{v / ideal:.1f}-way bank conflicts" if v > 1.05 * ideal else ""
         if verdict:
             what = f"{kind.replace('_', ' ')} at {x.get('site', '?')} ({x.get('bytes', '?')} B/lane)"
-            worst.append((req * (v / ideal - 1), CounterLine(what, v, ideal, unit, verdict)))
+            worst.append((req * (v / ideal - 1), CounterLine(what, v, ideal, unit, verdict, req)))
     out += [ln for _, ln in sorted(worst, key=lambda t: -t[0])[:4]]
     return out
 
@@ -273,13 +274,13 @@ def sentence(ex: Explanation) -> str:
     second = sorted((v, n) for n, v in share.items() if n != b.binds)
     if second and second[-1][0] > 0.5 and not (second[-1][1] == "issue" and b.basis != "counted"):
         s += f" (then {what.get(second[-1][1], second[-1][1])} at {second[-1][0]:.0%} of it)"
-    worst = None
+    worst, cost = None, 0.0
     for k in ex.kernels:
-        for ln in k.lines:
-            if ln.verdict and ln.ratio and ln.ratio > 1.5 and (worst is None or ln.ratio > worst.ratio):
-                worst = ln
+        for ln in k.lines:   # the line whose excess costs the most requests' worth
+            if ln.verdict and ln.ratio and ln.ratio > 1.5 and ln.weight * (ln.ratio - 1) > cost:
+                worst, cost = ln, ln.weight * (ln.ratio - 1)
     if worst is not None:
-        parts.append(f"{worst.what} take {worst.value:.3g} {worst.unit} where {worst.ideal:.3g} would do ({worst.verdict})")
+        parts.append(f"{worst.what}: {worst.value:.3g} {worst.unit} where {worst.ideal:.3g} would do ({worst.verdict})")
     if main is not None and main.occupancy is not None and main.occupancy.fraction < 0.5:
         parts.append(f"only {main.occupancy.fraction:.0%} occupancy ({main.occupancy.limiter}) to hide latency")
     if main is not None and main.facts and (main.facts.get("spill_store_bytes") or 0) > 0:
