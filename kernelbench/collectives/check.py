@@ -37,9 +37,14 @@ def reference(numel: int, dtype, op: str, size: int, seed: int, integer: bool):
     return ref, xs.abs().sum(0)
 
 
-def check_one(w, name: str, op: str, dtype, numel: int, integer: bool, seed: int = 0, run=None) -> dict:
-    """Run one rung once and judge it on every rank; the verdict is agreed over the ranks.
-    `run(x, op)` replaces the rung (the checker's own tests)."""
+STATUS = ("ok", "failed", "error")
+
+
+def check_one(w, name: str, op: str, dtype, numel: int, integer: bool, seed: int = 0, run=None,
+              agree: bool = True) -> dict:
+    """Run one rung once and judge it on every rank; the verdict is agreed over the ranks (unless
+    `agree` is False: run_checks agrees on all its cases at once).  `run(x, op)` replaces the rung
+    (the checker's own tests)."""
     x = make_input(numel, dtype, w.rank, seed, integer).to(w.device)
     status, reason, err_ratio, max_err = "ok", "", 0.0, 0.0
     try:
@@ -61,11 +66,19 @@ def check_one(w, name: str, op: str, dtype, numel: int, integer: bool, seed: int
         raise
     except Exception as exc:                       # a rung that raises is an error, the world goes on
         status, reason = "error", f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
-    worst = ("ok", "failed", "error")[w.max_over_ranks({"ok": 0, "failed": 1, "error": 2}[status])]
-    if worst != "ok" and status == "ok":
-        reason = f"{worst} on another rank"
-    return {"rung": name, "op": op, "dtype": str(dtype).replace("torch.", ""), "numel": numel,
-            "integer": integer, "status": worst, "reason": reason, "max_abs_err": max_err, "err_ratio": err_ratio}
+    r = {"rung": name, "op": op, "dtype": str(dtype).replace("torch.", ""), "numel": numel,
+         "integer": integer, "status": status, "reason": reason, "max_abs_err": max_err, "err_ratio": err_ratio}
+    return agree_on(w, [r])[0] if agree else r
+
+
+def agree_on(w, results: list) -> list:
+    """Every rank's verdicts replaced by the worst over the ranks (one small all-reduce)."""
+    mine = [STATUS.index(r["status"]) for r in results]
+    worst = w.max_over_ranks(mine)
+    for r, v, m in zip(results, worst, mine):
+        if v != m:
+            r["status"], r["reason"] = STATUS[v], f"{STATUS[v]} on another rank"
+    return results
 
 
 def run_checks(w, rungs=None, ops=("sum", "max", "min"), dtypes=(torch.float32, torch.float64, torch.bfloat16),
@@ -76,5 +89,5 @@ def run_checks(w, rungs=None, ops=("sum", "max", "min"), dtypes=(torch.float32, 
             for dt in dtypes:
                 for n in numels if numels is not None else sizes(w.size):
                     for integ in integer:
-                        out.append(check_one(w, name, op, dt, n, integ))
-    return out
+                        out.append(check_one(w, name, op, dt, n, integ, agree=False))
+    return agree_on(w, out)

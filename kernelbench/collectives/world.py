@@ -222,12 +222,12 @@ class World:
             dist.monitored_barrier(self.ctrl, timeout=datetime.timedelta(seconds=self.timeout_s),
                                    wait_all_ranks=True)
 
-    def max_over_ranks(self, value: int) -> int:
-        """The largest of every rank's `value` (a verdict agreed on the control group)."""
-        t = torch.tensor([value], dtype=torch.int64)
-        with self.guard("agreeing on a verdict"):
+    def max_over_ranks(self, values: list) -> list:
+        """Elementwise, the largest of every rank's `values` (verdicts agreed on the control group)."""
+        t = torch.tensor(values, dtype=torch.int64)
+        with self.guard("agreeing on the verdicts"):
             dist.all_reduce(t, op=dist.ReduceOp.MAX, group=self.ctrl)
-        return int(t)
+        return t.tolist()
 
     # ------------------------------------------------------------------ argument check
     def require_same(self, x: torch.Tensor, op: str) -> None:
