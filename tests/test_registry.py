@@ -213,7 +213,8 @@ def test_layout_classes():
 # ---------------------------------------------------------------- what is derived from the tables
 def test_default_ranking_comes_from_the_tables():
     from kernelbench import api
-    assert api._preferred("matmul", "cpu") == ["cpu_04_avx2_packed", "cpu_03_cache_blocked", "cpu_02_loop_order"]
+    assert api._preferred("matmul", "cpu") == ["cpu_05_analytic_blocking", "cpu_04_avx2_packed", "cpu_03_cache_blocked",
+                                             "cpu_02_loop_order"]
     assert api._preferred("reduce", "cuda") == ["cuda_best", "cuda_11_single_pass", "cuda_12_dim_inner",
                                                 "cuda_13_dim_outer"]
     assert api._default_impl("reduce", "cuda", "float32", "sum", "columns") == "cuda_best"

@@ -10,14 +10,23 @@
 namespace kb {
 enum class CpuIsa : int { Scalar = 0, Avx2 = 1, Avx512 = 2 };
 
-inline CpuIsa cpu_isa() {
-  static const CpuIsa isa = [] {
-    CpuIsa hw = CpuIsa::Scalar;
+// What the hardware has, ignoring KB_CPU_ISA (the measured peaks use it).
+inline CpuIsa cpu_isa_hardware() {
+  static const CpuIsa hw = [] {
+    CpuIsa isa = CpuIsa::Scalar;
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) hw = CpuIsa::Avx2;
-    if (hw == CpuIsa::Avx2 && __builtin_cpu_supports("avx512f")) hw = CpuIsa::Avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) isa = CpuIsa::Avx2;
+    if (isa == CpuIsa::Avx2 && __builtin_cpu_supports("avx512f")) isa = CpuIsa::Avx512;
 #endif
+    return isa;
+  }();
+  return hw;
+}
+
+inline CpuIsa cpu_isa() {
+  static const CpuIsa isa = [] {
+    const CpuIsa hw = cpu_isa_hardware();
     const char* cap = std::getenv("KB_CPU_ISA");  // read once, at the first call
     CpuIsa want = hw;
     if (cap && std::strcmp(cap, "scalar") == 0) want = CpuIsa::Scalar;

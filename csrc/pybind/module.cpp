@@ -14,6 +14,10 @@
 
 #include "../common/kb_error.h"
 #include "../common/kb_plan.h"
+#include "../cpu/cpu_caches.h"
+#include "../cpu/cpu_isa.h"
+#include "../cpu/cpu_probe.h"
+#include "../cpu/matmul/matmul_cpu.h"
 #ifdef KB_WITH_CUDA
 #include <cuda_runtime.h>
 #endif
@@ -369,4 +373,38 @@ PYBIND11_MODULE(KB_PYBIND_NAME, m) {
   m.def("struct_layout", &struct_layout);
   m.def("tables_json", &kb::tables_json,
         "every kernel table line with all its facts, as JSON (read by kernelbench/registry)");
+  // The CPU as the CPU rungs see it (csrc/cpu/cpu_caches.h, cpu_probe.h; kernelbench/bench/peaks.py).
+  m.def("cpu_caches", [] {
+    const kb::CpuCaches& c = kb::cpu_caches();
+    auto level = [](const kb::CacheLevel& l) {
+      py::dict d;
+      d["bytes"] = l.bytes, d["ways"] = l.ways, d["line"] = l.line, d["shared_cpus"] = l.shared_cpus;
+      return d;
+    };
+    py::dict d;
+    d["L1d"] = level(c.l1d), d["L2"] = level(c.l2), d["L3"] = c.l3.bytes > 0 ? py::object(level(c.l3)) : py::none();
+    d["source"] = c.source;
+    return d;
+  }, "data caches of CPU 0 as the OS reports them (sysfs, else sysconf, else assumed sizes)");
+  m.def("cpu_isa", [] { return std::string(kb::cpu_isa_name(kb::cpu_isa())); },
+        "the vector ISA the CPU rungs use (after the KB_CPU_ISA cap)");
+  m.def("cpu_isa_hardware", [] { return std::string(kb::cpu_isa_hardware_name()); },
+        "the widest vector ISA of this CPU");
+  m.def("cpu_matmul_blocking", [](const std::string& dtype) {
+    const kb::CpuGemmBlocking b = kb::cpu_matmul_05_blocking(kb::parse_dtype(dtype, "dtype"));
+    py::dict d;
+    d["isa"] = b.isa, d["mr"] = b.mr, d["nr"] = b.nr, d["mc"] = b.mc, d["kc"] = b.kc, d["nc"] = b.nc;
+    d["source"] = b.source, d["caches"] = b.caches;
+    return d;
+  }, py::arg("dtype"), "register tile and MC/KC/NC of cpu_05_analytic_blocking for float32/float64");
+  m.def("cpu_probe_fma", [](const std::string& isa, bool f64, int threads, double seconds) {
+    py::gil_scoped_release release;
+    return kb::probe_fma_flops(isa.c_str(), f64, threads, seconds);
+  }, py::arg("isa"), py::arg("f64"), py::arg("threads"), py::arg("seconds"),
+        "measured FMA throughput (FLOP/s) of isa 'avx2' or 'avx512'; threads <= 0: all");
+  m.def("cpu_probe_read", [](std::size_t bytes, int threads, double seconds) {
+    py::gil_scoped_release release;
+    return kb::probe_read_bandwidth(bytes, threads, seconds);
+  }, py::arg("bytes"), py::arg("threads"), py::arg("seconds"),
+        "measured read bandwidth (bytes/s) over a working set of `bytes` split among the threads");
 }

@@ -189,8 +189,8 @@ def apply_measured_peaks(entries: list, peaks: dict) -> None:
         if e.get("metric") == "tflops":
             lib = (m.get("library_flops") or {}).get(e["dtype"])
             e["pct_measured_peak"] = pct(e["tflops"] * 1e12, lib["flops"]) if lib else None
-        elif e.get("peak_level") == "cache":
-            e["pct_measured_peak"] = None      # in-cache data: no % of a DRAM bandwidth
+        elif e.get("peak_level") not in (None, "dram"):
+            e["pct_measured_peak"] = None      # in-cache data: no % of a DRAM bandwidth (pct_peak has its level's)
         else:
             e["pct_measured_peak"] = pct(e["gbps"] * 1e9, m.get("bandwidth"))
 

@@ -20,7 +20,7 @@ from .backends import (Prepared, cuda_available, cuda_memory_probe, frontdoors, 
 from .cases import Case, Skip, check, make_inputs, reference
 from .figures import arithmetic_intensity, pct, throughput
 from .handover import MachineLoad, quiesce
-from .peaks import peak_for
+from .peaks import bandwidth_for, peak_for
 from .stats import is_noisy, median, summarize
 from .suites import HANDWRITTEN, Budget, Group, OverheadItem
 from .timer import cuda_loop_time, host_overhead, measure, thread_info, turn
@@ -79,16 +79,9 @@ def fill_figures(e: dict, case: Case, peaks: dict) -> None:
         pk, label = peak_for(dev_peaks, "flops", case.precision or case.dtype)
         e["pct_peak"] = pct(tp["tflops"] * 1e12 if tp["tflops"] is not None else None, pk)
     else:
-        pk, label = peak_for(dev_peaks, "bandwidth", case.dtype)
-        cache = ((dev_peaks or {}).get("facts") or {}).get("llc_bytes")
-        if cache and case.nbytes <= cache:
-            # the data lives in the cache: a DRAM figure would read 400 %; no % rather than a wrong one
-            e["peak_level"] = "cache"
-            e["pct_peak"] = None
-            label = f"no % of peak: the {case.nbytes / 1e6:.3g} MB of data fit in the {cache / 1e6:.3g} MB last-level cache"
-        else:
-            e["peak_level"] = "dram"
-            e["pct_peak"] = pct(tp["gbps"] * 1e9 if tp["gbps"] is not None else None, pk)
+        # the bandwidth of the level the data lives in (CPU: measured per level, peaks.bandwidth_for)
+        pk, label, e["peak_level"] = bandwidth_for(dev_peaks, case.nbytes)
+        e["pct_peak"] = pct(tp["gbps"] * 1e9 if tp["gbps"] is not None else None, pk)
     e["peak_label"] = label
 
 

@@ -6,6 +6,9 @@
   shapes    irregular, tall-skinny, large-K, small-K, batched, transposed matmuls and a GEMV;
             reductions over the inner, middle and outer dims; softmax rows of several widths
   overhead  tiny inputs: the per-call cost of each front door
+  cpu-gemm  the best native CPU matmul rung beside the libraries (torch, numpy): square fp32 from
+            64 to 4096, fp64 2048, tall-skinny; with KB_CPU_ISA=avx2 (and the libraries pinned
+            to AVX2, docs/matmul.md) the AVX2 path
   layers    the best rung of each layer per op, side by side (a view of the ladder measurements)
 
 A suite is planned into `Group`s: one case and the rungs measured on it, in ladder order.
@@ -23,7 +26,7 @@ from .analysis import layer_order
 from .cases import Case
 from .stats import StopRule
 
-SUITES = ("ladder", "sweep", "shapes", "overhead", "layers")
+SUITES = ("ladder", "sweep", "shapes", "overhead", "layers", "cpu-gemm")
 DEFAULT_SUITE = "ladder"
 OPS = ("matmul", "reduce", "softmax", "log_softmax", "l2norm")
 # Layers whose rungs are ours and may be naive: their per-call time is estimated on a smaller
@@ -375,6 +378,31 @@ def plan_sweep(sel: Selection, devices: list) -> list:
     return groups
 
 
+# (dtype, (M, N, K)) per quick
+CPU_GEMM = {False: [("float32", (n, n, n)) for n in (64, 128, 256, 512, 1024, 2048, 4096)]
+            + [("float64", (2048, 2048, 2048)), ("float32", (8192, 64, 8192))],
+            True: [("float32", (n, n, n)) for n in (64, 128, 256)] + [("float64", (256, 256, 256))]}
+
+
+def plan_cpu_gemm(sel: Selection, devices: list) -> list:
+    """The best native CPU matmul rung (rank 1 in its table) and the framework layer (the library
+    rungs), size by size."""
+    if "cpu" not in devices or not sel.op_ok("matmul"):
+        return []
+    budget = BUDGETS[("cpu", sel.quick)]
+    groups = []
+    for dt, shape in CPU_GEMM[sel.quick]:
+        if sel.dtype and dt != sel.dtype:
+            continue
+        case = Case("matmul", "cpu", dt, shape, tag="cpu-gemm")
+        cands = [i for i in _impls("matmul", "cpu")
+                 if applicable(i, case) and (i.layer == "framework" or (i.native and i.rank == 1))]
+        g = _group("cpu-gemm", case, sel, budget, candidates=cands, too_slow="skip", probe=False)
+        if g:
+            groups.append(g)
+    return groups
+
+
 def plan_shapes(sel: Selection, devices: list) -> list:
     groups = []
     dt = sel.dtype or "float32"
@@ -445,6 +473,8 @@ def plan(suites: list, sel: Selection, devices: list) -> tuple[list, list]:
         groups += plan_shapes(sel, devices)
     if "sweep" in want:
         groups += plan_sweep(sel, devices)
+    if "cpu-gemm" in want:
+        groups += plan_cpu_gemm(sel, devices)
     if "overhead" in want:
         overhead += plan_overhead(sel, devices)
     return groups, overhead

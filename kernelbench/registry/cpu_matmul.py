@@ -11,3 +11,6 @@ describe("matmul", "cpu_03_cache_blocked", "64x256 C blocks x 128-deep K slices:
 describe("matmul", "cpu_04_avx2_packed",
          "packed A/B panels + AVX2/FMA register micro-kernel (AVX-512 when present) + OpenMP; run-time ISA dispatch",
          _D + "04_avx2_packed.cpp")
+describe("matmul", "cpu_05_analytic_blocking",
+         "04 with the register tile and MC/KC/NC derived from the OS-reported caches (BLIS analytical model)",
+         _D + "05_analytic_blocking.cpp")

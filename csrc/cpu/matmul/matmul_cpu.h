@@ -17,7 +17,19 @@ void cpu_matmul_01_naive(const MatmulArgs& p, void* stream);
 void cpu_matmul_02_loop_order(const MatmulArgs& p, void* stream);
 void cpu_matmul_03_cache_blocked(const MatmulArgs& p, void* stream);
 void cpu_matmul_04_avx2_packed(const MatmulArgs& p, void* stream);
+void cpu_matmul_05_analytic_blocking(const MatmulArgs& p, void* stream);
 // Which micro-kernel cpu_04 picks on this CPU for `dtype` ("avx512", "avx2" or "scalar"),
 // after the KB_CPU_ISA cap; for reports.
 const char* cpu_matmul_04_isa(DType dtype);
+
+// The register tile and blocking cpu_05 uses on this machine for `dtype`, and where they came from;
+// for reports (kernelbench info, the result file's environment).
+struct CpuGemmBlocking {
+  const char* isa;       // "avx512", "avx2" or "scalar" (after the KB_CPU_ISA cap)
+  int mr, nr;            // register tile of C
+  kb_int64 kc, mc, nc;   // largest blocks (the launcher may shrink them to equal sizes)
+  const char* source;    // "BLIS analytical model" or "KB_CPU_BLOCKING"
+  const char* caches;    // where the cache sizes came from: "sysfs", "sysconf" or "assumed"
+};
+CpuGemmBlocking cpu_matmul_05_blocking(DType dtype);
 }  // namespace kb
