@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from .core import _fmt_time, ladder
-from .render import MATH_KEYS, rate_text
+from .render import MATH_KEYS, SHORT_DTYPE, rate_text
 
 BLOCK = re.compile(r"(<!-- kb:explain:(?P<op>[a-z]+)-(?P<gpu>[a-z0-9]+)(?P<short>:short)? -->\n)(?P<body>.*?)(<!-- kb:end -->)",
                    re.S)
@@ -44,7 +44,7 @@ def table(op: str, gpu: str, short: bool = False) -> str:
                 "|---|---|---|---:|---:|---|"]
         for ex in exs:
             star = "" if ex.basis == "counted" else "*"
-            rows.append(f"| `{ex.rung}` | {ex.dtype} | {'x'.join(map(str, ex.shape))} | {_fmt_time(ex.bound.seconds)} | "
+            rows.append(f"| `{ex.rung}` | {SHORT_DTYPE.get(ex.dtype, ex.dtype)} | {'x'.join(map(str, ex.shape))} | {_fmt_time(ex.bound.seconds)} | "
                         f"{rate_text(ex)} | {ex.bound.binds}{star} |")
         return head.replace("../kernelbench", "kernelbench") + "\n".join(rows) + "\n"
     rows = ["| rung | dtype | regs | spills | smem | occupancy (limit) | main loop (SASS) | bound | at best | binds |",
@@ -55,10 +55,10 @@ def table(op: str, gpu: str, short: bool = False) -> str:
         f = (main.facts if main else None) or {}
         occ = main.occupancy if main else None
         star = "" if ex.basis == "counted" else "*"
-        rows.append(f"| `{ex.rung}` | {ex.dtype} | {f.get('registers', '-')} | {f.get('spill_store_bytes', '-')} | "
+        rows.append(f"| `{ex.rung}` | {SHORT_DTYPE.get(ex.dtype, ex.dtype)} | {f.get('registers', '-')} | {f.get('spill_store_bytes', '-')} | "
                     f"{f.get('static_smem', '-')} | {f'{occ.fraction:.0%} ({occ.limiter})' if occ else '-'} | "
                     f"{_loop(f)} | {_fmt_time(ex.bound.seconds)} | {rate_text(ex)} | {ex.bound.binds}{star} |")
-        lines = [ln.text() for k in ex.kernels for ln in k.lines if ln.verdict]
+        lines = [ln.text() for k in ex.kernels for ln in k.lines if ln.verdict and " at " not in ln.what]
         why.append(f"- `{ex.rung}`: {ex.sentence}" + (f" Counters: {'; '.join(lines)}." if lines else "")
                    + (f" Note: {' '.join(ex.notes)}" if ex.notes else ""))
     return head + "\n".join(rows) + "\n\n" + "\n".join(why) + "\n"
@@ -72,7 +72,7 @@ def update(mds: list, check: bool) -> int:
         if "<!-- kb:explain:" not in text:
             continue
         new = BLOCK.sub(lambda m: m.group(1) + table(m.group("op"), m.group("gpu"), bool(m.group("short")))
-                        + m.group(5), text)
+                        + m.group(6), text)
         if new != text:
             if check:
                 print(f"{md}: explain blocks out of date (run python docs/make_tables.py)")
