@@ -77,8 +77,16 @@ def cpu_info() -> dict:
         pass
     simd = [s for s in ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "amx_tile")
             if s in flags]
-    return {"model": model, "cores": os.cpu_count(), "threads_available": len(os.sched_getaffinity(0))
-            if hasattr(os, "sched_getaffinity") else os.cpu_count(), "mhz": mhz, "simd": simd}
+    out = {"model": model, "cores": os.cpu_count(), "threads_available": len(os.sched_getaffinity(0))
+           if hasattr(os, "sched_getaffinity") else os.cpu_count(), "mhz": mhz, "simd": simd}
+    try:   # what the CPU rungs derive from this machine (csrc/cpu/cpu_caches.h, cpu_05's blocking)
+        from .bench.peaks import _native, matmul_blocking
+        nat = _native()
+        if nat is not None:
+            out.update(caches=nat.cpu_caches(), isa=nat.cpu_isa(), matmul_blocking=matmul_blocking())
+    except Exception as exc:  # noqa: BLE001 - a report must not fail on it
+        out["caches_error"] = f"{type(exc).__name__}: {exc}"
+    return out
 
 
 def gpu_info() -> Optional[dict]:
@@ -149,6 +157,13 @@ def print_info() -> None:
     console = Console()
     cpu = info["cpu"]
     console.print(f"[bold]CPU[/]  {cpu['model']} — {cpu['cores']} cores, SIMD: {' '.join(cpu['simd']) or 'none'}")
+    if cpu.get("caches"):
+        c = cpu["caches"]
+        lv = [f"{k} {v['bytes'] >> 10} KB {v['ways']}-way" for k, v in c.items() if isinstance(v, dict)]
+        console.print(f"     caches ({c['source']}): {', '.join(lv)}")
+        for dt, b in (cpu.get("matmul_blocking") or {}).items():
+            console.print(f"     cpu_05 {dt}: {b['isa']} {b['mr']}x{b['nr']} tile, MC {b['mc']} KC {b['kc']} "
+                          f"NC {b['nc']} ({b['source']})")
     gpu = info["gpu"]
     if gpu:
         console.print(f"[bold]GPU[/]  {gpu['name']} — {gpu.get('sm_count')} SMs, {gpu.get('memory_gb', gpu.get('memory'))}"

@@ -344,9 +344,16 @@ static void bench_matmul(kb_int64 n, const char* only) {
     const double flop = 2.0 * n * n * n;
     const bool slow = std::string(kern.name) < "cpu_04";
     const double s = median_seconds([&] { kern.fn(p, nullptr); }, slow ? 1 : 7);
+    std::string note;
+    if (std::string(kern.name).find("_04_") != std::string::npos)
+      note = std::string("  (") + cpu_matmul_04_isa(dtype_of<T>()) + ")";
+    if (std::string(kern.name).find("_05_") != std::string::npos) {
+      const CpuGemmBlocking b = cpu_matmul_05_blocking(dtype_of<T>());
+      note = "  (" + std::string(b.isa) + " " + std::to_string(b.mr) + "x" + std::to_string(b.nr) + ", MC " +
+             std::to_string(b.mc) + " KC " + std::to_string(b.kc) + " NC " + std::to_string(b.nc) + ": " + b.source + ")";
+    }
     std::printf("bench matmul %s %lld^3 %-26s %8.3f s %8.1f GFLOP/s%s\n", tname<T>(), (long long)n, kern.name, s,
-                flop / s / 1e9, std::string(kern.name).find("04") != std::string::npos
-                                    ? (std::string("  (") + cpu_matmul_04_isa(dtype_of<T>()) + ")").c_str() : "");
+                flop / s / 1e9, note.c_str());
   }
 }
 
