@@ -3,6 +3,7 @@ executor's counters against their ideals, the speed-of-light bound and what bind
 derived from those numbers.  kernelbench.explain re-exports it; `kernelbench explain` prints it."""
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -161,14 +162,19 @@ def counts_key(impl, shape: tuple, dtype: str, dim: Optional[int], sms: Optional
     return f"{impl.name}|{'x'.join(map(str, shape))}|{dtype}|dim={dim}|sms={sms}"
 
 
+@functools.lru_cache(maxsize=2)
+def _recorded(mtime: float) -> dict:
+    import json
+    return json.loads(COUNTS_JSON.read_text())
+
+
 def recorded_counters(impl, shape: tuple, dtype: str, dim: Optional[int], sms: Optional[int]
                       ) -> tuple[Optional[list], str]:
     """Counts recorded by scripts/ladder_counts.py (kernelbench/data/ladder_counts.json), when they were
     taken from the rung's current source (same key as its compiler facts); else (None, why not)."""
-    import json
     if not COUNTS_JSON.exists():
         return None, "no recorded counts (scripts/ladder_counts.py): analytic minimum only"
-    data = json.loads(COUNTS_JSON.read_text())
+    data = _recorded(COUNTS_JSON.stat().st_mtime)
     rec = data.get("entries", {}).get(counts_key(impl, shape, dtype, dim, sms))
     if rec is None:
         return None, "no recorded counts for this rung, shape and dtype: analytic minimum only"
