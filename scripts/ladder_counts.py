@@ -53,7 +53,7 @@ def main(argv=None) -> int:
             if launches is None:
                 print(f"  {ex.rung}: {note}", flush=True)
                 continue
-            rec = {"source_key": (facts.load()["files"].get(impl.source) or {}).get("key"), "launches": launches}
+            rec = {"source_key": (facts.load()["files"].get(impl.source) or {}).get("kernel_key"), "launches": launches}
             with open("/tmp/kb-ladder-counts.lock", "w") as lock:   # several runs may add to one file: re-read, add, write
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 if out.exists():

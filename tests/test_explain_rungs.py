@@ -94,3 +94,21 @@ def test_docs_blocks_say_bound_and_list_every_rung():
         assert all(f"`{r}`" in short for o, r in RUNGS if o == op)
     full = docs.table("matmul", "h100")
     assert full.count("- `cuda_") == sum(1 for o, _ in RUNGS if o == "matmul")   # one sentence per rung
+
+
+def test_recorded_counts_are_current():
+    """Every record of kernelbench/data/ladder_counts.json was taken from its rung's kernel code as it is
+    now (re-record with scripts/ladder_counts.py RUNG)."""
+    import json
+    from kernelbench.explain import facts
+    if not core.COUNTS_JSON.exists():
+        pytest.skip("no recorded counts")
+    by_name = {r: i for i in list_impls(device="cuda") for r in [i.name]}
+    stale = []
+    for key, rec in json.loads(core.COUNTS_JSON.read_text())["entries"].items():
+        impl = by_name[key.split("|")[0]]
+        entry = facts.load()["files"].get(impl.source) or {}
+        if rec["source_key"] not in (entry.get("key"), entry.get("kernel_key")) or facts.staleness(impl.source) and \
+                "kernel code" in facts.staleness(impl.source):
+            stale.append(key)
+    assert stale == []
