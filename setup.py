@@ -165,7 +165,7 @@ def sim_sources() -> list[str]:
 
 # The executor's own sources that ThreadSanitizer must not instrument (their bookkeeping is shared by
 # the fibers of a block): compiled with -DKBSIM_TSAN_RUNTIME instead of -fsanitize=thread.
-SIM_EXECUTOR_UNINSTRUMENTED = ("csrc/sim/kbsim.cpp", "csrc/sim/kbsim_hopper.cpp")
+SIM_EXECUTOR_UNINSTRUMENTED = ("csrc/sim/kbsim.cpp", "csrc/sim/kbsim_hopper.cpp", "csrc/sim/kbsim_memmodel.cpp")
 
 
 def write_sim_ninja(lines: list[str], add, cuda_home: str) -> list[str]:

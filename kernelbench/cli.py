@@ -248,13 +248,14 @@ def cmd_sim(args) -> int:
         return EXIT_USAGE
     try:
         r = sim.check(args.rung, shape, dtype, op=args.op, dim=args.dim, check=args.check, seed=args.seed,
-                      kind=args.kind)
+                      kind=args.kind, blocks_in_flight=args.blocks_in_flight)
     except ValueError as exc:
         raise UsageError(f"sim: {exc}") from None
     mark = "✔" if r.ok else "✘"
     extra = f" (worst error {r.err_ratio:.2f} x tolerance)" if r.err_ratio is not None else ""
     shape = "x".join(map(str, r.shape)) if r.shape else "(the sanitizer driver's own shapes, not --shape)"
-    print(f"{mark} {r.impl} {shape} {dtype} check={args.check}: {r.message}{extra}")
+    model = f" blocks-in-flight={args.blocks_in_flight}" if args.blocks_in_flight else ""
+    print(f"{mark} {r.impl} {shape} {dtype} check={args.check}{model}: {r.message}{extra}")
     for d in r.diagnoses:
         print(f"  {d}")
     print("  (CPU SIMT executor: a correctness check; its run time is not a performance figure)")
@@ -343,6 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     sm.add_argument("--dim", type=int, default=None, help="reductions: the dim (default: the whole tensor)")
     sm.add_argument("--kind", default=None, help="the op (matmul, reduce, softmax, ...) when the rung name exists for several")
     sm.add_argument("--seed", type=int, default=0, help="seed of the random inputs (KBSIM_SEED: of the thread order)")
+    sm.add_argument("--blocks-in-flight", type=int, default=None, metavar="N",
+                    help="the memory model between blocks: up to N blocks interleave, and a block's global stores "
+                         "reach the others only at its __threadfence or exit (docs/sim.md; KBSIM_SEED picks the order)")
     sm.set_defaults(fn=cmd_sim)
 
     from .explain.cli import add_parser as add_explain_parser   # kernelbench explain (kernelbench/explain)

@@ -51,10 +51,14 @@ def available() -> Optional[str]:
     return None
 
 
-def set_options(*, seed: Optional[int] = None, sms: Optional[int] = None) -> None:
-    """Seed of the thread order between barriers (also KBSIM_SEED) and the multiprocessor count the
-    simulated device reports (also KBSIM_SMS; grid sizes of occupancy-sized rungs follow it)."""
-    module().set_sim_options(seed=seed, sms=sms)
+def set_options(*, seed: Optional[int] = None, sms: Optional[int] = None,
+                blocks_in_flight: Optional[int] = None) -> None:
+    """Seed of the thread order between barriers (also KBSIM_SEED), the multiprocessor count the
+    simulated device reports (also KBSIM_SMS; grid sizes of occupancy-sized rungs follow it), and
+    the blocks in flight (also KBSIM_BLOCKS_IN_FLIGHT): 1 runs the blocks one after another; n > 1
+    interleaves up to n blocks under the memory model between blocks (docs/sim.md), where a block's
+    global stores reach the others only at its __threadfence or exit."""
+    module().set_sim_options(seed=seed, sms=sms, blocks_in_flight=blocks_in_flight)
 
 
 def _dtype_name(x: np.ndarray) -> str:
@@ -116,13 +120,29 @@ def _rng_array(rng, shape, dtype):
 
 
 def check(impl: str, shape, dtype: str = "float32", *, op: str = "sum", dim: Optional[int] = None,
-          check: str = "none", seed: int = 0, kind: Optional[str] = None) -> SimResult:
+          check: str = "none", seed: int = 0, kind: Optional[str] = None,
+          blocks_in_flight: Optional[int] = None) -> SimResult:
     """Run rung `impl` once on random data of `shape` and compare with float64 (the project's
     tolerances, kernelbench.testing).  matmul shapes are (M, N, K) or (batch, M, N, K); reduction,
     softmax and l2norm shapes are the input's.  check="memory" / "races" runs the rung in the
-    AddressSanitizer / ThreadSanitizer build instead (matmul: that build's self-test driver)."""
+    AddressSanitizer / ThreadSanitizer build instead (matmul: that build's self-test driver).
+    blocks_in_flight=n > 1 runs it under the memory model between blocks (check="none" only)."""
     if check not in CHECKS:
         raise ValueError(f"check: expected one of {', '.join(CHECKS)}, got {check!r}")
+    if blocks_in_flight is None:
+        return _check_once(impl, shape, dtype, op=op, dim=dim, check=check, seed=seed, kind=kind)
+    if blocks_in_flight > 1 and check != "none":
+        raise ValueError("blocks_in_flight: the memory model between blocks runs in the plain build (check='none')")
+    old = module().sim_options()["blocks_in_flight"]
+    module().set_sim_options(blocks_in_flight=blocks_in_flight)
+    try:
+        return _check_once(impl, shape, dtype, op=op, dim=dim, check=check, seed=seed, kind=kind)
+    finally:
+        module().set_sim_options(blocks_in_flight=old)
+
+
+def _check_once(impl: str, shape, dtype: str, *, op: str, dim: Optional[int], check: str, seed: int,
+                kind: Optional[str]) -> SimResult:
     shape = tuple(int(s) for s in shape)
     rung = _impl_of(impl, kind)
     kind = rung.op

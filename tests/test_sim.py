@@ -123,11 +123,14 @@ def broken(tmp_path_factory):
         obj = out / f"kbsim_{variant}.o"
         hooks = out / f"kbsim_access_{variant}.o"
         hopper = out / f"kbsim_hopper_{variant}.o"
+        memmodel = out / f"kbsim_memmodel_{variant}.o"
         cmd = (f"g++ {' '.join(common)} {eflags} -c {ROOT / 'csrc/sim/kbsim.cpp'} -o {obj} && "
                f"g++ {' '.join(common)} {eflags} -c {ROOT / 'csrc/sim/kbsim_hopper.cpp'} -o {hopper} && "
                f"g++ {' '.join(common)} {eflags} -c {ROOT / 'csrc/sim/kbsim_access.cpp'} -o {hooks} && "
+               f"g++ {' '.join(common)} {eflags} -c {ROOT / 'csrc/sim/kbsim_memmodel.cpp'} -o {memmodel} && "
                f"g++ {' '.join(common)} {kflags} -x c++ -include {ROOT / 'csrc/sim/kbsim.h'} "
-               f"{ROOT / 'tests/sim/broken_kernels.cu'} -x none {obj} {hooks} {hopper} -o {exe} -rdynamic -lpthread")
+               f"{ROOT / 'tests/sim/broken_kernels.cu'} -x none {obj} {hooks} {hopper} {memmodel} -o {exe} -rdynamic "
+               "-lpthread")
         procs.append((variant, subprocess.Popen(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                                 text=True)))
         exes[variant] = exe

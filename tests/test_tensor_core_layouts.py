@@ -224,8 +224,8 @@ def sim_driver(tmp_path_factory) -> Path:
             ("10_wmma.cu", "11_mma_sync.cu", "12_swizzled_multistage.cu", "15_tf32_mma_sync.cu")]
     cmd = [CXX, "-std=c++17", "-O1", "-DKB_SIM", "-DKB_WITH_CUDA", "-include", str(ROOT / "csrc" / "sim" / "kbsim.h"),
            "-I", inc, "-I", str(ROOT / "csrc"), "-x", "c++", *map(str, srcs),
-           str(ROOT / "csrc" / "common" / "kb_common.cpp"), str(ROOT / "csrc" / "sim" / "kbsim.cpp"),
-           str(ROOT / "csrc" / "sim" / "kbsim_hopper.cpp"),
+           str(ROOT / "csrc" / "common" / "kb_common.cpp"),
+           *sorted(str(p) for p in (ROOT / "csrc" / "sim").glob("kbsim*.cpp") if p.name != "kbsim_py.cpp"),  # the executor
            str(ROOT / "tests" / "tensor_core_sim.cpp"), "-o", str(exe), "-ldl", "-lpthread"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]

@@ -1,5 +1,6 @@
 // kbsim.cpp: the CPU SIMT executor.  One launch runs its blocks one after another on a worker
-// thread (a fresh one per block under ThreadSanitizer); static __shared__ memory lives in that
+// thread (a fresh one per block under ThreadSanitizer; with KBSIM_BLOCKS_IN_FLIGHT, up to n workers
+// whose blocks interleave: run_interleaved, kbsim_memmodel.h); static __shared__ memory lives in that
 // thread's thread-local storage and is poisoned at each block's start.  Each CUDA thread of the
 // block is a fiber (a register switch on x86-64, ucontext elsewhere) that runs until
 // it reaches a synchronisation point: __syncthreads, a warp collective (__syncwarp, shuffles,
@@ -12,6 +13,7 @@
 #include "kbsim.h"
 #include "kbsim_hopper.h"
 #include "kbsim_access.h"
+#include "kbsim_memmodel.h"
 // The executor itself speaks plain C++: no CUDA built-in names here.
 #undef threadIdx
 #undef blockIdx
@@ -284,6 +286,7 @@ struct Block {
   std::string error;
   unsigned char* dyn = nullptr;
   std::size_t dyn_size = 0;
+  unsigned slot = 0;  // its worker under the memory model between blocks (kbsim_memmodel.h)
   const void* sched_bottom = nullptr;
   std::size_t sched_size = 0;
   void* tsan_sched = nullptr;
@@ -694,6 +697,28 @@ bool resolve(Block* b) {
   return false;
 }
 
+// ---------------------------------------------------------------- the memory model between blocks
+// A switch point of the running block (kbsim_memmodel.h): other blocks may run meanwhile, each on
+// its own worker thread; when the baton is back, this block's view of the executor is restored.
+void block_switch_point(Block* b, bool after_atomic = false) {
+  SimThread* t = b->cur;  // null in the block's scheduler
+  ThreadCtx* ctx = g_ctx;
+  g_interleaver->switch_point(b->slot, after_atomic);
+  g_block = b;
+  g_ctx = ctx;
+  g_block_thread = pthread_self();
+  if (t) access_enter_fiber(t->stack, kStack, b->dyn, b->dyn_size);
+  else access_leave_fiber();
+  if (g_interleaver->aborted() && !b->failed) {  // another block failed: this one ends here
+    b->failed = true;
+    if (t) {
+      t->state = St::Done;
+      yield_fiber(t, true);
+      std::abort();  // never resumed
+    }
+  }
+}
+
 // ---------------------------------------------------------------- one block
 void run_block(Block* b, dim3 grid, dim3 block, uint3 bidx, std::mt19937_64& rng) {
   const unsigned n = block.x * block.y * block.z;
@@ -744,6 +769,7 @@ void run_block(Block* b, dim3 grid, dim3 block, uint3 bidx, std::mt19937_64& rng
       bool all_done = true;
       for (auto& t : b->threads) all_done &= t.state == St::Done;
       if (all_done) break;
+      const unsigned gen = b->barrier_gen;
       if (!resolve(b)) {
         b->failed = true;
         SimThread& t0 = b->threads[0];
@@ -751,6 +777,9 @@ void run_block(Block* b, dim3 grid, dim3 block, uint3 bidx, std::mt19937_64& rng
         o << "kbsim: deadlock in kernel " << b->kernel << ", block (" << t0.ctx.block_idx.x << "," << t0.ctx.block_idx.y
           << "," << t0.ctx.block_idx.z << "): " << describe_waits(b);
         b->error = o.str();
+      } else if (g_interleaver && b->barrier_gen != gen) {  // a barrier completed: a switch point
+        g_interleaver->barrier(b->slot);
+        block_switch_point(b);
       }
       continue;
     }
@@ -882,7 +911,20 @@ void* dynamic_shared() {
   (void)me();
   return g_block->dyn;
 }
-void threadfence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+void threadfence() {
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  if (g_interleaver) {  // the thread's stores (and its block's before the last barrier) reach the others
+    SimThread* t = me();
+    g_interleaver->fence(g_block->slot, t->linear);
+    block_switch_point(g_block);
+  }
+}
+bool g_blocks_interleaved = false;
+void after_atomic() {
+  if (!g_interleaver) return;
+  g_interleaver->atomic_done();
+  if (g_block && g_block->cur) block_switch_point(g_block, true);
+}
 
 void cp_async(void* dst, const void* src, unsigned bytes, unsigned src_bytes, const char* file, int line) {
   SimThread* t = me();
@@ -922,6 +964,8 @@ Options& options() {
     d.sms = m ? std::max(1, std::atoi(m)) : 4;
     d.shuffle_order = true;
     d.poison_shared = true;
+    const char* f = std::getenv("KBSIM_BLOCKS_IN_FLIGHT");
+    d.blocks_in_flight = f ? std::max(1, std::atoi(f)) : 1;
     return d;
   }();
   return o;
@@ -997,6 +1041,76 @@ void asan_report(const char* report) {
 }  // namespace
 #endif
 
+namespace {
+// The memory model between blocks (Options::blocks_in_flight > 1, kbsim_memmodel.h): each of up to N
+// workers runs blocks one after another, and a baton lets one of them run at a time.
+void run_interleaved(const char* kernel_name, dim3 grid, dim3 block, std::size_t smem,
+                     const std::function<void()>& body, const std::vector<uint3>& ids, std::string& error) {
+  if (!access_hooks_compiled())
+    throw Failure("kbsim: KBSIM_BLOCKS_IN_FLIGHT > 1 (the memory model between blocks) needs the access hooks of "
+                  "the plain executor build (sim); this build has none");
+  const unsigned slots = (unsigned)std::min<std::size_t>((std::size_t)options().blocks_in_flight, ids.size());
+  if (slots == 0) return;
+  BlockInterleaver il(slots, options().seed * 0xbf58476d1ce4e5b9ull + (unsigned long long)g_launches);
+  std::size_t next = 0;  // the next block to start (taken by the baton holder)
+  install_handlers();
+  g_interleaver = &il;
+  g_blocks_interleaved = true;
+  g_in_block = true;
+  std::vector<std::thread> workers;
+  for (unsigned slot = 0; slot < slots; ++slot)
+    workers.emplace_back([&, slot] {
+      stack_t ss;  // signals raised by a fiber need a stack of their own
+      std::vector<char> alt(1 << 16);
+      ss.ss_sp = alt.data();
+      ss.ss_size = alt.size();
+      ss.ss_flags = 0;
+      sigaltstack(&ss, nullptr);
+      il.wait_turn(slot);
+      while (!il.aborted() && next < ids.size()) {
+        const std::size_t i = next++;
+        Block b;
+        b.kernel = kernel_name;
+        b.body = &body;
+        b.slot = slot;
+        if (smem) {
+          void* p = nullptr;
+          if (posix_memalign(&p, 1024, smem)) std::abort();
+          b.dyn = static_cast<unsigned char*>(p);
+          b.dyn_size = smem;
+          std::memset(b.dyn, 0xff, smem);
+        }
+        g_block = &b;
+        g_block_thread = pthread_self();
+        try {
+          run_block(&b, grid, block, ids[i], il.rng());
+        } catch (const std::exception& ex) {
+          b.failed = true;
+          b.error = ex.what();
+        }
+        g_block = nullptr;
+        il.block_exit(slot);  // all its stores reach the other blocks
+        std::free(b.dyn);
+        if (b.failed) {
+          if (error.empty()) error = b.error;
+          il.abort();
+        }
+        il.switch_point(slot);
+      }
+      il.finish(slot);
+      ss.ss_flags = SS_DISABLE;
+      sigaltstack(&ss, nullptr);
+    });
+  il.start();
+  il.wait_all();
+  for (auto& w : workers) w.join();
+  g_in_block = false;
+  g_blocks_interleaved = false;
+  g_interleaver = nullptr;
+  remove_handlers();
+}
+}  // namespace
+
 void launch(const char* kernel_name, const void* fn, dim3 grid, dim3 block, std::size_t smem,
             const std::function<void()>& body) {
   std::lock_guard<std::recursive_mutex> guard(g_launch_mu);
@@ -1028,7 +1142,9 @@ void launch(const char* kernel_name, const void* fn, dim3 grid, dim3 block, std:
 #else
   const std::size_t per_thread = ids.size();
 #endif
-  for (std::size_t first = 0; first < ids.size() && error.empty(); first += per_thread) {
+  const bool serial = options().blocks_in_flight <= 1;
+  if (!serial) run_interleaved(kernel_name, grid, block, smem, body, ids, error);
+  for (std::size_t first = 0; serial && first < ids.size() && error.empty(); first += per_thread) {
     std::thread worker([&] {
       stack_t ss;  // signals raised by a fiber need a stack of their own
       std::vector<char> alt(1 << 16);

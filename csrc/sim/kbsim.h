@@ -6,8 +6,9 @@
 // What it models: grids, blocks, warps of 32; block and warp barriers; shuffles exactly as the
 // PTX ISA defines shfl.sync (width, clamping, own value for out-of-range lanes); votes; atomics;
 // static + dynamic shared memory private to a block and poisoned at its start; cp.async groups;
-// CUDA's launch limits.  What it does not: timing, coalescing, bank conflicts, caches, the memory
-// model between concurrently running blocks (blocks run one after another).
+// CUDA's launch limits; with KBSIM_BLOCKS_IN_FLIGHT, blocks interleaved under a memory model between
+// blocks (kbsim_memmodel.h).  What it does not: timing, coalescing, bank conflicts, caches, the PTX
+// memory model beyond that (docs/sim.md).
 #pragma once
 #ifndef KB_SIM
 #define KB_SIM 1
@@ -78,25 +79,38 @@ struct Failure : std::runtime_error {
 };
 
 // Checks and reproducibility, settable from Python (kernelbench.sim) and the environment:
-// KBSIM_SEED (thread order), KBSIM_SMS (multiprocessors the simulated device reports).
+// KBSIM_SEED (thread order), KBSIM_SMS (multiprocessors the simulated device reports),
+// KBSIM_BLOCKS_IN_FLIGHT (the memory model between blocks, kbsim_memmodel.h).
 struct Options {
   unsigned long long seed;
   int sms;
   bool shuffle_order;
   bool poison_shared;
+  // 1: the blocks of a launch run one after another (the default).  n > 1: up to n blocks are in
+  // flight, switched at barriers, atomics, fences and exits in a seeded order, and a block's global
+  // stores reach the other blocks only at its __threadfence or exit.  Needs the plain `sim` build.
+  int blocks_in_flight;
 };
 Options& options();
 long long launches();  // kernel launches run so far (for tests)
 
 // Atomics tell the access hooks' event observers (kbsim_access.h) first: site = the caller's line.
 void note_atomic(const void* p, unsigned bytes, const char* file, int line);
+// The memory model between blocks may switch blocks after an atomic (kbsim_memmodel.h).
+extern bool g_blocks_interleaved;
+void after_atomic();
 namespace atom {
+struct Done {
+  ~Done() { if (g_blocks_interleaved) after_atomic(); }
+};
 template <typename T> inline T add(T* p, T v, const char* f = nullptr, int l = 0) {
   note_atomic(p, sizeof(T), f, l);
+  Done done;
   return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
 }
 template <typename T, typename F> inline T cas_loop(T* p, F f, const char* file = nullptr, int line = 0) {
   note_atomic(p, sizeof(T), file, line);
+  Done done;
   static_assert(sizeof(T) == 4 || sizeof(T) == 8, "4- or 8-byte atomics");
   typedef typename std::conditional<sizeof(T) == 4, unsigned, unsigned long long>::type U;
   U* q = reinterpret_cast<U*>(p);
@@ -174,7 +188,7 @@ inline int __all_sync(unsigned m, int p, const char* f = __builtin_FILE(), int l
 }
 inline unsigned __activemask() { return 0xffffffffu; }
 inline void __threadfence() { kbsim::threadfence(); }
-inline void __threadfence_block() { kbsim::threadfence(); }
+inline void __threadfence_block() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }  // block scope: publishes nothing
 
 // ---- atomics (real atomics, so ThreadSanitizer sees them as such) --------------------------------
 inline int atomicAdd(int* p, int v, const char* f_ = __builtin_FILE(), int l_ = __builtin_LINE()) { return kbsim::atom::add(p, v, f_, l_); }
@@ -201,6 +215,7 @@ template <typename T> inline T atomicMin(T* p, T v, const char* f_ = __builtin_F
 }
 template <typename T> inline T atomicCAS(T* p, T cmp, T v, const char* f_ = __builtin_FILE(), int l_ = __builtin_LINE()) {
   kbsim::note_atomic(p, sizeof(T), f_, l_);
+  kbsim::atom::Done done;
   __atomic_compare_exchange_n(p, &cmp, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
   return cmp;
 }

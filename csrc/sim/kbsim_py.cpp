@@ -28,16 +28,19 @@ void kbsim_bind(py::module_& m) {
     d["sms"] = o.sms;
     d["shuffle_order"] = o.shuffle_order;
     d["poison_shared"] = o.poison_shared;
+    d["blocks_in_flight"] = o.blocks_in_flight;
     return d;
   });
-  m.def("set_sim_options", [](py::object seed, py::object sms, py::object shuffle_order, py::object poison_shared) {
+  m.def("set_sim_options", [](py::object seed, py::object sms, py::object shuffle_order, py::object poison_shared,
+                              py::object blocks_in_flight) {
     kbsim::Options& o = kbsim::options();
     if (!seed.is_none()) o.seed = seed.cast<unsigned long long>();
     if (!sms.is_none()) o.sms = std::max(1, sms.cast<int>());
     if (!shuffle_order.is_none()) o.shuffle_order = shuffle_order.cast<bool>();
     if (!poison_shared.is_none()) o.poison_shared = poison_shared.cast<bool>();
+    if (!blocks_in_flight.is_none()) o.blocks_in_flight = std::max(1, blocks_in_flight.cast<int>());
   }, py::arg("seed") = py::none(), py::arg("sms") = py::none(), py::arg("shuffle_order") = py::none(),
-     py::arg("poison_shared") = py::none());
+     py::arg("poison_shared") = py::none(), py::arg("blocks_in_flight") = py::none());
   m.def("sim_launches", &kbsim::launches, "kernel launches the executor has run in this process");
   // Memory counters (kbsim_counters.h): start, run rungs, stop -> one dict per launch.
   m.def("counters_start", &kbsim::counters_start, py::arg("sample") = true);

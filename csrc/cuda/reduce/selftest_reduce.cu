@@ -2,7 +2,7 @@
 // table entry (no Python).  Files named selftest_* are excluded from the library; CMake links this
 // one against kb_cuda:  cmake -S . -B build/cmake -G Ninja -DKB_CUDA=ON && cmake --build build/cmake
 //   ./build/cmake/selftest_reduce          checks, then timings (exit 1 on any FAIL)
-//   ./build/cmake/selftest_reduce check    checks only
+//   ./build/cmake/selftest_reduce check    checks only (check RUNG: that rung only)
 // Checks: every entry x op x dtype against an fp64 host reference over full sizes {0, 1, 31, 32, 33,
 // 1023, 1025, 2^20+3} (+ misaligned starts), dim cases over each dim of (4,5,6) and more, NaN and
 // ties; the workspace is filled with garbage before each call (it is not zeroed by front doors) and
@@ -543,6 +543,7 @@ int main(int argc, char** argv) {
     return g_fail ? 1 : 0;
   }
   const bool check_only = argc > 1 && std::string(argv[1]) == "check";
+  const std::string only = check_only && argc > 2 ? argv[2] : "";   // check RUNG: that table entry only
   int ndev = 0;
   if (cudaGetDeviceCount(&ndev) != cudaSuccess || ndev == 0) {
     std::printf("SKIP selftest_reduce: no CUDA device\n");
@@ -553,6 +554,7 @@ int main(int argc, char** argv) {
   std::printf("device: %s (sm_%d%d, %d SMs)\n", prop.name, prop.major, prop.minor, prop.multiProcessorCount);
   try {
     for (const auto& k : cuda_reduce_kernels()) {
+      if (!only.empty() && only != k.name) continue;
       Tally t;
       check_entry<float>(k, t);
       check_entry<__half>(k, t);
@@ -562,10 +564,12 @@ int main(int argc, char** argv) {
                   t.pass, t.fail, t.skip);
     }
     for (const auto& k : cuda_softmax_kernels()) {
+      if (!only.empty() && only != k.name) continue;
       check_rowwise<float>(k, true); check_rowwise<__half>(k, true);
       check_rowwise<double>(k, true); check_rowwise<__nv_bfloat16>(k, true);
     }
     for (const auto& k : cuda_l2norm_kernels()) {
+      if (!only.empty() && only != k.name) continue;
       check_rowwise<float>(k, false); check_rowwise<__half>(k, false);
       check_rowwise<double>(k, false); check_rowwise<__nv_bfloat16>(k, false);
     }
