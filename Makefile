@@ -59,7 +59,8 @@ info: build
 # when nvidia-smi sees none.  Override: make selftest-gpu CUDA_ARCH=80
 CUDA_ARCH ?= $(shell nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | \
 	awk '{gsub(/\./, ""); if ($$0 ~ /^[0-9]+$$/) print ($$0 == "90" ? "90a" : $$0)}')
-CUDA_ARCH_OR_DEFAULT = $(if $(strip $(CUDA_ARCH)),$(strip $(CUDA_ARCH)),90a)
+# A requested 90 is built as 90a (rungs 13/14 need sm_90a; their bodies in a plain sm_90 build trap).
+CUDA_ARCH_OR_DEFAULT = $(if $(strip $(CUDA_ARCH)),$(patsubst 90,90a,$(strip $(CUDA_ARCH))),90a)
 
 selftest-gpu:
 	cmake -S . -B build/cmake -G Ninja -DKB_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=$(CUDA_ARCH_OR_DEFAULT)

@@ -79,11 +79,20 @@ def visible_gpu_arch() -> str | None:
 def cuda_archs() -> list[str]:
     env = os.environ.get("TORCH_CUDA_ARCH_LIST")
     if env:
-        return env.replace(",", ";").replace(" ", ";").split(";")
+        return sm90a_for(env.replace(",", ";").replace(" ", ";").split(";"))
     gpu = visible_gpu_arch()
     if gpu:
-        return [gpu + "a" if gpu == "9.0" else gpu]
-    return CFG["default_cuda_archs"].split(";")
+        return sm90a_for([gpu])
+    return sm90a_for(CFG["default_cuda_archs"].split(";"))
+
+
+def sm90a_for(archs: list[str]) -> list[str]:
+    """A requested 9.0 is built as 9.0a (TORCH_CUDA_ARCH_LIST="9.0" is common in PyTorch images):
+    rungs 13 and 14 need sm_90a's arch-specific wgmma, TMA and setmaxnreg, and their bodies in a plain
+    9.0 build trap.  "9.0+PTX" keeps forward-compatible compute_90 PTX beside the sm_90a code."""
+    return ["9.0a" + a[3:] if a.removesuffix("+PTX") == "9.0" else a for a in archs if a]
+
+
 
 
 def gencode_flags(archs: list[str]) -> list[str]:
@@ -93,8 +102,8 @@ def gencode_flags(archs: list[str]) -> list[str]:
         arch = arch.removesuffix("+PTX")
         num = arch.replace(".", "")
         flags.append(f"-gencode=arch=compute_{num},code=sm_{num}")
-        if ptx:
-            flags.append(f"-gencode=arch=compute_{num},code=compute_{num}")
+        if ptx:  # arch-specific PTX (compute_90a) runs on its own GPU only: the forward-compatible one
+            flags.append(f"-gencode=arch=compute_{num.removesuffix('a')},code=compute_{num.removesuffix('a')}")
     return flags
 
 

@@ -176,6 +176,9 @@ def print_info() -> None:
     b = info["build"]
     if b:
         console.print(f"[bold]build[/] CUDA kernels: {'yes, archs ' + ';'.join(b['archs']) if b.get('cuda') else 'no'}")
+        if b.get("cuda") and any(a.startswith("9.0a") for a in b.get("archs", [])):
+            console.print("      (a requested 9.0 is built as 9.0a: rungs 13/14 need sm_90a's wgmma / TMA; "
+                          "their bodies trap in plain sm_90 code)")
     table = Table(title="front doors")
     for col in ("front door", "built", "CPU kernels", "CUDA kernels", "note"):
         table.add_column(col)

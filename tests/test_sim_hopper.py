@@ -1,6 +1,7 @@
-"""The CPU SIMT executor's sm_90a model (csrc/sim/kbsim_hopper.h): TMA, mbarrier and wgmma mistakes in
-tests/sim/broken_hopper.cu are each caught with their diagnosis, in the plain executor or its
-AddressSanitizer build, and the fixed kernel passes clean in all three builds.  Rungs 13 and 14
+"""The CPU SIMT executor's sm_90a model (csrc/sim/kbsim_hopper.h) and its tensor-core collectives: TMA,
+mbarrier, wgmma and ldmatrix mistakes in tests/sim/broken_hopper.cu are each caught with their
+diagnosis, in the plain executor or its AddressSanitizer build, and the fixed kernels pass clean in
+all three builds.  Rungs 13 and 14
 themselves run in tests/test_sim.py's matrix and sanitizer pass."""
 from __future__ import annotations
 
@@ -82,6 +83,12 @@ CAUGHT = [
     ("wgmma_read_before_wait", "asan", ["AddressSanitizer: use-after-poison", "store_accumulators",
                                         "kbsim: wgmma.mma_async: accumulator registers read before "
                                         "wgmma.wait_group"]),
+    # tensor-core collectives: every lane at the same instruction (kind, shape, site), on shared memory
+    ("ldmatrix_mixed_shapes", "plain", ["warp divergence in a tensor-core collective", "issues ldmatrix.x4",
+                                        "issued ldmatrix.x2 (broken_hopper.cu:"]),
+    ("ldmatrix_two_sites", "plain", ["warp divergence in a tensor-core collective",
+                                     "issued it at ldmatrix.x4 (broken_hopper.cu:"]),
+    ("ldmatrix_from_global", "plain", ["ldmatrix.x4 (broken_hopper.cu:", "is not in shared memory"]),
 ]
 
 
@@ -93,7 +100,45 @@ def test_broken_hopper_kernel_is_caught(hopper, case, variant, expected):
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
-def test_fixed_pipeline_passes_clean(hopper, variant):
-    out = run_case(hopper, variant, "fixed")
+@pytest.mark.parametrize("case", ["fixed", "ldmatrix_fixed"])
+def test_fixed_twins_pass_clean(hopper, variant, case):
+    out = run_case(hopper, variant, case)
     assert "RESULT ok" in out, out[-3000:]
     assert "Sanitizer" not in out and "DIAGNOSIS" not in out, out[-3000:]
+
+
+# ------------------------------------------------------------------ tensor-core accumulation models
+# fp16 inputs, same sign, K = 16384: the error model's sqrt(K) term assumes roundings of random sign,
+# which truncation does not give.  The argument that the tolerance still holds: with the block-FMA
+# model (blocks of 8 products and the running sum c, aligned to the largest exponent with 3 extra
+# bits, truncated; the block's sum truncated to fp32) a block errs by < 9 * 2^-26 |c| + 2^-23 |c|
+# = 2.5e-7 |c|, always toward zero; over K / 8 = 2048 blocks whose |c| grows to |C| that is
+# < 2.5e-7 * |C| * 2048 / 2 = 2.6e-4 |C|.  The stored fp16 result adds half an ulp, <= 2^-11 |C| =
+# 4.9e-4 |C|: 7.5e-4 |C| in all, inside the tolerance (with l2 = sum |t| = |C| for same-sign terms)
+# 4 * 2^-23 * sqrt(16384) |C| + 2^-10 |C| = 1.04e-3 |C|.  With round-to-nearest the accumulation
+# error is far smaller.  Both models run here: KBSIM_TC_TRUNCATE=1 is the stricter one.
+LARGE_K_PROBE = """
+import numpy as np, sys
+from kernelbench import sim, testing
+rng = np.random.default_rng(5)
+m, n, k = {m}, {n}, 16384
+a = rng.uniform(0.5, 1.0, (m, k)).astype(np.float16)
+b = rng.uniform(0.5, 1.0, (k, n)).astype(np.float16)
+c = sim.matmul(a, b, "{rung}")
+print("RATIO", testing.check_matmul(c, a, b, "float16"))
+"""
+
+
+@pytest.mark.skipif(sim.available() is not None, reason=str(sim.available()))
+@pytest.mark.parametrize("rung,m,n", [("cuda_11_mma_sync", 16, 16), ("cuda_13_wgmma_tma", 64, 64)])
+def test_large_k_same_sign_fp16_within_tolerance_under_both_accumulation_models(rung, m, n):
+    ratios = {}
+    for model in ("0", "1"):
+        env = dict(os.environ, KBSIM_TC_TRUNCATE=model)
+        p = subprocess.run([os.sys.executable, "-c", LARGE_K_PROBE.format(m=m, n=n, rung=rung)], env=env,
+                           capture_output=True, text=True, timeout=900, cwd=ROOT)
+        assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-3000:]
+        ratios[model] = float(p.stdout.split("RATIO")[-1])
+    # the stricter model errs more (truncation is biased), and both stay inside the tolerance
+    assert ratios["1"] > ratios["0"], ratios
+    assert ratios["1"] <= 1.0 and ratios["0"] <= 1.0, ratios

@@ -15,10 +15,16 @@
 namespace kb {
 namespace {
 
-bool arch_too_old(int min_arch, int arch) { return arch >= 0 && min_arch > 0 && arch < min_arch; }
+// min_arch 90 is sm_90a: arch-specific features (wgmma, TMA, setmaxnreg) that sm_100 / sm_120 lack,
+// so it is the exact architecture, not a lower bound (as kernelbench/registry reads it).
+bool arch_too_old(int min_arch, int arch) {
+  return arch >= 0 && min_arch > 0 && (min_arch == 90 ? arch != 90 : arch < min_arch);
+}
 
 constexpr const char* kWhyDtype = "does not take this dtype";
 constexpr const char* kWhyArch = "needs a newer GPU (its min_arch is above this device's compute capability)";
+constexpr const char* kWhySm90a = "needs sm_90a exactly (wgmma, TMA and setmaxnreg are arch-specific: other GPUs, "
+                                  "sm_100 and sm_120 included, lack them)";
 
 }  // namespace
 
@@ -26,7 +32,7 @@ const char* refuses(const MatmulKernel& k, const MatmulArgs& p, int arch) {
   if (!(k.dtypes & dtype_bit(p.dtype))) return kWhyDtype;
   if ((k.traits & kVectorOnly) && !(p.m == 1 || p.n == 1))
     return "takes matrix-vector shapes only (M == 1 or N == 1)";
-  if (arch_too_old(k.min_arch, arch)) return kWhyArch;
+  if (arch_too_old(k.min_arch, arch)) return k.min_arch == 90 ? kWhySm90a : kWhyArch;
   return nullptr;
 }
 

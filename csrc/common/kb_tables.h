@@ -14,7 +14,8 @@
 //     traits    layout preconditions (kWholeOnly, kDimOnly, kInnerOne, kInnerMany, kVectorOnly)
 //               and kVendor (a vendor library behind our launcher contract, e.g. CUB), kTF32 (TF32
 //               math on fp32 data: a precision of its own); 0: none
-//     min_arch  minimum compute capability as 10*major+minor: 0 any, 80 sm_80, 90 sm_90a
+//     min_arch  minimum compute capability as 10*major+minor: 0 any, 80 sm_80; 90 is sm_90a, and
+//               exact (arch-specific features: refused on sm_100 / sm_120 with the reason)
 //     rank      0: never picked by impl=None; 1, 2, ...: the order impl=None tries them in
 //     config    non-null: the one launch the CuPy/NVRTC twin repeats (see LaunchConfig)
 // kb::refuses() (kb_tables.cpp) is the one check of those preconditions; a kernel's `fn` member

@@ -225,6 +225,7 @@ struct Copy {
   unsigned char* dst;
   const unsigned char* src;
   unsigned bytes, src_bytes;
+  bool landed;  // its data has arrived (it still counts as in flight until its wait_group)
 };
 
 struct Coll {  // one warp collective being assembled
@@ -267,6 +268,8 @@ struct SimThread {
   const void* wait_arg = nullptr;
   std::string (*wait_describe)(const void*) = nullptr;
   const char* wait_what = "";
+  const char* cfile = nullptr;  // collective_site(): the kernel line of the next warp_allgather
+  int cline = 0;
 };
 
 struct Block {
@@ -292,6 +295,9 @@ struct Block {
   void* tsan_sched = nullptr;
   char start_sync, end_sync;
   hopper::BlockState* hopper = nullptr;  // TMA / mbarrier / wgmma state, made on first use
+  std::size_t copies_unlanded = 0;       // cp.async copies whose data has not arrived yet
+  unsigned char* static_smem = nullptr;  // this worker's static __shared__ (TLS), found on first need
+  std::size_t static_smem_size = 0;
   std::string where(const SimThread& t) const {
     std::ostringstream o;
     o << "kernel " << kernel << ", block (" << t.ctx.block_idx.x << "," << t.ctx.block_idx.y << "," << t.ctx.block_idx.z
@@ -354,17 +360,48 @@ void resume(Block* b, SimThread* t) {
   g_ctx = nullptr;
 }
 
+// A cp.async copy's data arrives.  Under AddressSanitizer its destination stays poisoned until the
+// wait_group that covers it.
+void land_copy(Copy& c) {
+#ifdef KBSIM_ASAN
+  ASAN_UNPOISON_MEMORY_REGION(c.dst, c.bytes);
+#endif
+  raw_copy(c.dst, c.src, c.src_bytes);
+  volatile unsigned char* tail = c.dst;
+  for (unsigned i = c.src_bytes; i < c.bytes; ++i) tail[i] = 0;
+#ifdef KBSIM_ASAN
+  ASAN_POISON_MEMORY_REGION(c.dst, c.bytes);
+#endif
+  c.landed = true;
+  --g_block->copies_unlanded;
+}
+// The wait_group that covers the copies: the rest land now, and their destinations become readable.
 void apply_copies(std::vector<Copy>& g) {
   for (Copy& c : g) {
+    if (!c.landed) land_copy(c);
 #ifdef KBSIM_ASAN
     ASAN_UNPOISON_MEMORY_REGION(c.dst, c.bytes);
 #endif
-    raw_copy(c.dst, c.src, c.src_bytes);
-    volatile unsigned char* tail = c.dst;
-    for (unsigned i = c.src_bytes; i < c.bytes; ++i) tail[i] = 0;
   }
   g.clear();
 }
+// Adversarial cp.async: each copy in flight lands at a seeded random moment between its issue and
+// the wait_group that covers it -- at each switch between fibers with probability 1 / (threads of
+// the block), about once a scheduling round -- so a stage refilled while another warp still reads
+// it shows up as a wrong result on most seeds, and so does a read before the wait.
+void land_some_copies(Block* b, std::mt19937_64& rng) {
+  if (b->copies_unlanded == 0) return;
+  const std::size_t n = b->threads.size();
+  for (auto& t : b->threads) {
+    if (t.groups.empty() && t.open_group.empty()) continue;
+    for (auto& g : t.groups)
+      for (Copy& c : g)
+        if (!c.landed && rng() % n == 0) land_copy(c);
+    for (Copy& c : t.open_group)
+      if (!c.landed && rng() % n == 0) land_copy(c);
+  }
+}
+
 
 void fiber_main() {
   Block* b = g_block;
@@ -466,11 +503,15 @@ int tls_cb(dl_phdr_info* info, std::size_t, void* arg) {
 }
 // This OS thread's copy of the module's thread-local storage: the static __shared__ variables of
 // every kernel (and nothing else: the executor keeps no other thread_local state).
-void poison_static_shared() {
+TlsFind static_shared_here() {
   tls_anchor = 1;  // make sure this thread's block exists
   TlsFind f;
   f.anchor_fn = reinterpret_cast<const void*>(&tls_cb);
   dl_iterate_phdr(tls_cb, &f);
+  return f;
+}
+void poison_static_shared() {
+  const TlsFind f = static_shared_here();
   if (f.data && f.size) std::memset(f.data, 0xff, f.size);
 }
 
@@ -765,6 +806,7 @@ void run_block(Block* b, dim3 grid, dim3 block, uint3 bidx, std::mt19937_64& rng
     }
     // Asynchronous copies (TMA) land at seeded random moments, all of them once nothing else can run.
     if (hopper::progress(b->hopper, rng, runnable.empty())) continue;
+    land_some_copies(b, rng);
     if (runnable.empty()) {
       bool all_done = true;
       for (auto& t : b->threads) all_done &= t.state == St::Done;
@@ -787,6 +829,7 @@ void run_block(Block* b, dim3 grid, dim3 block, uint3 bidx, std::mt19937_64& rng
     for (SimThread* t : runnable) {
       if (b->failed) break;
       if (t->state == St::Runnable) resume(b, t);
+      land_some_copies(b, rng);  // between any two fibers
     }
   }
   hb_acquire(&b->end_sync);
@@ -857,7 +900,25 @@ void warp_allgather(const void* mine, void* all, std::size_t bytes, const char* 
   unsigned mask = 0;
   for (unsigned l = 0; l < 32; ++l)
     if (t->warp * 32 + l < b->threads.size()) mask |= 1u << l;
-  warp_op(kGather, 0, mask, what, 0, [&](Coll* c, unsigned lane) {
+  const char* file = t->cfile ? t->cfile : what;
+  const int line = t->cfile ? t->cline : 0;
+  t->cfile = nullptr;
+  warp_op(kGather, 0, mask, file, line, [&](Coll* c, unsigned lane) {
+    if (c->what && (std::strcmp(c->what, what) != 0 || c->bytes != bytes)) {
+      std::ostringstream o;
+      o << "warp divergence in a tensor-core collective: lane " << lane << " issues " << site(what, file, line)
+        << " while lanes 0x" << std::hex << (c->arrived & ~(1u << lane)) << std::dec << " issued "
+        << site(c->what, c->file, c->line) << " (every lane of an ldmatrix / mma / wmma must execute the same "
+        << "instruction)";
+      fail_now(t, o.str());
+    }
+    if (c->what && (c->line != line || std::strcmp(c->file, file) != 0)) {
+      std::ostringstream o;
+      o << "warp divergence in a tensor-core collective: lane " << lane << " issues " << site(what, file, line)
+        << " while lanes 0x" << std::hex << (c->arrived & ~(1u << lane)) << std::dec << " issued it at "
+        << site(c->what, c->file, c->line) << " (every lane must execute the same instruction)";
+      fail_now(t, o.str());
+    }
     c->what = what;
     c->bytes = (unsigned)bytes;
     c->gin[lane] = mine;
@@ -866,9 +927,26 @@ void warp_allgather(const void* mine, void* all, std::size_t bytes, const char* 
 }
 
 unsigned lane_id() { return me()->lane; }
-void fail_current_thread(const std::string& msg) {
-  fail_now(me(), msg);
-  std::abort();  // never reached: the fiber is abandoned
+void collective_site(const char* file, int line) {
+  SimThread* t = me();
+  t->cfile = file;
+  t->cline = line;
+}
+void require_shared(const void* p, std::size_t bytes, const char* what, const char* file, int line) {
+  SimThread* t = me();
+  Block* b = g_block;
+  const unsigned char* q = static_cast<const unsigned char*>(p);
+  if (b->dyn && q >= b->dyn && q + bytes <= b->dyn + b->dyn_size) return;
+  if (!b->static_smem) {
+    const TlsFind f = static_shared_here();
+    b->static_smem = f.data;
+    b->static_smem_size = f.size;
+  }
+  if (b->static_smem && q >= b->static_smem && q + bytes <= b->static_smem + b->static_smem_size) return;
+  std::ostringstream o;
+  o << site(what, file, line) << ": address " << p << " is not in shared memory (it reads " << bytes
+    << " bytes of shared memory per lane; this is global or local memory)";
+  fail_now(t, o.str());
 }
 void fail_current_thread(const std::string& msg) {
   fail_now(me(), msg);
@@ -934,11 +1012,14 @@ void cp_async(void* dst, const void* src, unsigned bytes, unsigned src_bytes, co
   if (src_bytes > bytes) fail_now(t, site("cp.async", file, line) + ": src-size larger than cp-size");
   notify_event_at(Event::CpAsync, file, line, dst, src, src_bytes);
   // The destination is unreadable until the group is waited for (AddressSanitizer reports a read as
-  // use-after-poison); the copy itself happens at the wait, so an early read sees stale data.
+  // use-after-poison); the data lands at a random moment up to the wait (land_some_copies), so an
+  // early read sees stale or new data.
 #ifdef KBSIM_ASAN
   ASAN_POISON_MEMORY_REGION(dst, bytes);
 #endif
-  t->open_group.push_back(Copy{static_cast<unsigned char*>(dst), static_cast<const unsigned char*>(src), bytes, src_bytes});
+  ++g_block->copies_unlanded;
+  t->open_group.push_back(
+      Copy{static_cast<unsigned char*>(dst), static_cast<const unsigned char*>(src), bytes, src_bytes, false});
 }
 void cp_async_commit() {
   SimThread* t = me();

@@ -56,6 +56,11 @@ unsigned vote(int kind, unsigned mask, int pred, const char* file, int line);  /
 // Warp-collective exchange for instructions that read other lanes' registers (ldmatrix, mma.sync,
 // wmma): every lane of the warp must call it; on return all[i * bytes ...] holds lane i's bytes.
 void warp_allgather(const void* mine, void* all, std::size_t bytes, const char* what);
+// The kernel line of this thread's next warp_allgather (tensor-core wrappers set it): every lane of a
+// tensor-core collective must be at the same instruction (kind, shape, site) -- else a divergence.
+void collective_site(const char* file, int line);
+// Fails with a diagnosis unless [p, p + bytes) lies in the block's shared memory (static or dynamic).
+void require_shared(const void* p, std::size_t bytes, const char* what, const char* file, int line);
 unsigned lane_id();
 void* dynamic_shared();
 void threadfence();

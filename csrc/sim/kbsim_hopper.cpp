@@ -3,6 +3,7 @@
 // compiled without ThreadSanitizer's instrumentation (its bookkeeping is shared by the fibers of a
 // block) and tells TSan about the edges an mbarrier creates.
 #include "kbsim_hopper.h"
+#include "kbsim_tensor_core.h"
 
 #include <algorithm>
 #include <cmath>
@@ -69,15 +70,15 @@ float truncating_block(const float* a, const float* b, int k, float c) {
   if (std::fabs((double)f) > std::fabs(s)) f = std::nextafter(f, 0.f);
   return f;
 }
-float dot_accumulate(const float* a, const float* b, int k, float c) {
-  if (!truncating_accumulation()) {
-    float s = c;
-    for (int q = 0; q < k; ++q) s += a[q] * b[q];
-    return s;
-  }
+float truncating_dot(const float* a, const float* b, int k, float c) {
   for (int q = 0; q < k; q += 8) c = truncating_block(a + q, b + q, std::min(8, k - q), c);
   return c;
 }
+// Installed for every tensor-core emulation (mma.sync, wmma, wgmma) before any kernel runs.
+const bool g_truncating_installed = [] {
+  if (truncating_accumulation()) dot_model() = truncating_dot;
+  return true;
+}();
 }  // namespace tc
 namespace hopper {
 namespace {
@@ -360,7 +361,7 @@ void compute(BlockState* s, WgOp& op) {
     for (int r = 0; r < regs; ++r) {
       const int row = 16 * w + l / 4 + 8 * ((r / 2) % 2), col = 8 * (r / 4) + 2 * (l % 4) + r % 2;
       const float c = op.scale_d ? d[r] : 0.f;
-      d[r] = tc::dot_accumulate(A[row], B[col], 16, c);
+      d[r] = tc::dot(A[row], B[col], 16, c);
     }
   }
   op.done = true;

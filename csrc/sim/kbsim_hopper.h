@@ -69,9 +69,11 @@ bool progress(BlockState* s, std::mt19937_64& rng, bool stalled);
 // For AddressSanitizer reports: non-null when `addr` is the destination of a TMA copy in flight.
 const char* in_flight_kind(BlockState* s, const void* addr);
 
-// Tensor-core accumulation model (wgmma and mma.sync): false (default) adds the products in k order
-// with fp32 round-to-nearest; true aligns each block of products to the largest exponent and
-// truncates (kbsim::options().tc_truncate, KBSIM_TC_TRUNCATE=1).
+// Tensor-core accumulation model (mma.sync, wmma, wgmma: kbsim::tc::dot): by default the products
+// are added in k order with fp32 round-to-nearest; KBSIM_TC_TRUNCATE=1 installs the block-FMA model
+// with truncation (blocks of 8 products and the running sum aligned to the largest exponent, 3 extra
+// bits, truncated; the sum truncated to fp32), as published measurements of NVIDIA tensor cores
+// describe (Fasi, Higham, Mikaitis, Pranesh 2021).
 }  // namespace hopper
 
 // ---- what the executor provides to kbsim_hopper.cpp ------------------------------------------

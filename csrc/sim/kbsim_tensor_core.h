@@ -97,6 +97,20 @@ inline std::uint32_t cvt_rna_tf32(float f) {
   return u & 0xffffe000u;
 }
 
+// The accumulation of a tensor-core dot product: c + sum a[q] b[q].  nullptr (default): the
+// products, exact in fp32, added in q order with round-to-nearest.  The executor installs the
+// stricter block-FMA model with truncation when KBSIM_TC_TRUNCATE=1 (kbsim_hopper.cpp).
+typedef float (*DotFn)(const float* a, const float* b, int k, float c);
+inline DotFn& dot_model() {
+  static DotFn f = nullptr;
+  return f;
+}
+inline float dot(const float* a, const float* b, int k, float c) {
+  if (DotFn f = dot_model()) return f(a, b, k, c);
+  for (int q = 0; q < k; ++q) c += a[q] * b[q];
+  return c;
+}
+
 enum class Kind { F16, BF16 };
 inline float elem16(std::uint32_t reg, int half, Kind k) {
   const std::uint16_t v = std::uint16_t(half ? reg >> 16 : reg & 0xffffu);
@@ -140,7 +154,9 @@ inline void mma_m16n8k16_warp(const std::uint32_t (&a)[32][4], const std::uint32
     for (int i = 0; i < 4; ++i) {
       const RC p = c_m16n8(l, i);
       float s = C[p.row][p.col];
-      for (int q = 0; q < 16; ++q) s += A[p.row][q] * B[q][p.col];
+      float bcol[16];
+      for (int q = 0; q < 16; ++q) bcol[q] = B[q][p.col];
+      s = dot(A[p.row], bcol, 16, s);
       d[l][i] = s;
     }
 }
@@ -167,7 +183,9 @@ inline void mma_m16n8k8_tf32_warp(const std::uint32_t (&a)[32][4], const std::ui
     for (int i = 0; i < 4; ++i) {
       const RC p = c_m16n8(l, i);
       float s = C[p.row][p.col];
-      for (int q = 0; q < 8; ++q) s += A[p.row][q] * B[q][p.col];
+      float bcol[8];
+      for (int q = 0; q < 8; ++q) bcol[q] = B[q][p.col];
+      s = dot(A[p.row], bcol, 8, s);
       d[l][i] = s;
     }
 }

@@ -149,7 +149,9 @@ inline void mma_sync(fragment<accumulator, 16, 16, 16, float, void>& d, const fr
     int r, col;
     detail::where(e, r, col);
     float s = C[r][col];
-    for (int q = 0; q < 16; ++q) s += A[r][q] * B[q][col];
+    float bcol[16];
+    for (int q = 0; q < 16; ++q) bcol[q] = B[q][col];
+    s = kbsim::tc::dot(A[r], bcol, 16, s);
     d.x[e] = s;
   }
 }

@@ -1,5 +1,6 @@
-// Broken sm_90a kernels: each one makes a classic mistake with TMA, mbarrier or wgmma, and the CPU
-// SIMT executor's Hopper model (csrc/sim/kbsim_hopper.h) or its AddressSanitizer build must catch it.
+// Broken tensor-core kernels: each one makes a classic mistake with TMA, mbarrier or wgmma (sm_90a),
+// or with the convergence of a warp's ldmatrix (sm_80), and the CPU SIMT executor (its Hopper model,
+// csrc/sim/kbsim_hopper.h) or its AddressSanitizer build must catch it.
 // Built and run like broken_kernels.cu (tests/test_sim_hopper.py):
 //   broken_hopper CASE   -> "RESULT ok|wrong ..." or "DIAGNOSIS ..."
 // The kernel is a small warp-specialized pipeline like rung 14's: warpgroup 0's thread 0 loads a
@@ -95,10 +96,57 @@ __global__ void pipeline(const __grid_constant__ Params q) {
   if (BUG != kEarlyAccRead) store_accumulators(d, q.c, tid - 128);
 }
 
+// ldmatrix.x4 of a 16x16 bf16 tile (lane l addresses row l % 16, column 8 (l / 16)); the lanes of the
+// warp must all execute the same ldmatrix, on shared memory.
+enum FragBug { kFragNone, kFragMixedShapes, kFragTwoSites, kFragGlobal };
+template <int BUG>
+__global__ void fragments(const __nv_bfloat16* g, float* out) {
+  __shared__ __align__(16) __nv_bfloat16 tile[16 * 16];
+  for (int i = threadIdx.x; i < 256; i += 32) tile[i] = g[i];
+  __syncwarp();
+  const int l = threadIdx.x, at = (l % 16) * 16 + (l / 16) * 8;
+  const void* row = BUG == kFragGlobal ? (const void*)(g + at) : (const void*)(tile + at);
+  u32 r[4] = {0, 0, 0, 0};
+  if (BUG == kFragMixedShapes && l >= 16) {
+    u32 r2[2];
+    tc::ldmatrix_x2(r2, row);  // half the warp issues another shape
+    r[0] = r2[0];
+  } else if (BUG == kFragTwoSites && l >= 16) {
+    tc::ldmatrix_x4(r, row);   // the same instruction at another line: another instruction
+  } else {
+    tc::ldmatrix_x4(r, row);
+  }
+  const std::uint16_t lo = (std::uint16_t)(r[0] & 0xffffu);
+  out[l] = to_float(*reinterpret_cast<const __nv_bfloat16*>(&lo));
+}
+
 // ------------------------------------------------------------------ driver
 static float bf(std::uint16_t h) { std::uint32_t u = (std::uint32_t)h << 16; float f; std::memcpy(&f, &u, 4); return f; }
 
+static int run_fragments(int bug) {
+  std::vector<std::uint16_t> h(256);
+  for (int i = 0; i < 256; ++i) h[i] = (std::uint16_t)(0x3f80 + i);
+  void* g;
+  float* out;
+  KB_CUDA_CHECK(cudaMalloc(&g, 512));
+  KB_CUDA_CHECK(cudaMalloc(&out, 32 * 4));
+  KB_CUDA_CHECK(cudaMemcpy(g, h.data(), 512, cudaMemcpyHostToDevice));
+  static void (*const kernels[])(const __nv_bfloat16*, float*) = {fragments<kFragNone>, fragments<kFragMixedShapes>,
+                                                                  fragments<kFragTwoSites>, fragments<kFragGlobal>};
+  launch(kernels[bug], 1, 32, 0, nullptr, (const __nv_bfloat16*)g, out);
+  std::vector<float> y(32);
+  KB_CUDA_CHECK(cudaMemcpy(y.data(), out, 32 * 4, cudaMemcpyDeviceToHost));
+  bool ok = true;
+  for (int l = 0; l < 32; ++l) ok &= y[l] == bf(h[(l / 4) * 16 + 2 * (l % 4)]);  // matrix 0: row l/4, column 2 (l%4)
+  std::printf("RESULT %s ldmatrix fragments\n", ok ? "ok" : "wrong");
+  return ok ? 0 : 3;
+}
+
 static int run(const std::string& c) {
+  if (c == "ldmatrix_fixed") return run_fragments(kFragNone);
+  if (c == "ldmatrix_mixed_shapes") return run_fragments(kFragMixedShapes);
+  if (c == "ldmatrix_two_sites") return run_fragments(kFragTwoSites);
+  if (c == "ldmatrix_from_global") return run_fragments(kFragGlobal);
   static const std::pair<const char*, int> cases[] = {
       {"fixed", kNone}, {"wrong_swizzle_bit", kSwizzleBit}, {"sbo_off_by_one", kSboOffByOne},
       {"tma_box_too_large", kBoxTooLarge}, {"missing_expect_tx", kNoExpectTx}, {"wrong_parity", kWrongParity},

@@ -84,6 +84,33 @@ __global__ void async_copy(const float* x, float* out) {
   out[t] = s[4 * ((t + 1) % 32)];
 }
 
+// 6b. A two-stage cp.async pipeline whose refill of the next stage is issued before the barrier that
+// frees it: a warp still reading that stage (the previous tile) may see the next tile's data.
+template <bool FIXED>
+__global__ void pipelined_sum(const float* x, float* out, int tiles) {
+  __shared__ __align__(16) float stage[2][64];
+  const int t = threadIdx.x;  // 64 threads; threads 0-15 copy a 64-float tile, 16 bytes each
+  if (t < 16) kb::cp_async_16(&stage[0][4 * t], x + 4 * t, 16);
+  kb::cp_async_commit();
+  float acc = 0.f;
+  for (int k = 0; k < tiles; ++k) {
+    if (!FIXED) {  // too early: threads of the other warp may still read stage (k + 1) % 2 = tile k - 1
+      if (k + 1 < tiles && t < 16) kb::cp_async_16(&stage[(k + 1) & 1][4 * t], x + (k + 1) * 64 + 4 * t, 16);
+      kb::cp_async_commit();
+      kb::cp_async_wait<1>();
+    } else {
+      kb::cp_async_wait<0>();
+    }
+    __syncthreads();  // tile k landed and visible; every thread is done with tile k - 1
+    if (FIXED) {
+      if (k + 1 < tiles && t < 16) kb::cp_async_16(&stage[(k + 1) & 1][4 * t], x + (k + 1) * 64 + 4 * t, 16);
+      kb::cp_async_commit();
+    }
+    for (int j = 0; j < 64; j += 8) acc += stage[k & 1][(t + j + 13) % 64];
+  }
+  out[t] = acc;
+}
+
 // 7. A shuffle in which one named lane has already returned.
 __global__ void shuffle_after_exit(float* out) {
   float v = (float)threadIdx.x;
@@ -181,6 +208,22 @@ static int run(const std::string& c) {
     bool ok = true;
     for (int t = 0; t < 32; ++t) ok &= y[t] == h[4 * ((t + 1) % 32)];
     return verdict(ok, "async copy");
+  }
+  if (c == "cp_async_refill_before_barrier" || c == "cp_async_refill_after_barrier") {
+    const int tiles = 8;
+    const auto h = iota(64 * tiles);
+    float* x = dev(h);
+    if (c == "cp_async_refill_before_barrier") launch(pipelined_sum<false>, 1, 64, 0, nullptr, (const float*)x, out, tiles);
+    else launch(pipelined_sum<true>, 1, 64, 0, nullptr, (const float*)x, out, tiles);
+    const auto y = host(out, 64);
+    bool ok = true;
+    for (int t = 0; t < 64; ++t) {
+      float want = 0.f;
+      for (int k = 0; k < tiles; ++k)
+        for (int j = 0; j < 64; j += 8) want += h[k * 64 + (t + j + 13) % 64];
+      ok &= y[t] == want;
+    }
+    return verdict(ok, "pipelined sums");
   }
   if (c == "shuffle_after_exit") {
     launch(shuffle_after_exit, 1, 32, 0, nullptr, out);

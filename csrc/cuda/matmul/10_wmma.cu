@@ -16,6 +16,10 @@ namespace wmma = nvcuda::wmma;
 
 template <typename T, int BM, int BN, int BK>
 __global__ void __launch_bounds__(128) matmul_10_wmma_kernel(MatmulArgs p) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800 && !defined(KB_SIM)
+  (void)p;
+  KB_ARCH_TRAP();  // bf16 WMMA needs sm_80 (so does the table line): an sm_75 build compiles, and traps
+#else
   constexpr int THREADS = 128, LDS = BK + 8, LDC = BN + 4;  // +8 halves / +4 floats: row starts off the same banks
   constexpr int TILE_BYTES = (BM + BN) * LDS * int(sizeof(T)), C_BYTES = BM * LDC * int(sizeof(float));
   __shared__ __align__(128) unsigned char smem[TILE_BYTES > C_BYTES ? TILE_BYTES : C_BYTES];
@@ -69,6 +73,7 @@ __global__ void __launch_bounds__(128) matmul_10_wmma_kernel(MatmulArgs p) {
       __syncthreads();  // Cs aliases the tiles of the next tile row
     }
   }
+#endif
 }
 }  // namespace kb
 

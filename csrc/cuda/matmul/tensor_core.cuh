@@ -19,6 +19,27 @@
 // cp.async (cp_async_16 / cp_async_commit / cp_async_wait<N>), with the executor's bookkeeping.
 #include "cp_async.cuh"
 
+// A kernel body compiled without the features it needs: fail loudly at launch (an illegal
+// instruction: cudaErrorIllegalInstruction on the next synchronising call), never return garbage.
+#if defined(__CUDA_ARCH__) && !defined(KB_SIM)
+#define KB_ARCH_TRAP() asm volatile("trap;")
+#else
+#define KB_ARCH_TRAP() ((void)0)
+#endif
+// Under the executor each wrapper also takes its caller's file and line (defaulted parameters):
+// diagnoses name the kernel's line, and the lanes of a collective must be at the same one.
+#if defined(KB_SIM)
+#define KB_HERE kb_file, kb_line
+#define KB_SITE const char* kb_file = __builtin_FILE(), int kb_line = __builtin_LINE()
+#define KB_SITE_ , KB_SITE
+#else
+#define KB_SITE
+#define KB_SITE_
+#endif
+// Every arch-guarded wrapper below ends in `#elif defined(__CUDA_ARCH__)  KB_ARCH_TRAP();`: device
+// code for an older architecture (e.g. only compute_75 PTX in the build) traps instead of leaving
+// the registers unwritten.
+
 namespace kb {
 namespace tc {
 typedef unsigned int u32;
@@ -29,48 +50,66 @@ template <> struct IsBF16<__nv_bfloat16> { static constexpr bool value = true; }
 // ---- ldmatrix: 8x8 matrices of 16-bit elements, one 16-byte row address per lane -------------
 // x4: lanes 8j .. 8j+7 address the rows of matrix j; register j of lane l gets row l/4, columns
 // 2(l%4), 2(l%4)+1 of matrix j (.trans: column l/4, rows 2(l%4), 2(l%4)+1).
-__device__ __forceinline__ void ldmatrix_x4(u32 (&r)[4], const void* row_ptr) {
+__device__ __forceinline__ void ldmatrix_x4(u32 (&r)[4], const void* row_ptr KB_SITE_) {
 #if defined(KB_SIM)
+  kbsim::require_shared(row_ptr, 16, "ldmatrix.x4", KB_HERE);
+  kbsim::collective_site(KB_HERE);
   kbsim::tc::ldmatrix(r, 4, false, row_ptr, "ldmatrix.x4");
 #elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                : "r"((u32)__cvta_generic_to_shared(row_ptr)));
+#elif defined(__CUDA_ARCH__)
+  KB_ARCH_TRAP();
 #endif
 }
-__device__ __forceinline__ void ldmatrix_x4_trans(u32 (&r)[4], const void* row_ptr) {
+__device__ __forceinline__ void ldmatrix_x4_trans(u32 (&r)[4], const void* row_ptr KB_SITE_) {
 #if defined(KB_SIM)
+  kbsim::require_shared(row_ptr, 16, "ldmatrix.x4.trans", KB_HERE);
+  kbsim::collective_site(KB_HERE);
   kbsim::tc::ldmatrix(r, 4, true, row_ptr, "ldmatrix.x4.trans");
 #elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                : "r"((u32)__cvta_generic_to_shared(row_ptr)));
+#elif defined(__CUDA_ARCH__)
+  KB_ARCH_TRAP();
 #endif
 }
-__device__ __forceinline__ void ldmatrix_x2(u32 (&r)[2], const void* row_ptr) {
+__device__ __forceinline__ void ldmatrix_x2(u32 (&r)[2], const void* row_ptr KB_SITE_) {
 #if defined(KB_SIM)
+  kbsim::require_shared(row_ptr, 16, "ldmatrix.x2", KB_HERE);
+  kbsim::collective_site(KB_HERE);
   kbsim::tc::ldmatrix(r, 2, false, row_ptr, "ldmatrix.x2");
 #elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0, %1}, [%2];\n"
                : "=r"(r[0]), "=r"(r[1])
                : "r"((u32)__cvta_generic_to_shared(row_ptr)));
+#elif defined(__CUDA_ARCH__)
+  KB_ARCH_TRAP();
 #endif
 }
-__device__ __forceinline__ void ldmatrix_x2_trans(u32 (&r)[2], const void* row_ptr) {
+__device__ __forceinline__ void ldmatrix_x2_trans(u32 (&r)[2], const void* row_ptr KB_SITE_) {
 #if defined(KB_SIM)
+  kbsim::require_shared(row_ptr, 16, "ldmatrix.x2.trans", KB_HERE);
+  kbsim::collective_site(KB_HERE);
   kbsim::tc::ldmatrix(r, 2, true, row_ptr, "ldmatrix.x2.trans");
 #elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0, %1}, [%2];\n"
                : "=r"(r[0]), "=r"(r[1])
                : "r"((u32)__cvta_generic_to_shared(row_ptr)));
+#elif defined(__CUDA_ARCH__)
+  KB_ARCH_TRAP();
 #endif
 }
 
 // ---- mma.sync ------------------------------------------------------------------------------
 // D (16x8 f32) = A (16x16) * B (16x8) + C; A, B fp16 (T = __half) or bf16 (T = __nv_bfloat16).
 template <typename T>
-__device__ __forceinline__ void mma_m16n8k16(float (&d)[4], const u32 (&a)[4], const u32 (&b)[2], const float (&c)[4]) {
+__device__ __forceinline__ void mma_m16n8k16(float (&d)[4], const u32 (&a)[4], const u32 (&b)[2], const float (&c)[4]
+                                             KB_SITE_) {
 #if defined(KB_SIM)
+  kbsim::collective_site(KB_HERE);
   kbsim::tc::mma_m16n8k16(d, a, b, c, IsBF16<T>::value ? kbsim::tc::Kind::BF16 : kbsim::tc::Kind::F16,
                           "mma.sync.m16n8k16");
 #elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
@@ -87,12 +126,16 @@ __device__ __forceinline__ void mma_m16n8k16(float (&d)[4], const u32 (&a)[4], c
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]), "f"(c[2]),
                    "f"(c[3]));
   }
+#elif defined(__CUDA_ARCH__)
+  KB_ARCH_TRAP();
 #endif
 }
 
 // D (16x8 f32) = A (16x8 tf32) * B (8x8 tf32) + C; operands are fp32 registers holding tf32.
-__device__ __forceinline__ void mma_m16n8k8_tf32(float (&d)[4], const u32 (&a)[4], const u32 (&b)[2], const float (&c)[4]) {
+__device__ __forceinline__ void mma_m16n8k8_tf32(float (&d)[4], const u32 (&a)[4], const u32 (&b)[2], const float (&c)[4]
+                                                 KB_SITE_) {
 #if defined(KB_SIM)
+  kbsim::collective_site(KB_HERE);
   kbsim::tc::mma_m16n8k8_tf32(d, a, b, c);
 #elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
@@ -100,6 +143,8 @@ __device__ __forceinline__ void mma_m16n8k8_tf32(float (&d)[4], const u32 (&a)[4
                : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]), "f"(c[2]),
                  "f"(c[3]));
+#elif defined(__CUDA_ARCH__)
+  KB_ARCH_TRAP();
 #endif
 }
 
@@ -111,6 +156,9 @@ __device__ __forceinline__ u32 to_tf32(float x) {
   u32 r;
   asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(x));
   return r;
+#elif defined(__CUDA_ARCH__)
+  KB_ARCH_TRAP();
+  return 0;
 #else
   return 0;
 #endif
@@ -165,7 +213,7 @@ __device__ __forceinline__ void load_panel_tile(T* dst, const GlobalView<T>& g, 
     if (g.vec && go < g.o_lim && gi + 8 <= g.i_lim) {
       v = *reinterpret_cast<const uint4*>(g.src + go * g.ld + gi);
     } else {
-      T e[8];
+      alignas(16) T e[8];  // read back as one 16-byte vector
 #pragma unroll
       for (int k = 0; k < 8; ++k) e[k] = (go < g.o_lim && gi + k < g.i_lim) ? g.src[go * g.ld + gi + k] : from_acc<T>(0.f);
       v = *reinterpret_cast<const uint4*>(e);
@@ -190,7 +238,7 @@ __device__ __forceinline__ void load_panel_tile_async(T* dst, const GlobalView<T
       const int n = left >= 8 ? 8 : (left > 0 ? (int)left : 0);
       cp_async_16(d, n > 0 ? g.src + go * g.ld + gi : g.src, 2 * n);
     } else {
-      T e[8];
+      alignas(16) T e[8];  // read back as one 16-byte vector
 #pragma unroll
       for (int k = 0; k < 8; ++k) e[k] = (go < g.o_lim && gi + k < g.i_lim) ? g.src[go * g.ld + gi + k] : from_acc<T>(0.f);
       *reinterpret_cast<uint4*>(d) = *reinterpret_cast<const uint4*>(e);
@@ -288,14 +336,6 @@ __device__ __forceinline__ void store_acc(const MatmulArgs& p, T* c, const float
 #define KB_SM90A 1
 #if defined(KB_SIM)
 #include "../../sim/kbsim_hopper.h"
-#define KB_HERE kb_file, kb_line
-// Under the executor each wrapper also takes its caller's file and line (defaulted): diagnoses
-// name the kernel's line, not this header's.
-#define KB_SITE const char* kb_file = __builtin_FILE(), int kb_line = __builtin_LINE()
-#define KB_SITE_ , KB_SITE
-#else
-#define KB_SITE
-#define KB_SITE_
 #endif
 namespace kb {
 namespace sm90 {
@@ -477,19 +517,6 @@ __device__ __forceinline__ void setmaxnreg_inc(KB_SITE) {
 }
 }  // namespace sm90
 }  // namespace kb
-#undef KB_SITE
-#undef KB_SITE_
-#if defined(KB_SIM)
-#undef KB_HERE
-#endif
-#endif
-
-// A kernel body compiled without the features it needs: fail loudly at launch (an illegal
-// instruction: cudaErrorIllegalInstruction on the next synchronising call), never return garbage.
-#if defined(__CUDA_ARCH__) && !defined(KB_SIM)
-#define KB_ARCH_TRAP() asm volatile("trap;")
-#else
-#define KB_ARCH_TRAP() ((void)0)
 #endif
 
 // ---- shared by the sm_90a rungs: accumulator layout of wgmma m64nNk16 --------------------------
