@@ -30,9 +30,11 @@ constexpr int kMaxObservers = 16;
 struct Slot {
   AccessObserver fn = nullptr;
   void* user = nullptr;
+  unsigned spaces = ~0u;  // bit (1 << Space) per space the observer wants
 };
 Slot g_obs[kMaxObservers];
 int g_nobs = 0;  // highest used slot + 1; 0: the hooks return at once
+unsigned g_spaces_wanted = 0;  // union of the observers' spaces
 bool g_report_local = false;
 bool g_suppress = false;
 Slot g_ev[kMaxObservers];
@@ -41,8 +43,15 @@ int g_nev = 0;
 // The running fiber's memory (set by the executor before each switch to a fiber; no thread_local:
 // the executor poisons the module's thread-local storage, where static __shared__ memory lives).
 std::uintptr_t g_stack_lo = 0, g_stack_size = 0, g_dyn_lo = 0, g_dyn_size = 0, g_tls_lo = 0, g_tls_size = 0;
-pthread_t g_tls_thread;
-bool g_tls_known = false;
+// Each worker thread's copy of the module's thread-local storage (static __shared__ memory).  A
+// launch's worker threads are new, but may get a finished thread's pthread_t: forgotten per launch.
+struct TlsOf {
+  pthread_t thread;
+  std::uintptr_t lo, size;
+};
+TlsOf g_tls_cache[8];
+thread_local char g_tls_touch;  // one byte in the module's TLS block (poisoned with the shared memory)
+unsigned g_tls_n = 0;
 bool g_in_fiber = false;
 
 int tls_cb(dl_phdr_info* info, std::size_t, void* arg) {
@@ -88,21 +97,25 @@ inline void hit(std::uintptr_t a, unsigned bytes, bool store, const void* site) 
     g_atomic_addr = 0;
   }
   const Space sp = classify(a);
-  if ((sp == Space::Local && !g_report_local) || (sp == Space::Global && executor_state(a))) return;
+  const unsigned bit = 1u << (unsigned)sp;
+  if (!(g_spaces_wanted & bit) || (sp == Space::Local && !g_report_local) || (sp == Space::Global && executor_state(a)))
+    return;
   const Access acc{reinterpret_cast<const void*>(a), bytes, store, site, sp};
   g_suppress = true;  // an observer compiled with the hooks must not report its own accesses
   for (int i = 0; i < g_nobs; ++i)
-    if (g_obs[i].fn) g_obs[i].fn(acc, g_obs[i].user);
+    if (g_obs[i].fn && (g_obs[i].spaces & bit)) g_obs[i].fn(acc, g_obs[i].user);
   g_suppress = false;
 }
 }  // namespace
 
-int add_access_observer(AccessObserver fn, void* user) {
+int add_access_observer(AccessObserver fn, void* user) { return add_access_observer(fn, user, ~0u); }
+int add_access_observer(AccessObserver fn, void* user, unsigned spaces) {
   std::lock_guard<std::recursive_mutex> g(launch_mutex());
   for (int i = 0; i < kMaxObservers; ++i)
     if (!g_obs[i].fn) {
-      g_obs[i] = Slot{fn, user};
+      g_obs[i] = Slot{fn, user, spaces};
       if (i + 1 > g_nobs) g_nobs = i + 1;
+      g_spaces_wanted |= spaces;
       return i;
     }
   throw Failure("kbsim: more than 16 access observers");
@@ -113,6 +126,9 @@ void remove_access_observer(int id) {
   if (id < 0 || id >= kMaxObservers) return;
   g_obs[id] = Slot{};
   while (g_nobs && !g_obs[g_nobs - 1].fn) --g_nobs;
+  g_spaces_wanted = 0;
+  for (int i = 0; i < g_nobs; ++i)
+    if (g_obs[i].fn) g_spaces_wanted |= g_obs[i].spaces;
 }
 
 void set_report_local(bool on) { g_report_local = on; }
@@ -168,13 +184,19 @@ void access_enter_fiber(const void* stack_lo, std::size_t stack_size, const void
   g_dyn_lo = reinterpret_cast<std::uintptr_t>(dyn);
   g_dyn_size = dyn ? dyn_size : 0;
   const pthread_t self = pthread_self();
-  if (!g_tls_known || !pthread_equal(self, g_tls_thread)) {
+  unsigned i = 0;
+  while (i < g_tls_n && !pthread_equal(g_tls_cache[i].thread, self)) ++i;
+  if (i < g_tls_n) {
+    g_tls_lo = g_tls_cache[i].lo;
+    g_tls_size = g_tls_cache[i].size;
+  } else {
+    (void)*static_cast<volatile char*>(&g_tls_touch);  // makes this thread's block of a dlopen'ed module exist
     std::pair<std::uintptr_t, std::uintptr_t> r{0, 0};
     dl_iterate_phdr(tls_cb, &r);
     g_tls_lo = r.first;
-    g_tls_size = r.second;
-    g_tls_thread = self;
-    g_tls_known = true;
+    g_tls_size = r.first ? r.second : 0;
+    if (r.first) g_tls_cache[g_tls_n++ & 7] = TlsOf{self, g_tls_lo, g_tls_size};
+    if (g_tls_n > 8) g_tls_n = 8;
   }
   g_atomic_addr = 0;
   g_suppress = false;  // an observer that failed its thread never returned to clear it
@@ -194,6 +216,7 @@ void access_select_blocks(dim3 grid, std::vector<uint3>& ids) {
 }
 
 void access_begin_launch(const char* kernel, dim3 grid, dim3 block) {
+  g_tls_n = 0;
   if (g_launch_obs) g_launch_obs(kernel, grid, block, g_launch_user);
   pthread_attr_t attr;
   void* lo = nullptr;

@@ -31,6 +31,8 @@ struct Access {
 using AccessObserver = void (*)(const Access&, void* user);
 
 int add_access_observer(AccessObserver fn, void* user);  // returns an id (>= 0)
+// The same for accesses to some spaces only: bit (1 << Space) set for each space wanted.
+int add_access_observer(AccessObserver fn, void* user, unsigned spaces);
 void remove_access_observer(int id);
 // "csrc/cuda/matmul/01_naive.cu:23" when the debug info knows the site (addr2line), else "fn+0x1c".
 std::string describe_site(const void* site);

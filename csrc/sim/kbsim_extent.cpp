@@ -43,20 +43,33 @@ Region vec(const char* name, const void* base, long long n, unsigned elem, const
   return matrix(name, base, 1, n, n, 1, 0, elem, "", dim, writable);
 }
 
+// A region in the form the per-access check wants: byte offsets, no strings.
+struct Fast {
+  std::uintptr_t base, span;
+  long long elem, ld, cols, rows, stride;
+  bool writable;
+};
 struct State {
   std::vector<std::vector<Region>> scopes;
+  std::vector<Fast> fast;          // of scopes.back()
+  // the valid bytes of the rows the last accesses were in (a thread walks a row of A and one of B)
+  struct Row {
+    std::uintptr_t lo = 1, hi = 0;
+    bool writable = false;
+  } rows[4];
+  unsigned next_row = 0;
   bool on = true;
   int observer = -1;
   long long checked = 0;
 };
+State* g_state = nullptr;
 State& st() {
-  static State* s = [] {
-    auto* n = new State;
+  if (!g_state) {
+    g_state = new State;
     const char* e = std::getenv("KBSIM_EXTENT");
-    n->on = !(e && e[0] == '0');
-    return n;
-  }();
-  return *s;
+    g_state->on = !(e && e[0] == '0');
+  }
+  return *g_state;
 }
 
 // Bytes from base to the end of the last element of the region (0 when it has none).
@@ -90,10 +103,40 @@ std::string place(const Region& r, long long off, long long& b, long long& row, 
   return o.str();
 }
 
+// Whether [p, p + bytes) lies in the valid elements of one row of a region (and may be written);
+// remembers that row, where the next accesses of a thread usually fall.
+bool fast_ok(State& s, std::uintptr_t p, unsigned bytes, bool store) {
+  for (const State::Row& r : s.rows)
+    if (p >= r.lo && p + bytes <= r.hi && (!store || r.writable)) return true;
+  for (const Fast& f : s.fast) {
+    const std::uintptr_t off = p - f.base;
+    if (p < f.base || off + bytes > f.span) continue;
+    const long long e = (long long)off / f.elem;
+    const long long in_batch = f.stride > 0 ? e % f.stride : e;
+    const long long row = in_batch / f.ld, col = in_batch - row * f.ld;
+    if (row >= f.rows || col >= f.cols) return false;
+    const std::uintptr_t lo = p - (std::uintptr_t)(col * f.elem) - (off % f.elem), hi = lo + (std::uintptr_t)(f.cols * f.elem);
+    if (p + bytes > hi || (store && !f.writable)) return false;
+    s.rows[s.next_row++ & 3] = State::Row{lo, hi, f.writable};
+    return true;
+  }
+  return false;
+}
+
+void set_fast(State& s) {
+  s.fast.clear();
+  for (State::Row& r : s.rows) r = State::Row{};
+  if (s.scopes.empty()) return;
+  for (const Region& r : s.scopes.back())
+    s.fast.push_back(Fast{reinterpret_cast<std::uintptr_t>(r.base), (std::uintptr_t)span_bytes(r), (long long)r.elem,
+                          r.ld > 0 ? r.ld : 1, r.cols, r.rows, r.batch_stride, r.writable});
+}
+
 void on_access(const Access& a, void*) {
   State& s = st();
   if (a.space != Space::Global || !s.on || s.scopes.empty()) return;
   ++s.checked;
+  if (fast_ok(s, reinterpret_cast<std::uintptr_t>(a.addr), a.bytes, a.store)) return;
   const std::string why = extent_verdict(s.scopes.back(), a.addr, a.bytes, a.store);
   if (why.empty()) return;
   std::ostringstream o;
@@ -175,13 +218,16 @@ std::vector<Region> regions_of(const kb::RowwiseArgs& p) {
 ExtentScope::ExtentScope(std::vector<Region> regions) {
   std::lock_guard<std::recursive_mutex> g(launch_mutex());
   State& s = st();
-  if (s.observer < 0 && access_hooks_compiled()) s.observer = add_access_observer(on_access, nullptr);
+  if (s.observer < 0 && access_hooks_compiled())
+    s.observer = add_access_observer(on_access, nullptr, 1u << (unsigned)Space::Global);
   s.scopes.push_back(std::move(regions));
+  set_fast(s);
 }
 ExtentScope::~ExtentScope() {
   std::lock_guard<std::recursive_mutex> g(launch_mutex());
   State& s = st();
   if (!s.scopes.empty()) s.scopes.pop_back();
+  set_fast(s);
 }
 
 void set_extent_check(bool on) { st().on = on; }
