@@ -4,7 +4,6 @@ twin is right on every seed, and the rungs whose blocks communicate (rung 11's l
 atomics) pass their whole self-test under it.  Time: ~25 s of CPU on a 2-vCPU VM (builds included)."""
 from __future__ import annotations
 
-import ast
 import os
 import re
 import subprocess
@@ -15,46 +14,18 @@ import pytest
 from kernelbench import sim
 
 ROOT = Path(__file__).resolve().parents[1]
-CUDA_HOME = Path(os.environ.get("CUDA_HOME", "/usr/local/cuda"))
 SEEDS = 20
 
 pytestmark = pytest.mark.skipif(sim.available() is not None, reason=str(sim.available()))
 
-# Blocks of a launch that communicate between blocks: they run under the model in CI.
+# The rungs whose blocks communicate within a launch: their self-test runs under the model in CI.
 COMMUNICATING_RUNGS = ("cuda_11_single_pass", "cuda_01_atomic")
-
-
-def _access_hook_flags() -> str:
-    """setup.py's ACCESS_HOOK_FLAGS: the flags that give kernel code the per-access hooks."""
-    tree = ast.parse((ROOT / "setup.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "ACCESS_HOOK_FLAGS" for t in node.targets):
-            return ast.literal_eval(node.value)
-    raise AssertionError("setup.py has no ACCESS_HOOK_FLAGS")
 
 
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory) -> Path:
     """tests/sim/broken_memmodel.cu built like the plain executor build: hooks in the kernels."""
-    out = tmp_path_factory.mktemp("memmodel")
-    common = ["-std=c++17", "-O2", "-g", "-fsanitize=alignment", "-fsanitize-undefined-trap-on-error", "-DKB_WITH_CUDA",
-              "-DKB_SIM", "-DKBSIM_ACCESS_HOOKS", f"-I{CUDA_HOME / 'include'}", f"-I{ROOT / 'csrc'}"]
-    executor = sorted(p for p in (ROOT / "csrc" / "sim").glob("kbsim*.cpp") if p.name != "kbsim_py.cpp")
-    procs, objs = [], []
-    for src in executor:
-        obj = out / f"{src.stem}.o"
-        objs.append(str(obj))
-        procs.append(subprocess.Popen(["g++", *common, "-c", str(src), "-o", str(obj)], stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, text=True))
-    for p in procs:
-        log, _ = p.communicate()
-        assert p.returncode == 0, log[-3000:]
-    exe = out / "broken_memmodel"
-    r = subprocess.run(["g++", *common, *_access_hook_flags().split(), "-x", "c++", "-include",
-                        str(ROOT / "csrc/sim/kbsim.h"), str(ROOT / "tests/sim/broken_memmodel.cu"), "-x", "none",
-                        *objs, "-o", str(exe), "-rdynamic", "-lpthread"], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return exe
+    return sim.build_hooked_program(ROOT / "tests/sim/broken_memmodel.cu", tmp_path_factory.mktemp("memmodel"))
 
 
 def run_seeds(exe: Path, case: str, in_flight: int) -> tuple[int, list[str]]:

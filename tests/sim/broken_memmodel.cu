@@ -1,6 +1,6 @@
 // A single-pass reduction (rung 11's last-block pattern) with and without its __threadfence, for
 // the memory model between blocks (KBSIM_BLOCKS_IN_FLIGHT, docs/sim.md).  tests/test_sim_memmodel.py
-// compiles this file with the host compiler against csrc/sim, with the access hooks, and runs
+// builds it with kernelbench.sim.build_hooked_program (kernels with the access hooks) and runs
 //   broken_memmodel CASE SEEDS   -> "RESULT wrong in K of SEEDS seeds ..." (one launch per seed)
 // Blocks run one after another by default, where both kernels are right; with blocks in flight the
 // one without the fence reads partials that are not yet visible to it.
