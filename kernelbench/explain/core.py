@@ -210,22 +210,56 @@ def executor_counters(impl, shape: tuple, dtype: str, dim: Optional[int], sms: O
 
 
 # --------------------------------------------------------------------------- counters vs ideal
-def counter_lines(c: dict, dtype: str) -> list:
+def _merge_sites(sites: list) -> list:
+    """One entry per (site, kind, bytes): a line may hold several accesses (x[i] and x[i + s])."""
+    out: dict = {}
+    for x in sites:
+        key = (x.get("site"), x.get("kind"), x.get("bytes"))
+        if key not in out:
+            out[key] = dict(x)
+        else:
+            for f in ("requests", "sectors", "wavefronts", "ideal_wavefronts", "lanes"):
+                out[key][f] = out[key].get(f, 0) + x.get(f, 0)
+    return list(out.values())
+
+
+def _ideal_sectors(x: dict, eb: int) -> float:
+    """Sectors per request if the request's active lanes read consecutive bytes."""
+    req = x.get("requests") or 1
+    lanes = x.get("lanes", 32 * req) / req
+    return max(1.0, math.ceil(lanes * x.get("bytes", eb) / 32))
+
+
+def counter_lines(c: dict, dtype: str, mix: Optional[dict] = None) -> list:
     """Each counter against its ideal (Nsight Compute's definitions, csrc/sim/kbsim_counters.h), per
-    kind of access, then the sites (file:line) furthest from theirs."""
+    kind of access, then the sites (file:line) furthest from theirs.  Counts are source-level: where
+    the kernel's SASS has wider accesses than a site's, nvcc may have merged that site's accesses, and
+    the line says so instead of calling it uncoalesced or conflicted."""
     eb = bnd.ELEM_BYTES.get(dtype, 4)
-    sites = c.get("sites") or []
+    sites = _merge_sites(c.get("sites") or [])
+    widest = {"load": bnd._widest(mix, ("LDG", "LDS")), "store": bnd._widest(mix, ("STG", "STS"))}
     out = []
 
-    def ideal_of(kind: str, unit: str) -> Optional[float]:
-        """Ideal per request: from the sites (bytes per lane), else the dtype's element."""
+    def mergeable(kind: str, bytes_: int) -> bool:
+        return widest[kind.split("_")[1]] > 8 * bytes_
+
+    def ideal_of(kind: str, unit: str) -> float:
         ss = [x for x in sites if x.get("kind") == kind and x.get("requests")]
         if not ss:
             return max(1.0, float(eb)) if unit == "sectors" else 1.0
         req = sum(x["requests"] for x in ss)
-        if unit == "sectors":   # a warp's 32 lanes x B bytes, fully used 32-byte sectors
-            return sum(x["requests"] * max(1.0, 32 * x.get("bytes", eb) / 32) for x in ss) / req
+        if unit == "sectors":
+            return sum(x["requests"] * _ideal_sectors(x, eb) for x in ss) / req
         return sum(x.get("ideal_wavefronts", x["requests"]) for x in ss) / req
+
+    def verdict_of(kind: str, v: float, ideal: float, bytes_: int) -> str:
+        bad = v > 2 * ideal if kind.startswith("global") else v > 1.05 * ideal
+        if not bad:
+            return ""
+        what = "uncoalesced" if kind.startswith("global") else f"{v / ideal:.1f}-way bank conflicts"
+        if mergeable(kind, bytes_):
+            return f"{what} as source-level {bytes_}-byte accesses; the SASS's wider accesses may merge them"
+        return what
 
     for kind, label, unit in (("global_load", "global loads", "sectors"), ("global_store", "global stores", "sectors"),
                               ("shared_load", "shared loads", "wavefronts"),
@@ -235,11 +269,9 @@ def counter_lines(c: dict, dtype: str) -> list:
             continue
         v = c.get(f"{kind}_{unit}", 0) / req
         ideal = ideal_of(kind, unit)
-        if unit == "sectors":
-            verdict = "uncoalesced" if v > 2 * ideal else ""
-        else:
-            verdict = f"{v / ideal:.1f}-way bank conflicts" if v > 1.05 * ideal else ""
-        out.append(CounterLine(label, v, ideal, f"{unit}/request", verdict, req))
+        small = min([x.get("bytes", eb) for x in sites if x.get("kind") == kind] or [eb])
+        verdict = verdict_of(kind, v, ideal, small)
+        out.append(CounterLine(label, v, ideal, f"{unit}/request", verdict, 0 if "merge" in verdict else req))
     rd = c.get("unique_bytes_read")
     if rd is not None and rd > 0 and c.get("global_load_sectors"):
         moved = c["global_load_sectors"] * 32
@@ -249,20 +281,25 @@ def counter_lines(c: dict, dtype: str) -> list:
                        ("barriers", "barriers"), ("shuffles", "shuffles")):
         if c.get(key):
             out.append(CounterLine(label, c[key], None, "per launch"))
+    same = c.get("atomic_max_same_address") or 0
+    if c.get("atomics") and same > 1:   # lanes of one atomic request on one address: serialized there
+        out.append(CounterLine("atomic lanes on one address (worst request)", same, 1.0, "lanes",
+                               "serialized at the address", c["atomics"]))
     worst = []
     for x in sites:
         kind, req = x.get("kind", ""), x.get("requests") or 0
         if not req or kind not in ("global_load", "global_store", "shared_load", "shared_store"):
             continue
+        b = int(x.get("bytes", eb))
         if kind.startswith("global"):
-            v, ideal, unit = x.get("sectors", 0) / req, max(1.0, float(x.get("bytes", eb))), "sectors/request"
-            verdict = "uncoalesced" if v > 2 * ideal else ""
+            v, ideal, unit = x.get("sectors", 0) / req, _ideal_sectors(x, eb), "sectors/request"
         else:
             v, ideal, unit = x.get("wavefronts", 0) / req, (x.get("ideal_wavefronts") or req) / req, "wavefronts/request"
-            verdict = f"{v / ideal:.1f}-way bank conflicts" if v > 1.05 * ideal else ""
+        verdict = verdict_of(kind, v, ideal, b)
         if verdict:
-            what = f"{kind.replace('_', ' ')} at {x.get('site', '?')} ({x.get('bytes', '?')} B/lane)"
-            worst.append((req * (v / ideal - 1), CounterLine(what, v, ideal, unit, verdict, req)))
+            what = f"{kind.replace('_', ' ')} at {x.get('site', '?')} ({b} B/lane)"
+            weight = 0 if "merge" in verdict else req
+            worst.append((req * (v / ideal - 1), CounterLine(what, v, ideal, unit, verdict, weight)))
     out += [ln for _, ln in sorted(worst, key=lambda t: -t[0])[:4]]
     return out
 
@@ -356,7 +393,7 @@ def explain(rung: str, shape=None, dtype: Optional[str] = None, gpu: str = "h100
         target = first_own or views[0]
         for v in views:
             mix = (v.facts or {}).get("mix")
-            v.lines = counter_lines(v.counters, dtype)
+            v.lines = counter_lines(v.counters, dtype, mix)
             pipe = bnd.pipe_of(dtype, mix, tf32)
             fl = flops if v is target else 0.0
             c = dict(v.counters)
