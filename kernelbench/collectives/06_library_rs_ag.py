@@ -4,10 +4,17 @@ Adds over 05: the halves are separate, so a program can work on its shard betwee
 Still limits it: the library's calls need equal shards, so a size not divisible by n is padded
 (a copy, with the op's identity) and cut back; two calls pay two latencies.
 Preconditions: reduce_scatter_tensor in the backend (NCCL; Gloo in recent torch)."""
+import warnings
+
 import torch
 import torch.distributed as dist
 
 from .world import identity, reduce_op
+
+# Recent torch calls both names deprecated (in favour of *_single) and warns on every call; they are
+# the names sharded data-parallel code calls, and exist in every torch 2.x.
+warnings.filterwarnings("ignore", message=r".*(reduce_scatter_tensor|all_gather_into_tensor)` is deprecated",
+                        category=FutureWarning)
 
 
 def reduce_scatter(x: torch.Tensor, op: str, w) -> torch.Tensor:
@@ -15,7 +22,7 @@ def reduce_scatter(x: torch.Tensor, op: str, w) -> torch.Tensor:
     flat = x.view(-1)
     shard = -(-flat.numel() // w.size)
     if shard * w.size != flat.numel():
-        padded = torch.full((shard * w.size,), identity(op, x.dtype), dtype=x.dtype, device=x.device)
+        padded = torch.full((shard * w.size,), identity(op), dtype=x.dtype, device=x.device)
         padded[:flat.numel()].copy_(flat)
         flat = padded
     out = torch.empty(shard, dtype=x.dtype, device=x.device)

@@ -47,7 +47,7 @@ def reduce_op(op: str):
     return {"sum": dist.ReduceOp.SUM, "max": dist.ReduceOp.MAX, "min": dist.ReduceOp.MIN}[op]
 
 
-def identity(op: str, dtype) -> float:
+def identity(op: str) -> float:
     """The element that leaves `op` unchanged (padding for the library reduce-scatter)."""
     return {"sum": 0.0, "max": float("-inf"), "min": float("inf")}[op]
 
