@@ -52,14 +52,14 @@ inline long ceil_div(long a, long b) { return (a + b - 1) / b; }
 CpuGemmBlocking blis_model(const CpuCaches& cc, int mr, int nr, int s, int threads) {
   CpuGemmBlocking b{};
   b.mr = mr, b.nr = nr;
-  const long w1 = std::max(2L, cc.l1d.ways), way1 = cc.l1d.bytes / w1;
+  const long w1 = std::max(2L, cc.l1d.ways), way1 = std::max(64L, cc.l1d.bytes / w1);
   const long ca = std::max(1L, (w1 - 1) * mr / (mr + nr));
   b.kc = std::max(4L, ca * way1 / (long(mr) * s) / 4 * 4);
-  const long w2 = std::max(2L, cc.l2.ways), way2 = cc.l2.bytes / std::max(1, cc.l2.shared_cpus) / w2;
+  const long w2 = std::max(2L, cc.l2.ways), way2 = std::max(64L, cc.l2.bytes / std::max(1, cc.l2.shared_cpus) / w2);
   const long ca2 = std::max(1L, w2 - 1 - ceil_div(b.kc * nr * s, way2));
   b.mc = std::max(long(mr), ca2 * way2 / (b.kc * s) / mr * mr);
   if (cc.l3.bytes > 0) {
-    const long w3 = std::max(2L, cc.l3.ways), way3 = std::min(cc.l3.bytes, kL3Cap) / w3;
+    const long w3 = std::max(2L, cc.l3.ways), way3 = std::max(64L, std::min(cc.l3.bytes, kL3Cap) / w3);
     const long sharers = std::max(1, std::min(threads, cc.l3.shared_cpus));
     const long cb3 = std::max(1L, w3 - 1 - ceil_div(sharers * b.mc * b.kc * s, way3));
     b.nc = std::max(long(nr), cb3 * way3 / (b.kc * s) / nr * nr);
