@@ -296,6 +296,7 @@ struct Block {
   char start_sync, end_sync;
   hopper::BlockState* hopper = nullptr;  // TMA / mbarrier / wgmma state, made on first use
   std::size_t copies_unlanded = 0;       // cp.async copies whose data has not arrived yet
+  long long land_countdown = -1;         // (copy, fiber switch) chances left before the next landing
   unsigned char* static_smem = nullptr;  // this worker's static __shared__ (TLS), found on first need
   std::size_t static_smem_size = 0;
   std::string where(const SimThread& t) const {
@@ -388,20 +389,29 @@ void apply_copies(std::vector<Copy>& g) {
 // Adversarial cp.async: each copy in flight lands at a seeded random moment between its issue and
 // the wait_group that covers it -- at each switch between fibers with probability 1 / (threads of
 // the block), about once a scheduling round -- so a stage refilled while another warp still reads
-// it shows up as a wrong result on most seeds, and so does a read before the wait.
+// it shows up as a wrong result on most seeds, and so does a read before the wait.  Drawn as a
+// geometric countdown over (copy in flight, switch) chances: no work at a switch where none lands.
 void land_some_copies(Block* b, std::mt19937_64& rng) {
   if (b->copies_unlanded == 0) return;
-  const std::size_t n = b->threads.size();
-  for (auto& t : b->threads) {
-    if (t.groups.empty() && t.open_group.empty()) continue;
-    for (auto& g : t.groups)
-      for (Copy& c : g)
-        if (!c.landed && rng() % n == 0) land_copy(c);
-    for (Copy& c : t.open_group)
-      if (!c.landed && rng() % n == 0) land_copy(c);
+  const double p = 1.0 / (double)b->threads.size();
+  if (b->land_countdown < 0) b->land_countdown = 1 + std::geometric_distribution<long long>(p)(rng);  // first draw
+  b->land_countdown -= (long long)b->copies_unlanded;
+  while (b->land_countdown <= 0 && b->copies_unlanded) {
+    std::size_t r = rng() % b->copies_unlanded;  // the r-th copy not landed yet, in thread order
+    Copy* pick = nullptr;
+    for (auto& t : b->threads) {
+      for (auto& g : t.groups)
+        for (Copy& c : g)
+          if (!pick && !c.landed && r-- == 0) pick = &c;
+      for (Copy& c : t.open_group)
+        if (!pick && !c.landed && r-- == 0) pick = &c;
+      if (pick) break;
+    }
+    if (!pick) break;
+    land_copy(*pick);
+    b->land_countdown += 1 + std::geometric_distribution<long long>(p)(rng);
   }
 }
-
 
 void fiber_main() {
   Block* b = g_block;
