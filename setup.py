@@ -159,14 +159,14 @@ SIM_VARIANTS = {
 
 
 # The per-access hooks (csrc/sim/kbsim_access.h): in the plain variant every load and store of the
-# CUDA sources calls kbsim's __asan_*_noabort (GCC's kernel-address mode in call mode, no ASan
+# CUDA sources calls kbsim's __tsan_{read,write}N (GCC's ThreadSanitizer instrumentation without its
 # runtime); vectorizing and store merging are off so that a source-level access stays one access, and
 # loops of constant trip count are unrolled (what `#pragma unroll` asks nvcc for, which GCC ignores),
 # so that register tiles (acc[TM][TN]) become registers instead of memory every access is hooked for:
 # rung 05 at 513x511x257 runs in 0.58 s instead of 1.30 s (unhooked: 0.21 s; 2-vCPU Xeon, user time).
-ACCESS_HOOK_FLAGS = ("-fsanitize=kernel-address --param asan-instrumentation-with-call-threshold=0 "
-                     "--param asan-stack=0 --param asan-globals=0 -fno-tree-vectorize -fno-store-merging "
-                     "-fpeel-loops --param max-completely-peel-times=64 --param max-completely-peeled-insns=4000")
+ACCESS_HOOK_FLAGS = ("-fsanitize=thread --param tsan-instrument-func-entry-exit=0 -fno-tree-vectorize "
+                     "-fno-store-merging -fpeel-loops --param max-completely-peel-times=64 "
+                     "--param max-completely-peeled-insns=4000")
 
 
 def sim_sources() -> list[str]:

@@ -281,8 +281,7 @@ def counters(impl: str, shape, dtype: str = "float32", *, op: str = "sum", dim: 
 
 
 # The host compiler's flags of the executor's hooked build (setup.py: SIM_VARIANTS["sim"] + ACCESS_HOOK_FLAGS).
-HOOK_FLAGS = ("-fsanitize=kernel-address --param asan-instrumentation-with-call-threshold=0 --param asan-stack=0 "
-              "--param asan-globals=0 -fno-tree-vectorize -fno-store-merging "
+HOOK_FLAGS = ("-fsanitize=thread --param tsan-instrument-func-entry-exit=0 -fno-tree-vectorize -fno-store-merging "
               "-fpeel-loops --param max-completely-peel-times=64 --param max-completely-peeled-insns=4000")
 
 

@@ -1,8 +1,7 @@
 // kbsim_access.cpp: the per-access hook layer (kbsim_access.h).  This file is never compiled with
-// the hooks' own instrumentation (it would call itself).  GCC's -fsanitize=kernel-address with
-// --param asan-instrumentation-with-call-threshold=0 turns every load/store of an instrumented object
-// into a call of __asan_{load,store}{1,2,4,8,16,N}_noabort(addr[, size]) before the access; those are
-// defined here (outside the AddressSanitizer build, whose runtime owns these names).
+// the hooks' own instrumentation (it would call itself).  GCC's -fsanitize=thread turns every
+// load/store of an instrumented object into a call of __tsan_{read,write}N(addr) before the access;
+// those are defined at the end of this file, without the ThreadSanitizer runtime.
 #include "kbsim_access.h"
 
 #include <dlfcn.h>
@@ -54,6 +53,23 @@ thread_local char g_tls_touch;  // one byte in the module's TLS block (poisoned 
 unsigned g_tls_n = 0;
 bool g_in_fiber = false;
 
+// The module's writable static storage (.data, .bss): the executor's own globals (g_ctx, switches
+// that inline code of kbsim.h reads).  Kernels of this project have no __device__ variables there.
+std::uintptr_t g_data_lo = 0, g_data_size = 0;
+int data_cb(dl_phdr_info* info, std::size_t, void*) {
+  const auto anchor = reinterpret_cast<ElfW(Addr)>(&g_data_lo);
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    const ElfW(Addr) lo = info->dlpi_addr + ph.p_vaddr;
+    if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W) && anchor >= lo && anchor < lo + ph.p_memsz) {
+      g_data_lo = lo;
+      g_data_size = ph.p_memsz;
+      return 1;
+    }
+  }
+  return 0;
+}
+
 int tls_cb(dl_phdr_info* info, std::size_t, void* arg) {
   auto* out = static_cast<std::pair<std::uintptr_t, std::uintptr_t>*>(arg);
   const auto anchor = reinterpret_cast<ElfW(Addr)>(&tls_cb);
@@ -71,13 +87,13 @@ int tls_cb(dl_phdr_info* info, std::size_t, void* arg) {
   return 1;
 }
 
-// Not the kernel's memory: the executor's own state the built-ins read (g_ctx and the running
+// Not the kernel's memory: the executor's own state the built-ins read (its static storage and the running
 // thread's ThreadCtx: threadIdx...) and the launching thread's stack, where the launch's closure
 // keeps the kernel arguments (a GPU reads them from the parameter bank, not global memory).
 std::uintptr_t g_param_lo = 0, g_param_size = 0;
 inline bool executor_state(std::uintptr_t a) {
-  return a - reinterpret_cast<std::uintptr_t>(&g_ctx) < sizeof g_ctx ||
-         a - reinterpret_cast<std::uintptr_t>(g_ctx) < sizeof(ThreadCtx) || a - g_param_lo < g_param_size;
+  return a - g_data_lo < g_data_size || a - reinterpret_cast<std::uintptr_t>(g_ctx) < sizeof(ThreadCtx) ||
+         a - g_param_lo < g_param_size;
 }
 
 inline Space classify(std::uintptr_t a) {
@@ -217,6 +233,7 @@ void access_select_blocks(dim3 grid, std::vector<uint3>& ids) {
 
 void access_begin_launch(const char* kernel, dim3 grid, dim3 block) {
   g_tls_n = 0;
+  if (!g_data_size) dl_iterate_phdr(data_cb, nullptr);
   if (g_launch_obs) g_launch_obs(kernel, grid, block, g_launch_user);
   pthread_attr_t attr;
   void* lo = nullptr;
@@ -271,25 +288,67 @@ std::string describe_site(const void* site) {
 }
 }  // namespace kbsim
 
-#if !defined(__SANITIZE_ADDRESS__)
+// The entry points of GCC's ThreadSanitizer instrumentation (-fsanitize=thread, no TSan runtime):
+// every load and store calls __tsan_{read,write}N before it happens -- each one, a read-modify-write
+// as a read and a write, thread-local (static __shared__) accesses at constant offsets included --
+// and every atomic builtin calls __tsan_atomicN_<op>, done here with the same builtin.  Not in the
+// ThreadSanitizer build, whose runtime owns these names.
+#if !defined(__SANITIZE_THREAD__) && !defined(KBSIM_TSAN_RUNTIME)
 extern "C" {
-#define KBSIM_HOOK(n)                                                                                  \
-  void __asan_load##n##_noabort(std::uintptr_t a) {                                                   \
-    kbsim::hit(a, n, false, __builtin_return_address(0));                                              \
-  }                                                                                                    \
-  void __asan_store##n##_noabort(std::uintptr_t a) { kbsim::hit(a, n, true, __builtin_return_address(0)); }
+#define KBSIM_HOOK(n)                                                                                             \
+  void __tsan_read##n(void* a) { kbsim::hit(reinterpret_cast<std::uintptr_t>(a), n, false, __builtin_return_address(0)); } \
+  void __tsan_write##n(void* a) { kbsim::hit(reinterpret_cast<std::uintptr_t>(a), n, true, __builtin_return_address(0)); } \
+  void __tsan_unaligned_read##n(void* a) {                                                                        \
+    kbsim::hit(reinterpret_cast<std::uintptr_t>(a), n, false, __builtin_return_address(0));                       \
+  }                                                                                                               \
+  void __tsan_unaligned_write##n(void* a) {                                                                       \
+    kbsim::hit(reinterpret_cast<std::uintptr_t>(a), n, true, __builtin_return_address(0));                        \
+  }
 KBSIM_HOOK(1)
 KBSIM_HOOK(2)
 KBSIM_HOOK(4)
 KBSIM_HOOK(8)
 KBSIM_HOOK(16)
 #undef KBSIM_HOOK
-void __asan_loadN_noabort(std::uintptr_t a, std::size_t n) {
-  kbsim::hit(a, (unsigned)n, false, __builtin_return_address(0));
+void __tsan_read_range(void* a, unsigned long n) {
+  kbsim::hit(reinterpret_cast<std::uintptr_t>(a), (unsigned)n, false, __builtin_return_address(0));
 }
-void __asan_storeN_noabort(std::uintptr_t a, std::size_t n) {
-  kbsim::hit(a, (unsigned)n, true, __builtin_return_address(0));
+void __tsan_write_range(void* a, unsigned long n) {
+  kbsim::hit(reinterpret_cast<std::uintptr_t>(a), (unsigned)n, true, __builtin_return_address(0));
 }
-void __asan_handle_no_return() {}  // called before a throw / noreturn call: nothing to unpoison here
+void __tsan_init() {}
+void __tsan_func_entry(void*) {}
+void __tsan_func_exit() {}
+void __tsan_vptr_update(void**, void*) {}
+void __tsan_vptr_read(void**) {}
+void __tsan_atomic_thread_fence(int mo) { __atomic_thread_fence(mo); }
+void __tsan_atomic_signal_fence(int mo) { __atomic_signal_fence(mo); }
+
+// Atomics (memory orders: TSan's numbering is the builtins' __ATOMIC_*; plain RMWs take seq_cst).
+#define KBSIM_ATOMIC(n, T)                                                                                  \
+  T __tsan_atomic##n##_load(const volatile T* a, int) { return __atomic_load_n(a, __ATOMIC_SEQ_CST); }      \
+  void __tsan_atomic##n##_store(volatile T* a, T v, int) { __atomic_store_n(a, v, __ATOMIC_SEQ_CST); }     \
+  T __tsan_atomic##n##_exchange(volatile T* a, T v, int) { return __atomic_exchange_n(a, v, __ATOMIC_SEQ_CST); } \
+  T __tsan_atomic##n##_fetch_add(volatile T* a, T v, int) { return __atomic_fetch_add(a, v, __ATOMIC_SEQ_CST); } \
+  T __tsan_atomic##n##_fetch_sub(volatile T* a, T v, int) { return __atomic_fetch_sub(a, v, __ATOMIC_SEQ_CST); } \
+  T __tsan_atomic##n##_fetch_and(volatile T* a, T v, int) { return __atomic_fetch_and(a, v, __ATOMIC_SEQ_CST); } \
+  T __tsan_atomic##n##_fetch_or(volatile T* a, T v, int) { return __atomic_fetch_or(a, v, __ATOMIC_SEQ_CST); }   \
+  T __tsan_atomic##n##_fetch_xor(volatile T* a, T v, int) { return __atomic_fetch_xor(a, v, __ATOMIC_SEQ_CST); } \
+  T __tsan_atomic##n##_fetch_nand(volatile T* a, T v, int) { return __atomic_fetch_nand(a, v, __ATOMIC_SEQ_CST); } \
+  int __tsan_atomic##n##_compare_exchange_strong(volatile T* a, T* c, T v, int, int) {                     \
+    return __atomic_compare_exchange_n(a, c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);                \
+  }                                                                                                         \
+  int __tsan_atomic##n##_compare_exchange_weak(volatile T* a, T* c, T v, int, int) {                       \
+    return __atomic_compare_exchange_n(a, c, v, true, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);                 \
+  }                                                                                                         \
+  T __tsan_atomic##n##_compare_exchange_val(volatile T* a, T c, T v, int, int) {                           \
+    __atomic_compare_exchange_n(a, &c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);                      \
+    return c;                                                                                               \
+  }
+KBSIM_ATOMIC(8, unsigned char)
+KBSIM_ATOMIC(16, unsigned short)
+KBSIM_ATOMIC(32, unsigned int)
+KBSIM_ATOMIC(64, unsigned long long)
+#undef KBSIM_ATOMIC
 }
 #endif

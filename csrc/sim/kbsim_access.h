@@ -1,12 +1,15 @@
 // kbsim_access.h: the executor's per-access hooks.  The CUDA rung objects of the plain executor
 // build (`sim`: libsim.a, kernelbench._sim, build/kb_native/sim/selftest_*) are compiled with GCC's
-// -fsanitize=kernel-address in call mode, so every load and store the kernel code makes calls
-// __asan_{load,store}N_noabort (no ASan runtime: kbsim_access.cpp defines them).  They become an
-// Access passed to every registered observer, BEFORE the access happens, on the fiber of the CUDA
-// thread that makes it (kbsim::g_ctx says which thread and block).  Host code in the same objects
-// (launchers, self-tests) is instrumented too but never reported: only accesses inside a launch are.
+// -fsanitize=thread instrumentation, so every load and store the kernel code makes calls
+// __tsan_{read,write}N (no TSan runtime: kbsim_access.cpp defines them; each access of a
+// read-modify-write is reported, and so are constant-offset accesses to static __shared__ arrays,
+// which GCC's AddressSanitizer instrumentation skips).  They become an Access passed to every
+// registered observer, BEFORE the access happens, on the fiber of the CUDA thread that makes it
+// (kbsim::g_ctx says which thread and block).  Host code in the same objects (launchers) is
+// instrumented too but never reported: only accesses inside a launch are.
 // The ASan and TSan variants are not instrumented with hooks (observers are never called there).
-// Consumers: the counters (kbsim_counters.*), the extent check, the memory model between blocks.
+// Consumers: the counters (kbsim_counters.*), the extent check (kbsim_extent.*), the memory model
+// between blocks (kbsim_memmodel.*).
 #pragma once
 #include <vector_types.h>  // dim3, uint3 (CUDA headers)
 

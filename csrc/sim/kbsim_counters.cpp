@@ -56,6 +56,8 @@ struct State {
   long long blocks_total = 0, blocks_run = 0;
   std::vector<SiteInfo> sites;
   std::unordered_map<const void*, std::size_t> site_of;
+  const void* cache_key[256];      // a direct-mapped cache in front of site_of (the hot path)
+  std::size_t cache_idx[256];
   std::map<unsigned long long, double> weight;       // block linear id -> weight
   std::map<unsigned long long, unsigned long long> twin;  // check block -> the block it must equal
   std::map<unsigned long long, std::vector<double>> block_tot;
@@ -77,11 +79,21 @@ unsigned long long block_linear(uint3 b, dim3 grid) {
 }
 
 std::size_t site_index(const void* key, Kind kind, unsigned bytes, const char* file, int line) {
+  const auto k = reinterpret_cast<std::uintptr_t>(key);
+  const unsigned h = (unsigned)((k >> 2) ^ (k >> 10) ^ (k >> 56)) & 255u;
+  if (g->cache_key[h] == key) return g->cache_idx[h];
+  std::size_t idx;
   auto it = g->site_of.find(key);
-  if (it != g->site_of.end()) return it->second;
-  g->sites.push_back(SiteInfo{key, kind, bytes, file, line});
-  g->site_of.emplace(key, g->sites.size() - 1);
-  return g->sites.size() - 1;
+  if (it != g->site_of.end()) {
+    idx = it->second;
+  } else {
+    g->sites.push_back(SiteInfo{key, kind, bytes, file, line});
+    idx = g->sites.size() - 1;
+    g->site_of.emplace(key, idx);
+  }
+  g->cache_key[h] = key;
+  g->cache_idx[h] = idx;
+  return idx;
 }
 
 void flush_block();
@@ -306,6 +318,7 @@ void on_launch(const char* kernel, dim3 grid, dim3 block, void*) {
   g->blocks_run = 0;
   g->sites.clear();
   g->site_of.clear();
+  std::fill(std::begin(g->cache_key), std::end(g->cache_key), nullptr);
   g->weight.clear();
   g->twin.clear();
   g->block_tot.clear();
