@@ -293,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--max-bytes", help="collectives: largest buffer, e.g. 64MiB (default 256MiB; --quick 1MiB)")
     r.add_argument("--timeout", type=float, default=60.0, help="collectives: seconds an exchange may wait "
                    "before a dead or hung rank is reported (default 60)")
+    r.add_argument("--collective", help="collectives: all_reduce (default), reduce_scatter, all_gather or all")
     r.set_defaults(fn=cmd_run)
 
     sh = sub.add_parser("show", help="re-print the tables of result files")

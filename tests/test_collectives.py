@@ -1,11 +1,12 @@
 """The collectives ladder (kernelbench/collectives) on Gloo over loopback.
 
-One world per world size (1-4) runs every rung x op x dtype x odd size (648 checks); the world of
-4 then runs a small sweep whose result file show and compare read; `kernelbench run --suite
+One world per world size (1-4) runs every rung x op x dtype x odd size (936 checks: all-reduce on
+every rung, reduce-scatter and all-gather on 03 and 06); the world of 4 then runs a small sweep of
+all three whose result file show and compare read; `kernelbench run --suite
 collectives --nproc 2` sweeps again and writes the report.  The fault tests
 kill or hang a rank and assert the survivors exit with the one-line error naming it, within the
-bound; a mismatched size is refused before any exchange.  About 1.5 minutes of CPU on 2 cores (a
-third of it importing torch in the 17 rank processes)."""
+bound; a mismatched size is refused before any exchange.  About 2 CPU-minutes in all (measured on
+the 2-vCPU VM; a third of it importing torch in the 17 rank processes, which run in parallel)."""
 from __future__ import annotations
 
 import json
@@ -24,7 +25,7 @@ if not dist.is_available() or not dist.is_gloo_available():
     pytest.skip("torch.distributed with Gloo is not available", allow_module_level=True)
 
 from kernelbench import _frontdoors  # noqa: E402
-from kernelbench.collectives import RUNGS, check  # noqa: E402
+from kernelbench.collectives import RUNGS, check, supports  # noqa: E402
 from kernelbench.collectives.bench import busbw_factor, size_ladder  # noqa: E402
 from kernelbench.collectives.launch import launch  # noqa: E402
 
@@ -32,7 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 NEEDS_TORCH_DOOR = pytest.mark.skipif(not _frontdoors.torch_ready(), reason="the torch front door is not built "
                                       "(make build): rungs 01-04 reduce with our CPU reduction rung through it")
 ENV = {"PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-CHECKS_PER_WORLD = len(RUNGS) * 3 * 3 * 6 * 2   # rungs x ops x dtypes x sizes x (random, integer)
+# per rung: all-reduce (and reduce-scatter) ops x dtypes x sizes x (random, integer); all-gather dtypes x sizes x 2
+HALVES = [n for n in RUNGS if supports(n, "reduce_scatter") and supports(n, "all_gather")]
+CHECKS_PER_WORLD = len(RUNGS) * 3 * 3 * 6 * 2 + len(HALVES) * (3 * 3 * 6 * 2 + 3 * 6 * 2)
 
 
 def _err(outs) -> str:
@@ -82,7 +85,7 @@ def test_formulas():
 
 def test_rung_files_open_with_what_they_add():
     from kernelbench.collectives import rung
-    assert list(RUNGS) == sorted(RUNGS) and len(RUNGS) == 6
+    assert list(RUNGS) == sorted(RUNGS) and len(RUNGS) == 6 and HALVES == ["dist_03_ring", "dist_06_library_rs_ag"]
     for name in RUNGS:
         doc = rung(name).__doc__
         assert doc.startswith(name) and "Still limits it:" in doc and "Preconditions:" in doc, name
@@ -95,7 +98,8 @@ def test_rung_files_open_with_what_they_add():
 def test_every_rung_op_dtype_and_odd_size(n, tmp_path):
     sweep = n == 4          # (the run test below sweeps at 2 ranks, through the CLI, with the report)
     out = tmp_path / f"coll{n}.json"
-    args = ["check", "--timeout", "60"] + (["--sweep", "--quick", "--max-bytes", "4KiB", "--out", str(out)] if sweep else [])
+    args = ["check", "--timeout", "60"] + (["--sweep", "--quick", "--max-bytes", "4KiB", "--collective", "all",
+                                            "--out", str(out)] if sweep else [])
     code, outs = launch(n, args, timeout_s=60, env=ENV, capture=True)
     assert code == 0, _err(outs)
     assert f"{CHECKS_PER_WORLD} checks on {n} ranks (gloo): {CHECKS_PER_WORLD} ok, 0 not" in outs[0][2], _err(outs)
@@ -104,14 +108,18 @@ def test_every_rung_op_dtype_and_odd_size(n, tmp_path):
     from kernelbench.bench.results import read
     data = read(out)
     es = data["entries"]
-    assert len(es) == len(RUNGS) * 10 and all(e["status"] == "ok" for e in es), [e.get("reason") for e in es]
+    assert len(es) == (len(RUNGS) + 2 * len(HALVES)) * 10 and all(e["status"] == "ok" for e in es), \
+        [e.get("reason") for e in es]
+    assert {e["op"] for e in es} == {"all_reduce", "reduce_scatter", "all_gather"}
     for e in es:
         assert e["median_s"] == pytest.approx(sorted(e["timing"]["rank_medians_s"])[-1])   # max over ranks
         assert e["algbw_gbps"] == pytest.approx(e["size"] / e["median_s"] / 1e9)
-        assert e["busbw_gbps"] == pytest.approx(e["algbw_gbps"] * 2 * (n - 1) / n)
+        factor = 2 * (n - 1) / n if e["op"] == "all_reduce" else (n - 1) / n
+        assert e["busbw_gbps"] == pytest.approx(e["algbw_gbps"] * factor)
     assert data["collectives"]["ceiling_Bps"] > 0 and data["collectives"]["p2p_latency_s"] > 0
     lib = next(e for e in es if e["impl"] == "dist_05_library_all_reduce")
     assert lib["pct_library"] == pytest.approx(100.0)
+    assert next(e for e in es if e["op"] == "all_gather")["library_ref"] == "dist_06_library_rs_ag"
     # show and compare read the file (the report: test_kernelbench_run_suite_collectives)
     from kernelbench.cli import main
     assert main(["show", str(out), "--width", "200"]) == 0

@@ -16,9 +16,15 @@ def bounds(numel: int, n: int) -> list:
     return [i * numel // n for i in range(n + 1)]
 
 
-def reduce_scatter_(x: torch.Tensor, op: str, w) -> int:
-    """In place; afterwards this rank's chunk (rank + 1) % n holds the op over every rank.  Returns
-    that chunk's index."""
+def owned(numel: int, rank: int, size: int) -> slice:
+    """Where this rank's reduced chunk lies after the reduce-scatter: chunk (rank + 1) % n."""
+    b = bounds(numel, size)
+    i = (rank + 1) % size
+    return slice(b[i], b[i + 1])
+
+
+def reduce_scatter_(x: torch.Tensor, op: str, w) -> torch.Tensor:
+    """In place; afterwards x[owned(...)] holds the op over every rank (returned, a view)."""
     n, r = w.size, w.rank
     flat, b = x.view(-1), bounds(x.numel(), n)
     right, left = (r + 1) % n, (r - 1) % n
@@ -30,21 +36,24 @@ def reduce_scatter_(x: torch.Tensor, op: str, w) -> int:
         wait(w.exchange(send, right, pair[1, :m], left, tag=step))
         pair[0, :m].copy_(mine)
         mine.copy_(w.combine(pair[:, :m], op))
-    return (r + 1) % n
+    return flat[owned(x.numel(), w.rank, w.size)]
 
 
-def all_gather_(x: torch.Tensor, w, owned: int) -> None:
-    """In place: rank r holds chunk `owned` = (r + 1) % n; afterwards every rank holds every chunk."""
+def all_gather_(x: torch.Tensor, w) -> torch.Tensor:
+    """In place: each rank r holds its chunk at owned(...) = chunk (r + 1) % n; afterwards every
+    rank holds every chunk."""
     n, r = w.size, w.rank
     flat, b = x.view(-1), bounds(x.numel(), n)
     right, left = (r + 1) % n, (r - 1) % n
     chunk = lambda i: flat[b[i % n]:b[i % n + 1]]                              # noqa: E731
+    mine = r + 1
     for step in range(n - 1):
-        wait(w.exchange(chunk(owned - step), right, chunk(owned - step - 1), left, tag=n + step))
+        wait(w.exchange(chunk(mine - step), right, chunk(mine - step - 1), left, tag=n + step))
+    return x
 
 
 def all_reduce_(x: torch.Tensor, op: str, w) -> torch.Tensor:
     if w.size == 1 or x.numel() == 0:
         return x
-    all_gather_(x, w, reduce_scatter_(x, op, w))
-    return x
+    reduce_scatter_(x, op, w)
+    return all_gather_(x, w)

@@ -17,9 +17,17 @@ warnings.filterwarnings("ignore", message=r".*(reduce_scatter_tensor|all_gather_
                         category=FutureWarning)
 
 
-def reduce_scatter(x: torch.Tensor, op: str, w) -> torch.Tensor:
-    """This rank's shard (ceil(S/n) elements) of the op over every rank's x."""
+def owned(numel: int, rank: int, size: int) -> slice:
+    """This rank's shard: ceil(S/n) elements from rank * ceil(S/n) (the last one shorter or empty)."""
+    shard = -(-numel // size)
+    return slice(min(rank * shard, numel), min((rank + 1) * shard, numel))
+
+
+def reduce_scatter_(x: torch.Tensor, op: str, w) -> torch.Tensor:
+    """This rank's shard of the op over every rank's x (x itself is left as it was)."""
     flat = x.view(-1)
+    if w.size == 1 or flat.numel() == 0:
+        return flat
     shard = -(-flat.numel() // w.size)
     if shard * w.size != flat.numel():
         padded = torch.full((shard * w.size,), identity(op), dtype=x.dtype, device=x.device)
@@ -27,22 +35,33 @@ def reduce_scatter(x: torch.Tensor, op: str, w) -> torch.Tensor:
         flat = padded
     out = torch.empty(shard, dtype=x.dtype, device=x.device)
     dist.reduce_scatter_tensor(out, flat, op=reduce_op(op), group=w.group)
-    return out
+    own = owned(x.numel(), w.rank, w.size)
+    return out[:own.stop - own.start]
 
 
-def all_gather_(x: torch.Tensor, shard: torch.Tensor, w) -> None:
-    """Every rank's shard, concatenated into x (in place; the padding cut off)."""
-    flat = x.view(-1)
-    if shard.numel() * w.size == flat.numel():
-        dist.all_gather_into_tensor(flat, shard, group=w.group)
+def _gather(flat: torch.Tensor, part: torch.Tensor, w) -> None:
+    """Every rank's `part` (its shard, at most ceil(S/n) elements, not inside flat) into flat."""
+    shard = -(-flat.numel() // w.size)
+    if shard * w.size == flat.numel() and part.numel() == shard:
+        dist.all_gather_into_tensor(flat, part, group=w.group)
         return
-    full = torch.empty(shard.numel() * w.size, dtype=x.dtype, device=x.device)
-    dist.all_gather_into_tensor(full, shard, group=w.group)
+    padded = torch.zeros(shard, dtype=flat.dtype, device=flat.device)
+    padded[:part.numel()].copy_(part)
+    full = torch.empty(shard * w.size, dtype=flat.dtype, device=flat.device)
+    dist.all_gather_into_tensor(full, padded, group=w.group)
     flat.copy_(full[:flat.numel()])
+
+
+def all_gather_(x: torch.Tensor, w) -> torch.Tensor:
+    """In place: each rank's shard (at owned(...) of its x) into every rank's x."""
+    flat = x.view(-1)
+    if w.size > 1 and flat.numel():
+        _gather(flat, flat[owned(flat.numel(), w.rank, w.size)].clone(), w)   # (all_gather's input may not lie in its output)
+    return x
 
 
 def all_reduce_(x: torch.Tensor, op: str, w) -> torch.Tensor:
     if w.size == 1 or x.numel() == 0:
         return x
-    all_gather_(x, reduce_scatter(x, op, w), w)
+    _gather(x.view(-1), reduce_scatter_(x, op, w), w)
     return x

@@ -9,7 +9,9 @@
     06_library_rs_ag      dist.reduce_scatter_tensor + dist.all_gather_into_tensor
 
 Every rung is a file `NN_name.py` with `all_reduce_(x, op, world)` (in place) and is listed here
-from the files themselves (rung name: "dist_NN_name").  `all_reduce` is the checked entry point:
+from the files themselves (rung name: "dist_NN_name"); 03 and 06 also have the two halves,
+`reduce_scatter_` and `all_gather_`, and `owned(S, rank, n)`: where a rank's shard lies.
+`all_reduce`, `reduce_scatter` and `all_gather` are the checked entry points:
 the ranks must agree on size, dtype and op (refused before any exchange), and a dead or hung rank
 becomes one CollectiveFault line naming it.  Launch: `kernelbench run --suite collectives --nproc N`
 or `torchrun --nproc-per-node N -m kernelbench.collectives` (docs/collectives.md).
@@ -40,6 +42,12 @@ def rung(name: str):
 
 
 OPS = ("sum", "max", "min")
+COLLECTIVES = ("all_reduce", "reduce_scatter", "all_gather")
+
+
+def supports(name: str, collective: str) -> bool:
+    """Every rung all-reduces; the rungs built from the two halves also run each half alone."""
+    return collective == "all_reduce" or hasattr(rung(name), collective + "_")
 
 
 def all_reduce(x, op: str = "sum", rung_name: str = "dist_03_ring", world=None):
@@ -50,3 +58,21 @@ def all_reduce(x, op: str = "sum", rung_name: str = "dist_03_ring", world=None):
     w.tick()
     with w.guard(f"{rung_name} all-reduce of {x.numel()} {str(x.dtype).replace('torch.', '')}"):
         return rung(rung_name).all_reduce_(x, op, w)
+
+
+def reduce_scatter(x, op: str = "sum", rung_name: str = "dist_03_ring", world=None):
+    """This rank's shard of the op over every rank's x (where it lies: the rung's `owned`)."""
+    w = world
+    w.require_same(x, op)
+    w.tick()
+    with w.guard(f"{rung_name} reduce-scatter of {x.numel()} {str(x.dtype).replace('torch.', '')}"):
+        return rung(rung_name).reduce_scatter_(x, op, w)
+
+
+def all_gather(x, rung_name: str = "dist_03_ring", world=None):
+    """x[rung.owned(S, r, n)] of every rank r, gathered into every rank's x (in place)."""
+    w = world
+    w.require_same(x, "sum")
+    w.tick()
+    with w.guard(f"{rung_name} all-gather of {x.numel()} {str(x.dtype).replace('torch.', '')}"):
+        return rung(rung_name).all_gather_(x, w)

@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m kernelbench.collectives", description=__doc__.split("\n")[0])
     p.add_argument("mode", nargs="?", default="bench", choices=["bench", "check"])
     p.add_argument("--op", default="sum", choices=["sum", "max", "min"])
+    p.add_argument("--collective", default="all_reduce", choices=["all_reduce", "reduce_scatter", "all_gather", "all"],
+                   help="what the sweep measures (default all_reduce; the halves: the rungs that have them)")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64", "bfloat16"])
     p.add_argument("--rungs", default="*", help="glob(s) on rung names, comma separated (default: every rung)")
     p.add_argument("--max-bytes", type=parse_bytes, default=None, help="largest buffer (default 256MiB on CPU, 4GiB on GPUs; --quick: 1MiB)")
@@ -99,8 +101,9 @@ def _bench(w, args, rungs) -> int:
     max_bytes = args.max_bytes or ((1 << 20) if args.quick else DEFAULT_MAX_BYTES[w.device.type])
     sizes = size_ladder(max_bytes, max(1, args.min_bytes))
     dtype = getattr(torch, args.dtype)
+    colls = ("all_reduce", "reduce_scatter", "all_gather") if args.collective == "all" else (args.collective,)
     facts, entries = sweep(w, rungs, args.op, dtype, sizes, QUICK if args.quick else Budget(),
-                           log=lambda m: print(m, flush=True))
+                           log=lambda m: print(m, flush=True), collectives=colls)
     if w.rank != 0:
         return 0
     path = write_result(args, facts, entries, sizes)

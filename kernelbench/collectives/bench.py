@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from . import RUNGS, rung
+from . import RUNGS, rung, supports
 from .check import check_one
 
 DEFAULT_MAX_BYTES = {"cpu": 256 << 20, "cuda": 4 << 30}   # nccl-tests' ranges
@@ -98,22 +98,25 @@ def p2p_latency(w, reps: int = 50) -> float:
     return _max_over_ranks(w, statistics.median(times) / 2 if w.rank == 0 else 0.0)
 
 
-def time_rung(w, name: str, op: str, dtype, nbytes: int, budget: Budget) -> dict:
-    """Time one rung at one size on every rank; returns the agreed figures (same on every rank)."""
+def time_rung(w, name: str, collective: str, op: str, dtype, nbytes: int, budget: Budget) -> dict:
+    """Time one rung's collective at one size (S = nbytes: the whole buffer on each rank) on every
+    rank; returns the agreed figures (the same on every rank)."""
     numel = nbytes // torch.tensor([], dtype=dtype).element_size()
     x = torch.zeros(numel, dtype=dtype, device=w.device)   # zeros: in-place sums stay finite
-    fn = rung(name).all_reduce_
+    mod = rung(name)
+    fn = {"all_reduce": lambda: mod.all_reduce_(x, op, w), "reduce_scatter": lambda: mod.reduce_scatter_(x, op, w),
+          "all_gather": lambda: mod.all_gather_(x, w)}[collective]
 
     def call() -> float:
         w.tick()
         dist.barrier(group=w.group)
         _sync(w)
         t0 = time.perf_counter()
-        fn(x, op, w)
+        fn()
         _sync(w)
         return time.perf_counter() - t0
 
-    with w.guard(f"{name} all-reduce of {nbytes} B"):
+    with w.guard(f"{name} {collective} of {nbytes} B"):
         first = _max_over_ranks(w, call())
         t_est = max(first, 1e-6)
         for _ in range(min(budget.max_warmup, int(budget.warmup_s / t_est))):
@@ -131,12 +134,12 @@ def time_rung(w, name: str, op: str, dtype, nbytes: int, budget: Budget) -> dict
             "rank_medians_s": [g[0] for g in gathered]}
 
 
-def verify(w, name: str, op: str, dtype) -> dict:
+def verify(w, name: str, collective: str, op: str, dtype) -> dict:
     """The rung's check before it is timed: sizes 1, 7 and one not divisible by the world size."""
     worst = {"status": "ok", "reason": "", "max_abs_err": 0.0, "err_ratio": 0.0}
     for numel in (1, 7, 1000 * w.size + 1):
         for integer in (False, True):
-            r = check_one(w, name, op, dtype, numel, integer, seed=1)
+            r = check_one(w, name, op, dtype, numel, integer, seed=1, collective=collective)
             if r["status"] != "ok":
                 return r
             worst["max_abs_err"] = max(worst["max_abs_err"], r["max_abs_err"])
@@ -144,8 +147,10 @@ def verify(w, name: str, op: str, dtype) -> dict:
     return worst
 
 
-def sweep(w, rungs: list, op: str, dtype, sizes: list, budget: Budget, log=print) -> tuple:
-    """(facts, entries): every rung verified, then timed at every size (rung-major per size)."""
+def sweep(w, rungs: list, op: str, dtype, sizes: list, budget: Budget, log=print,
+          collectives=("all_reduce",)) -> tuple:
+    """(facts, entries): every rung verified, then timed at every size, per collective (the rungs
+    that have it)."""
     dt = str(dtype).replace("torch.", "")
     facts = {"world_size": w.size, "backend": w.backend, "device": w.device.type, "op": op, "dtype": dt,
              "reduce_rung": w.reduce_rung or "the default CUDA rung"}
@@ -155,47 +160,51 @@ def sweep(w, rungs: list, op: str, dtype, sizes: list, budget: Budget, log=print
     if w.rank == 0:
         log(f"world {w.size} x {w.backend} on {w.device.type}: memcpy ceiling {facts['ceiling_Bps'] / 1e9:.3g} GB/s "
             f"per rank, one-way 8 B latency {facts['p2p_latency_s'] * 1e6:.3g} µs")
-    checks = {name: verify(w, name, op, dtype) for name in rungs}
     entries = []
-    for nbytes in sizes:
-        w.sync(f"the barrier before {nbytes} B")
-        for name in rungs:
-            e = new_entry(w, name, op, dt, nbytes, facts)
-            c = checks[name]
-            e.update(max_abs_err=c["max_abs_err"], err_ratio=c["err_ratio"])
-            if c["status"] != "ok":
-                e.update(status=c["status"], reason=c["reason"])
-            else:
-                e.update(figures(timing=time_rung(w, name, op, dtype, nbytes, budget), n=w.size, nbytes=nbytes,
-                                 facts=facts))
-            entries.append(e)
-        if w.rank == 0:
-            best = max((e for e in entries[-len(rungs):] if e["status"] == "ok"), key=lambda e: e["busbw_gbps"],
-                       default=None)
-            log(f"  {nbytes:>11,} B  " + (f"best busbw {best['busbw_gbps']:.3g} GB/s ({best['impl']})" if best else ""))
+    for coll in collectives:
+        names = [n for n in rungs if supports(n, coll)]
+        checks = {name: verify(w, name, coll, op, dtype) for name in names}
+        for nbytes in sizes:
+            w.sync(f"the barrier before {coll} of {nbytes} B")
+            for name in names:
+                e = new_entry(w, name, coll, op, dt, nbytes, facts)
+                c = checks[name]
+                e.update(max_abs_err=c["max_abs_err"], err_ratio=c["err_ratio"])
+                if c["status"] != "ok":
+                    e.update(status=c["status"], reason=c["reason"])
+                else:
+                    e.update(figures(time_rung(w, name, coll, op, dtype, nbytes, budget), coll, w.size, nbytes, facts))
+                entries.append(e)
+            if w.rank == 0 and names:
+                best = max((e for e in entries[-len(names):] if e["status"] == "ok"), key=lambda e: e["busbw_gbps"],
+                           default=None)
+                log(f"  {coll} {nbytes:>11,} B  " + (f"best busbw {best['busbw_gbps']:.3g} GB/s ({best['impl']})"
+                                                      if best else ""))
     return facts, entries
 
 
-def new_entry(w, name: str, op: str, dt: str, nbytes: int, facts: dict) -> dict:
+def new_entry(w, name: str, coll: str, op: str, dt: str, nbytes: int, facts: dict) -> dict:
     mod = rung(name)
-    key = f"all_reduce.{op}/{w.device.type}/{dt}/{nbytes}B/world={w.size}"
-    return {"suite": "collectives", "key": key, "label": f"all_reduce {op} {nbytes:,} B x {w.size} ranks",
-            "case": {"op": "all_reduce", "device": w.device.type, "dtype": dt, "shape": [nbytes], "variant": op,
+    op = None if coll == "all_gather" else op          # an all-gather reduces nothing
+    key = f"{coll}{'.' + op if op else ''}/{w.device.type}/{dt}/{nbytes}B/world={w.size}"
+    library = [n for n in RUNGS if ("library_all_reduce" if coll == "all_reduce" else "library_rs_ag") in n]
+    return {"suite": "collectives", "key": key, "label": f"{coll} {op or ''} {nbytes:,} B x {w.size} ranks",
+            "case": {"op": coll, "device": w.device.type, "dtype": dt, "shape": [nbytes], "variant": op,
                      "tag": f"world={w.size}", "note": None},
-            "op": "all_reduce", "variant": op, "dtype": dt, "device": w.device.type, "series": "all_reduce",
+            "op": coll, "variant": op, "dtype": dt, "device": w.device.type, "series": coll,
             "size": nbytes, "bytes": nbytes, "world_size": w.size, "backend": w.backend,
             "impl": name, "layer": "collectives-library" if "library" in name else "collectives",
             "native": False, "adds": mod.ADDS, "source": mod.SOURCE,
-            "role": "reference" if name.startswith("dist_05") else "rung",
-            "library_candidates": [n for n in RUNGS if "library_all_reduce" in n], "library_preferred": [],
+            "role": "reference" if name in library else "rung",
+            "library_candidates": library, "library_preferred": [],
             "status": "ok", "reason": None, "metric": "gbps", "figure": "solo",
             "ceiling_gbps": facts["ceiling_Bps"] / 1e9, "floor_s": facts["p2p_latency_s"]}
 
 
-def figures(timing: dict, n: int, nbytes: int, facts: dict) -> dict:
+def figures(timing: dict, coll: str, n: int, nbytes: int, facts: dict) -> dict:
     t = timing["median_s"]
     algbw = nbytes / t / 1e9
-    busbw = algbw * busbw_factor("all_reduce", n)
+    busbw = algbw * busbw_factor(coll, n)
     iqr = timing["q3_s"] - timing["q1_s"]
     samples = timing.pop("samples")
     return {"median_s": t, "q1_s": timing["q1_s"], "q3_s": timing["q3_s"], "iqr_s": iqr, "n": timing["n"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from . import RUNGS, all_reduce
+from . import RUNGS, all_gather, all_reduce, reduce_scatter, rung, supports
 from .world import CollectiveFault, CollectiveMismatch
 
 UNIT_ROUNDOFF = {torch.float32: 2.0 ** -24, torch.float64: 2.0 ** -53, torch.bfloat16: 2.0 ** -8}
@@ -40,19 +40,45 @@ def reference(numel: int, dtype, op: str, size: int, seed: int, integer: bool):
 STATUS = ("ok", "failed", "error")
 
 
+def _gather_reference(numel: int, dtype, size: int, seed: int, integer: bool, owned):
+    """What an all-gather leaves on every rank: rank r's input at owned(numel, r, size)."""
+    ref = torch.zeros(numel, dtype=torch.float64)
+    for r in range(size):
+        sl = owned(numel, r, size)
+        ref[sl] = make_input(numel, dtype, r, seed, integer).double()[sl]
+    return ref
+
+
 def check_one(w, name: str, op: str, dtype, numel: int, integer: bool, seed: int = 0, run=None,
-              agree: bool = True) -> dict:
+              agree: bool = True, collective: str = "all_reduce") -> dict:
     """Run one rung once and judge it on every rank; the verdict is agreed over the ranks (unless
     `agree` is False: run_checks agrees on all its cases at once).  `run(x, op)` replaces the rung
-    (the checker's own tests)."""
+    (the checker's own tests).  reduce_scatter is judged on this rank's shard; all_gather starts
+    from each rank's input at its own shard (zeros elsewhere) and must move the values exactly."""
     x = make_input(numel, dtype, w.rank, seed, integer).to(w.device)
     status, reason, err_ratio, max_err = "ok", "", 0.0, 0.0
     try:
-        out = run(x, op) if run is not None else all_reduce(x, op, name, w)
-        got = out.double().cpu()
-        ref, abs_sum = reference(numel, dtype, op, w.size, seed, integer)
         exact = integer or op != "sum" or w.size == 1
-        if numel:
+        if collective == "all_gather":
+            own = rung(name).owned(numel, w.rank, w.size)
+            mine = x.clone()
+            x.zero_()
+            x[own] = mine[own]
+            got = all_gather(x, name, w).double().cpu()
+            ref, abs_sum, exact = _gather_reference(numel, dtype, w.size, seed, integer, rung(name).owned), None, True
+        else:
+            if run is not None:
+                out = run(x, op)
+            else:
+                out = (all_reduce if collective == "all_reduce" else reduce_scatter)(x, op, name, w)
+            got = out.double().cpu()
+            ref, abs_sum = reference(numel, dtype, op, w.size, seed, integer)
+            if collective == "reduce_scatter":
+                own = rung(name).owned(numel, w.rank, w.size)
+                ref, abs_sum = ref[own], abs_sum[own]
+        if got.shape != ref.shape:
+            raise ValueError(f"returned {tuple(got.shape)} elements where {tuple(ref.shape)} were expected")
+        if got.numel():
             err = (got - ref).abs()
             max_err = float(err.max())
             if exact:
@@ -66,7 +92,7 @@ def check_one(w, name: str, op: str, dtype, numel: int, integer: bool, seed: int
         raise
     except Exception as exc:                       # a rung that raises is an error, the world goes on
         status, reason = "error", f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
-    r = {"rung": name, "op": op, "dtype": str(dtype).replace("torch.", ""), "numel": numel,
+    r = {"rung": name, "collective": collective, "op": op, "dtype": str(dtype).replace("torch.", ""), "numel": numel,
          "integer": integer, "status": status, "reason": reason, "max_abs_err": max_err, "err_ratio": err_ratio}
     return agree_on(w, [r])[0] if agree else r
 
@@ -85,9 +111,10 @@ def run_checks(w, rungs=None, ops=("sum", "max", "min"), dtypes=(torch.float32, 
                numels=None, integer=(False, True)) -> list:
     out = []
     for name in rungs or RUNGS:
-        for op in ops:
-            for dt in dtypes:
-                for n in numels if numels is not None else sizes(w.size):
-                    for integ in integer:
-                        out.append(check_one(w, name, op, dt, n, integ, agree=False))
+        for coll in (c for c in ("all_reduce", "reduce_scatter", "all_gather") if supports(name, c)):
+            for op in ops if coll != "all_gather" else ops[:1]:
+                for dt in dtypes:
+                    for n in numels if numels is not None else sizes(w.size):
+                        for integ in integer:
+                            out.append(check_one(w, name, op, dt, n, integ, agree=False, collective=coll))
     return agree_on(w, out)

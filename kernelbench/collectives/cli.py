@@ -21,7 +21,10 @@ def run_suite(args, fail) -> int:
     nproc = args.nproc if args.nproc is not None else default_nproc()
     if nproc < 1:
         fail(f"--nproc: expected at least 1 rank, got {nproc}")
-    rank_args = ["bench", "--op", ops[0], "--dtype", dtype, "--timeout", str(args.timeout)]
+    coll = args.collective or "all_reduce"
+    if coll not in ("all_reduce", "reduce_scatter", "all_gather", "all"):
+        fail(f"--collective: expected all_reduce, reduce_scatter, all_gather or all, got {coll!r}")
+    rank_args = ["bench", "--op", ops[0], "--dtype", dtype, "--timeout", str(args.timeout), "--collective", coll]
     if args.max_bytes:
         try:
             mb = parse_bytes(args.max_bytes)

@@ -37,7 +37,8 @@ def tables(entries: list, width: Optional[int] = None) -> list:
         sizes = sorted({e["size"] for e in es})
         cell = {(e["impl"], e["size"]): e for e in es}
         for field, title, extra in FIELDS:
-            t = Table(title=f"{coll} {op} · {dt} · {n} ranks · {backend} on {dev} — {title}", box=box.SIMPLE_HEAVY,
+            t = Table(title=f"{coll}{' ' + op if op else ''} · {dt} · {n} ranks · {backend} on {dev} — {title}",
+                      box=box.SIMPLE_HEAVY,
                       title_justify="left")
             t.add_column("size", justify="right", no_wrap=True)
             for r in rungs:
@@ -60,7 +61,8 @@ def tables(entries: list, width: Optional[int] = None) -> list:
                     row.append(fmt_time(v) if extra == "floor_s" else fmt_num(v))
                 t.add_row(*row)
             if field == "busbw_gbps":
-                t.caption = ("busbw = S/t x 2(n-1)/n; ceiling: memcpy bandwidth of one rank while every rank copies; "
+                t.caption = (f"busbw = S/t x {'2' if coll == 'all_reduce' else ''}(n-1)/n; ceiling: memcpy bandwidth "
+                             "of one rank while every rank copies; "
                              "latency floor: one-way 8 B message (half a ping-pong)")
             out.append(t)
         bad = [e for e in es if e.get("status") != "ok"]

@@ -64,7 +64,8 @@ def busbw_plot(es: list, title: str, out_dir: Path) -> Optional[Path]:
         ax.grid(True, which="both", alpha=0.25)
     ax1.legend(fontsize=7, loc="best")
     ax2.legend(fontsize=7, loc="best")
-    fig.suptitle(f"collectives · {title} — busbw = S/t x 2(n-1)/n", fontsize=10)
+    factor = "2(n-1)/n" if rows[0].get("op") == "all_reduce" else "(n-1)/n"
+    fig.suptitle(f"collectives · {title} — busbw = S/t x {factor}", fontsize=10)
     return _save(fig, out_dir / f"collectives_{slug(title)}.png")
 
 
@@ -73,11 +74,11 @@ def section(entries: list, out_dir: Path, img: Callable[[Path], str]) -> str:
     parts = []
     for (coll, op, dt, dev, n, backend), es in _groups(entries).items():
         if not parts:
-            parts.append("<h2>collectives</h2><p>All-reduce across ranks (kernelbench/collectives, "
+            parts.append("<h2>collectives</h2><p>Collectives across ranks (kernelbench/collectives, "
                          "docs/collectives.md): time = the max over ranks of each rank's median; algbw = S/t; "
-                         "busbw = algbw x 2(n-1)/n. Ceiling: memcpy bandwidth of one rank while every rank copies; "
+                         "busbw = algbw x 2(n-1)/n (reduce-scatter, all-gather: (n-1)/n). Ceiling: memcpy bandwidth of one rank while every rank copies; "
                          "floor: the one-way latency of an 8-byte message.</p>")
-        title = f"{coll} {op} {dt} {n} ranks {backend} {dev}"
+        title = f"{coll}{' ' + op if op else ''} {dt} {n} ranks {backend} {dev}"
         parts.append(f"<h3>{html.escape(title)}</h3>")
         png = busbw_plot(es, title, out_dir)
         if png is not None:
