@@ -21,7 +21,7 @@ endif
 
 .PHONY: setup build test test-fast fuzz-long bench info selftest-gpu cmake-check profile sass clean help
 help:
-	@echo "make test | fuzz-long | bench | info | report | selftest-gpu | cmake-check | profile RUNG=… | sass RUNG=… | clean"
+	@echo "make test | fuzz-long | bench | info | selftest-gpu | cmake-check | profile RUNG=… | sass RUNG=… | clean"
 
 $(VENV)/.deps-installed: requirements-cpu.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,9 @@ selftest-gpu:
 cmake-check:
 	cmake -S . -B build/cmake-cpu -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build build/cmake-cpu
 	./build/cmake-cpu/selftest_cpu
+	./build/cmake-cpu/selftest_cpu negative > build/cmake-cpu/selftest_cpu_negative.log || \
+	  { tail -20 build/cmake-cpu/selftest_cpu_negative.log; exit 1; }
+	tail -1 build/cmake-cpu/selftest_cpu_negative.log
 
 profile:
 	ncu --set full -k regex:$(subst cuda_,,$(RUNG)) -c 3 $(PY) -c "import torch, kernelbench as kb; a=torch.randn(4096,4096,device='cuda'); kb.matmul(a,a,impl='$(RUNG)'); torch.cuda.synchronize()"

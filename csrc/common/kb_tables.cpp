@@ -150,6 +150,8 @@ void matmul_json(std::ostringstream& o, const MatmulKernel& k, const char* devic
 
 void reduce_json(std::ostringstream& o, const ReduceKernel& k, const char* device) {
   common_json(o, k, "reduce", device);
+  o << ", \"summation\": {\"order\": " << quoted(tol::sum_order_name(k.summation.order))
+    << ", \"ways\": " << k.summation.ways << ", \"columns\": " << quoted(tol::sum_order_name(k.summation.columns)) << "}";
   o << ", \"variants\": [";
   bool first = true;
   int op0 = -1;
@@ -197,6 +199,17 @@ std::string tables_json() {
 #else
   o << ", \"cuda_tables\": false";
 #endif
+  {  // the tolerance model's constants (kb_tolerance.h), so Python never parses the header
+    std::ostringstream t;
+    t.precision(17);
+    t << ", \"tolerance\": {\"kAccFactor\": " << tol::kAccFactor << ", \"kOutFactor\": " << tol::kOutFactor
+      << ", \"kTF32Roundoff\": " << tol::kTF32Roundoff << ", \"kEpsFloat64\": " << tol::kEpsFloat64
+      << ", \"kEpsFloat32\": " << tol::kEpsFloat32 << ", \"kEpsFloat16\": " << tol::kEpsFloat16
+      << ", \"kEpsBfloat16\": " << tol::kEpsBfloat16 << ", \"kDenormFloat64\": " << tol::kDenormFloat64
+      << ", \"kDenormFloat32\": " << tol::kDenormFloat32 << ", \"kDenormFloat16\": " << tol::kDenormFloat16
+      << ", \"kDenormBfloat16\": " << tol::kDenormBfloat16 << "}";
+    o << t.str();
+  }
   o << ", \"kernels\": [";
   auto devices = [&](const char* device, const std::vector<MatmulKernel>& mm, const std::vector<ReduceKernel>& rd,
                      const std::vector<RowwiseKernel>& sm, const std::vector<RowwiseKernel>& l2) {

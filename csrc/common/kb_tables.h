@@ -1,13 +1,13 @@
 // The kernel tables: one table per op and device, one line per rung, and that line is the
 // rung's whole description.  Everything else is derived from these tables: the front doors look
 // kernels up here by name, kernelbench/registry reads every fact below (through the pybind11
-// module, or build/kb_native/kb_tables.json written at build time), the CuPy/NVRTC list, the
+// module, or kernelbench/_kb_tables.json written at build time), the CuPy/NVRTC list, the
 // default rung of `impl=None`, the benchmark's applicability rules and the docs' rung tables.
 // Python adds only a one-line description and the source path (kernelbench/registry/*.py).
 //
 // A table line, in order (positional aggregate initializer; keep one line per rung):
 //   matmul:  {name, dtypes, traits, min_arch, rank, launcher, config}
-//   reduce:  {name, dtypes, ops, traits, min_arch, rank, launcher, workspace, config}
+//   reduce:  {name, dtypes, ops, traits, min_arch, rank, launcher, workspace, config[, summation]}
 //   rowwise: {name, dtypes, traits, min_arch, rank, launcher}
 //     dtypes    DTypeMask bits (kF32 | kF64 | kF16 | kBF16)
 //     ops       reduce: bit (1 << int(ReduceOp)) per supported op (kSumMean, kAllReduceOps)
@@ -18,12 +18,15 @@
 //               exact (arch-specific features: refused on sm_100 / sm_120 with the reason)
 //     rank      0: never picked by impl=None; 1, 2, ...: the order impl=None tries them in
 //     config    non-null: the one launch the CuPy/NVRTC twin repeats (see LaunchConfig)
+//     summation reduce: the order of its sums, {SumOrder::KWay, 64} etc. (kb_tolerance.h); left out:
+//               sequential, the loosest bound (valid for any order)
 // kb::refuses() (kb_tables.cpp) is the one check of those preconditions; a kernel's `fn` member
 // calls it before its launcher, so no caller can run a rung on a problem its line refuses.
 #pragma once
 #include <cstddef>
 #include <string>
 #include <vector>
+#include "kb_tolerance.h"
 #include "kb_types.h"
 
 namespace kb {
@@ -88,6 +91,7 @@ struct ReduceKernel {
   ReduceFn launch;
   ReduceWorkspaceFn workspace;  // may be nullptr (no workspace)
   ReduceConfigFn config;        // nullptr unless one launch (after zeroing the workspace) does it all
+  tol::Summation summation{};   // its sums' order (kb_tolerance.h): the checkers' error bound follows it
   void fn(const ReduceArgs& p, void* stream) const;
 };
 
@@ -115,7 +119,7 @@ void require_accepts(const ReduceKernel& k, const ReduceArgs& p, int arch = -1);
 void require_accepts(const RowwiseKernel& k, const RowwiseArgs& p, int arch = -1);
 
 // Every table, every fact, as JSON (read by kernelbench/registry; the pybind11 module returns it
-// and setup.py writes it to build/kb_native/kb_tables.json).  Each entry also carries what
+// and setup.py writes it to kernelbench/_kb_tables.json).  Each entry also carries what
 // refuses() says on one representative problem per layout class ("probes").
 std::string tables_json();
 

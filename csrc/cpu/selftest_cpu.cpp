@@ -17,6 +17,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../common/kb_error.h"
@@ -147,8 +148,7 @@ static void check_reduce_case(const ReduceKernel& kern, ReduceOp op, const std::
   if (kern.workspace) { ws.resize(kern.workspace(p) + 256); p.workspace = ws.data(); p.workspace_bytes = ws.size(); }
   kern.fn(p, nullptr);
   const T* x = data.data() + offset;
-  const double eps = std::numeric_limits<T>::epsilon();
-  const bool kahan = std::string(kern.name).find("kahan") != std::string::npos;
+  const tol::Summation order = kern.summation.for_layout(inner > 1);  // the rung's declared summation order
   int bad = 0;
   for (kb_int64 o = 0; o < outer; ++o)
     for (kb_int64 in = 0; in < inner; ++in) {
@@ -160,8 +160,10 @@ static void check_reduce_case(const ReduceKernel& kern, ReduceOp op, const std::
         LD s = 0, mag = 0;
         bool has_nan = false;
         for (kb_int64 q = 0; q < r; ++q) { s += at(q); mag += std::fabs(LD(at(q))); has_nan |= std::isnan(at(q)); }
-        double tol = kahan ? 3 * eps * double(mag) : double(std::max<kb_int64>(r, 1)) * eps * double(mag);
-        if (op == ReduceOp::Mean) { s = r > 0 ? s / r : LD(NAN); tol /= double(std::max<kb_int64>(r, 1)); }
+        // kb_tolerance.h: the bound of the rung's summation order (sum |x| for both scales; valid for any data)
+        double tol = tol::sum_tol(dtype_of<T>(), order, double(r), double(mag), double(std::fabs(s)));
+        if (op == ReduceOp::Mean) { s = r > 0 ? s / r : LD(NAN); tol = tol / double(std::max<kb_int64>(r, 1)) +
+                                                                     tol::out_tol(dtype_of<T>(), double(std::fabs(s))); }
         got = out[oi]; want = double(s);
         if (r == 0 && op == ReduceOp::Mean) ok = std::isnan(got);
         else if (has_nan || std::isnan(want)) ok = std::isnan(got);
@@ -389,6 +391,54 @@ static void bench_rowwise(kb_int64 rows, kb_int64 cols) {
     }
 }
 
+// ----------------------------------------------------------------------------- negative mode
+// The checker must catch a wrong rung: the best CPU sum rung wrapped so that it returns 0, a
+// constant, or is off by 10,000 on inputs above 2^20 elements (its declared k-way bound there is
+// ~20 for fp32; the old r * eps * sum|x| check allowed ~6.5e4 and let the last one pass).
+enum class Breakage { Zero, Constant, OffBy1e4AboveTwoTo20 };
+static const ReduceKernel* g_wrapped = nullptr;
+static Breakage g_breakage = Breakage::Zero;
+static void broken_launch(const ReduceArgs& p, void* stream) {
+  g_wrapped->launch(p, stream);
+  if (p.op != ReduceOp::Sum && p.op != ReduceOp::Mean) return;
+  const kb_int64 nout = p.outer * p.inner;
+  for (kb_int64 i = 0; i < nout; ++i) {
+    auto bend = [&](auto* out) {
+      using T = std::remove_pointer_t<decltype(out)>;
+      if (g_breakage == Breakage::Zero) out[i] = T(0);
+      else if (g_breakage == Breakage::Constant) out[i] = T(1.5);
+      else if (p.r > (kb_int64(1) << 20)) out[i] += T(p.op == ReduceOp::Mean ? 1e4 / double(p.r) : 1e4);
+    };
+    if (p.dtype == DType::F32) bend(static_cast<float*>(p.out));
+    else bend(static_cast<double*>(p.out));
+  }
+}
+
+static int negative() {
+  const ReduceKernel* best = nullptr;
+  for (const auto& k : cpu_reduce_kernels()) if (k.rank == 1) best = &k;
+  if (!best) { std::printf("negative: no rank-1 CPU reduce rung\n"); return 1; }
+  int missed = 0;
+  const std::pair<Breakage, const char*> cases[] = {{Breakage::Zero, "returns 0"}, {Breakage::Constant, "returns 1.5"},
+                                                    {Breakage::OffBy1e4AboveTwoTo20, "off by 1e4 above 2^20"}};
+  for (const auto& c : cases) {
+    g_wrapped = best; g_breakage = c.first;
+    ReduceKernel broken = *best;
+    broken.launch = broken_launch;
+    for (int f32 = 1; f32 >= 0; --f32) {
+      const int before = g_failures;
+      std::printf("negative: %s %s %s (failures expected below)\n", best->name, f32 ? "f32" : "f64", c.second);
+      if (f32) check_reduce_kernel<float>(broken); else check_reduce_kernel<double>(broken);
+      const int caught = g_failures - before;
+      std::printf("negative: %s %s %s: %s (%d failed checks)\n", best->name, f32 ? "f32" : "f64", c.second,
+                  caught ? "caught" : "MISSED", caught);
+      missed += caught == 0;
+    }
+  }
+  std::printf("negative: %d of 6 broken rungs missed\n", missed);
+  return missed == 0 ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "check";
   std::printf("selftest_cpu: %d OpenMP threads, ISA %s\n", omp_get_max_threads(), cpu_isa_name(cpu_isa()));
@@ -399,6 +449,7 @@ int main(int argc, char** argv) {
     std::printf("%d checks, %d failures\n", g_checks, g_failures);
     return g_failures == 0 ? 0 : 1;
   }
+  if (mode == "negative") return negative();
   const char* only = argc > 3 ? argv[3] : nullptr;
   if (mode == "bench" || mode == "bench-matmul") {
     const kb_int64 n = argc > 2 ? std::atoll(argv[2]) : 2048;
