@@ -138,7 +138,7 @@ def _injected_at(outs, rank) -> float:
 
 
 @pytest.mark.parametrize("kind,n,victim,want", [("kill", 3, 2, r"rank 2 died or was stopped"),
-                                                ("hang", 2, 1, r"rank 1 hung: alive but stuck before collective")])
+                                                ("hang", 2, 1, r"rank 1 hung: alive, but it never entered collective #12, in which the others wait")])
 def test_a_dead_or_hung_rank_is_named_within_the_bound(kind, n, victim, want, tmp_path):
     timeout = 4.0
     args = ["bench", "--rungs", "dist_05*", "--quick", "--max-bytes", "64", "--timeout", str(timeout),

@@ -188,8 +188,8 @@ class World:
         behind = [r for r, c in calls.items() if c < max(calls.values())]
         if behind:
             r = behind[0]
-            return (f"rank {', '.join(map(str, behind))} hung: alive but stuck before collective "
-                    f"#{calls[r] + 1} while others reached #{max(calls.values())}")
+            return (f"rank {', '.join(map(str, behind))} hung: alive, but it never entered collective "
+                    f"#{calls[r] + 1}, in which the others wait")
         gone = [r for r in left if r != self.rank]
         if gone:
             return f"rank {gone[0]} left ({left[gone[0]]})"
