@@ -38,8 +38,9 @@
 //     sequential   one accumulator                              depth n
 //     k-way        k accumulators, then a tree over them        depth ceil(n / k) + log2 k
 //     tree         pairwise / block tree                        depth log2 n
-//     compensated  Kahan-Babuska: |err| <= 2 u |sum| + n u^2 sum|t|, deterministic (Higham, Accuracy and
-//                  Stability of Numerical Algorithms, 2nd ed., eq. 4.11), plus the stored result's rounding
+//     compensated  Kahan / Kahan-Babuska-Neumaier: |err| <= (2 u + n u^2) sum|t|, deterministic (Higham,
+//                  Accuracy and Stability of Numerical Algorithms, 2nd ed., eq. 4.8; lanes merged with
+//                  TwoSum keep it), plus the stored result's rounding
 // with l2 taken as sum |t_i| in the checkers (valid for any data).  kAccFactor * eps =
 // 8 u is the lambda of Higham & Mary: the bound fails with probability below 2 n exp(-32) per result.
 // Sequential is the default of a table line: the largest depth any order of n terms can have.
@@ -124,7 +125,7 @@ inline double sum_depth(Summation s, double n) {
 inline double sum_tol(DType d, Summation s, double n, double sum_abs, double ref_abs) {
   if (s.order == SumOrder::Compensated) {
     const double u = eps_acc(d) / 2;
-    return 2 * u * ref_abs + (n > 1 ? n : 1) * u * u * sum_abs + out_tol(d, ref_abs);
+    return (2 * u + (n > 1 ? n : 1) * u * u) * sum_abs + out_tol(d, ref_abs);
   }
   return accum_tol(d, sum_depth(s, n), sum_abs, ref_abs);
 }

@@ -62,7 +62,7 @@ def ordered_sum_tol(dtype: str, summation, n: float, sum_abs, ref_abs, strided: 
     order = (tuple(summation)[2] if strided else tuple(summation)[0]) if summation else "sequential"
     if order == "compensated":
         u = eps_acc(dtype) / 2
-        return 2 * u * ref_abs + max(n, 1) * u * u * sum_abs + C_OUT * (eps_out(dtype) * ref_abs + DENORM[dtype])
+        return (2 * u + max(n, 1) * u * u) * sum_abs + C_OUT * (eps_out(dtype) * ref_abs + DENORM[dtype])
     return accum_tol(dtype, sum_depth(summation, n, strided), sum_abs, ref_abs)
 
 
