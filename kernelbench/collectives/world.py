@@ -109,10 +109,10 @@ class World:
         hosted = os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True" or os.environ.get(STORE_HOSTED_ENV) == "1"
         store = dist.TCPStore(host, port, size, is_master=(rank == 0 and not hosted), timeout=td,
                               wait_for_workers=False)
-        run_id = os.environ.get("TORCHELASTIC_RUN_ID", "kb")
-        store = dist.PrefixStore(f"kb_coll/{run_id}/{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}/", store)
-        hb_store = dist.PrefixStore(f"kb_coll_hb/{run_id}/", dist.TCPStore(host, port, size, is_master=False,
-                                                                          timeout=datetime.timedelta(seconds=5)))
+        attempt = f"{os.environ.get('TORCHELASTIC_RUN_ID', 'kb')}/{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}"
+        store = dist.PrefixStore(f"kb_coll/{attempt}/", store)
+        hb_store = dist.PrefixStore(f"kb_coll_hb/{attempt}/", dist.TCPStore(host, port, size, is_master=False,
+                                                                           timeout=datetime.timedelta(seconds=5)))
         hb_store.set(f"hb/{rank}", "0 0")
         dist.init_process_group(backend, store=store, rank=rank, world_size=size, timeout=td,
                                 device_id=device if backend == "nccl" else None)
