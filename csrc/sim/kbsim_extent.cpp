@@ -207,12 +207,13 @@ std::vector<Region> regions_of(const kb::ReduceArgs& p) {
   return r;
 }
 
-// y: rows x cols covers softmax; an L2 norm writes only y[0 .. rows) of it (the struct does not say
-// which op it is, so the check is as loose as softmax there).
+// y: rows x cols for softmax; an L2 norm writes y[0 .. rows), one per row even when cols = 0.  The
+// struct does not say which op it is, so y is rows x max(cols, 1): as loose as softmax there.
 std::vector<Region> regions_of(const kb::RowwiseArgs& p) {
   const unsigned e = dtype_bytes(p.dtype);
+  const long long ycols = p.cols > 0 ? p.cols : 1;
   return {matrix("x", p.x, p.rows, p.cols, p.cols, 1, 0, e, "rows", "cols", false),
-          matrix("y", p.y, p.rows, p.cols, p.cols, 1, 0, e, "rows", "cols", true)};
+          matrix("y", p.y, p.rows, ycols, ycols, 1, 0, e, "rows", "cols", true)};
 }
 
 ExtentScope::ExtentScope(std::vector<Region> regions) {
