@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/kb_cuda.cuh"
+#include "common/kb_tolerance.h"
 #include "cuda/matmul/tensor_core.cuh"
 
 using namespace kb;
@@ -142,7 +143,54 @@ static int run_fragments(int bug) {
   return ok ? 0 : 3;
 }
 
+// The tensor-core accumulation model (KBSIM_TC_TRUNCATE) on its own: a chain of K / 16 mma.sync
+// m16n8k16 on fp16 inputs in [0.5, 1) (same sign), K = 16384, the result stored as fp16; prints the
+// worst |error| / tolerance (kb_tolerance.h's matmul_tol with l2 = |ref| = sum of |terms|).
+static int run_accumulate() {
+  const int K = 16384;
+  unsigned long long x = 88172645463325252ull;
+  auto next = [&] { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return 0.5f + 0.5f * float(x >> 40) / float(1 << 24); };
+  std::vector<__half> A(16 * K), B(K * 8);
+  for (auto& v : A) v = __float2half_rn(next());
+  for (auto& v : B) v = __float2half_rn(next());
+  float c[32][4] = {}, d[32][4];
+  for (int k0 = 0; k0 < K; k0 += 16) {
+    std::uint32_t a[32][4], b[32][2];
+    for (int l = 0; l < 32; ++l) {
+      for (int i = 0; i < 8; i += 2) {
+        const auto p = kbsim::tc::a_m16n8k16(l, i);
+        std::uint16_t lo, hi;
+        std::memcpy(&lo, &A[p.row * K + k0 + p.col], 2);
+        std::memcpy(&hi, &A[p.row * K + k0 + p.col + 1], 2);
+        a[l][i / 2] = lo | (std::uint32_t(hi) << 16);
+      }
+      for (int i = 0; i < 4; i += 2) {
+        const auto p = kbsim::tc::b_m16n8k16(l, i);
+        std::uint16_t lo, hi;
+        std::memcpy(&lo, &B[(k0 + p.row) * 8 + p.col], 2);
+        std::memcpy(&hi, &B[(k0 + p.row + 1) * 8 + p.col], 2);
+        b[l][i / 2] = lo | (std::uint32_t(hi) << 16);
+      }
+    }
+    kbsim::tc::mma_m16n8k16_warp(a, b, c, d, kbsim::tc::Kind::F16);
+    std::memcpy(c, d, sizeof c);
+  }
+  double worst = 0;
+  for (int l = 0; l < 32; ++l)
+    for (int i = 0; i < 4; ++i) {
+      const auto p = kbsim::tc::c_m16n8(l, i);
+      double ref = 0;
+      for (int k = 0; k < K; ++k) ref += (double)__half2float(A[p.row * K + k]) * (double)__half2float(B[k * 8 + p.col]);
+      const double got = __half2float(__float2half_rn(c[l][i]));  // the rung's fp16 store
+      worst = std::max(worst, std::fabs(got - ref) / kb::tol::matmul_tol(kb::DType::F16, K, ref, ref));
+    }
+  std::printf("RATIO %.4f (K = %d, fp16, same sign, %s accumulation)\n", worst, K,
+              std::getenv("KBSIM_TC_TRUNCATE") && *std::getenv("KBSIM_TC_TRUNCATE") == '1' ? "truncating" : "round-to-nearest");
+  return worst <= 1.0 ? 0 : 3;
+}
+
 static int run(const std::string& c) {
+  if (c == "accumulate") return run_accumulate();
   if (c == "ldmatrix_fixed") return run_fragments(kFragNone);
   if (c == "ldmatrix_mixed_shapes") return run_fragments(kFragMixedShapes);
   if (c == "ldmatrix_two_sites") return run_fragments(kFragTwoSites);
