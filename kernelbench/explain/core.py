@@ -210,6 +210,33 @@ def executor_counters(impl, shape: tuple, dtype: str, dim: Optional[int], sms: O
 
 
 # --------------------------------------------------------------------------- counters vs ideal
+EMULATION = "/sim/kbsim"   # sites inside the executor's own emulation (e.g. kbsim_wmma.h's fragment loads)
+
+
+def without_emulation(c: dict) -> tuple[dict, float]:
+    """The counters less the accesses the executor's emulation of an opaque instruction makes (WMMA's
+    fragment loads: each lane reads the whole fragment there, the hardware's LDSM reads each byte once):
+    they are no count of the kernel's, and left in they could raise the bound above the truth.  Returns
+    (counters, requests removed)."""
+    sites = c.get("sites") or []
+    emu = [x for x in sites if EMULATION in (x.get("site") or "")]
+    if not emu:
+        return c, 0.0
+    out = dict(c)
+    out["sites"] = [x for x in sites if x not in emu]
+    removed = 0.0
+    for x in emu:
+        kind = x.get("kind", "")
+        if kind in ("global_load", "global_store", "shared_load", "shared_store"):
+            unit = "wavefronts" if kind.startswith("shared") else "sectors"
+            out[f"{kind}_requests"] = max(0.0, out.get(f"{kind}_requests", 0) - x.get("requests", 0))
+            out[f"{kind}_{unit}"] = max(0.0, out.get(f"{kind}_{unit}", 0) - x.get(unit, 0))
+            if kind.startswith("shared"):
+                out["shared_ideal_wavefronts"] = max(0.0, out.get("shared_ideal_wavefronts", 0) - x.get("ideal_wavefronts", 0))
+            removed += x.get("requests", 0)
+    return out, removed
+
+
 def _merge_sites(sites: list) -> list:
     """One entry per (site, kind, bytes): a line may hold several accesses (x[i] and x[i + s])."""
     out: dict = {}
@@ -381,7 +408,10 @@ def explain(rung: str, shape=None, dtype: Optional[str] = None, gpu: str = "h100
     views = []
     if launches:
         first_own = None
+        emulated = 0.0
         for c in launches:
+            c, removed = without_emulation(c)
+            emulated += removed
             name = c.get("kernel", "?")
             f = fx.by_name(name, arch, dtype)
             is_own = bool(fx.rung_stem(impl.name)) and fx.rung_stem(impl.name) in name
@@ -403,6 +433,9 @@ def explain(rung: str, shape=None, dtype: Optional[str] = None, gpu: str = "h100
             v.bound = bnd.launch_bound(g, flops=fl, pipe=pipe, counters=c, sass_mix=mix, dtype=dtype,
                                        uniform=_uniform(impl.op, shape))
         total = bnd.total([v.bound for v in views])
+        if emulated:
+            notes.append(f"{emulated:.3g} requests made by the executor's emulation of opaque instructions (WMMA "
+                         "fragments) are not counted: the hardware's own loads for them are not known here")
     else:
         cfg = _launch_config(impl, shape, dtype, dim)
         chosen = own
