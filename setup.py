@@ -93,8 +93,6 @@ def sm90a_for(archs: list[str]) -> list[str]:
     return ["9.0a" + a[3:] if a.removesuffix("+PTX") == "9.0" else a for a in archs if a]
 
 
-
-
 def gencode_flags(archs: list[str]) -> list[str]:
     flags = []
     for arch in filter(None, archs):
@@ -171,8 +169,7 @@ ACCESS_HOOK_FLAGS = ("-fsanitize=thread --param tsan-instrument-func-entry-exit=
 
 def sim_sources() -> list[str]:
     return sources("cuda_sources") + sources("common_sources") + ["csrc/sim/kbsim.cpp", "csrc/sim/kbsim_access.cpp",
-                                                                   "csrc/sim/kbsim_counters.cpp",
-                                                                   "csrc/sim/kbsim_extent.cpp",
+                                                                   "csrc/sim/kbsim_counters.cpp", "csrc/sim/kbsim_extent.cpp",
                                                                    *SIM_EXECUTOR_UNINSTRUMENTED[1:]]
 
 
