@@ -168,14 +168,13 @@ ACCESS_HOOK_FLAGS = ("-fsanitize=thread --param tsan-instrument-func-entry-exit=
 
 
 def sim_sources() -> list[str]:
-    return sources("cuda_sources") + sources("common_sources") + ["csrc/sim/kbsim.cpp", "csrc/sim/kbsim_access.cpp",
-                                                                   "csrc/sim/kbsim_counters.cpp", "csrc/sim/kbsim_extent.cpp",
-                                                                   *SIM_EXECUTOR_UNINSTRUMENTED[1:]]
+    return sources("cuda_sources") + sources("common_sources") + list(SIM_EXECUTOR_UNINSTRUMENTED)
 
 
 # The executor's own sources that ThreadSanitizer must not instrument (their bookkeeping is shared by
 # the fibers of a block): compiled with -DKBSIM_TSAN_RUNTIME instead of -fsanitize=thread.
-SIM_EXECUTOR_UNINSTRUMENTED = ("csrc/sim/kbsim.cpp", "csrc/sim/kbsim_hopper.cpp", "csrc/sim/kbsim_memmodel.cpp")
+SIM_EXECUTOR_UNINSTRUMENTED = ("csrc/sim/kbsim.cpp", "csrc/sim/kbsim_access.cpp", "csrc/sim/kbsim_counters.cpp",
+                               "csrc/sim/kbsim_extent.cpp", "csrc/sim/kbsim_hopper.cpp", "csrc/sim/kbsim_memmodel.cpp")
 
 
 def write_sim_ninja(lines: list[str], add, cuda_home: str) -> list[str]:

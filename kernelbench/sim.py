@@ -250,7 +250,7 @@ def counters(impl: str, shape, dtype: str = "float32", *, op: str = "sum", dim: 
     sample=True runs representative blocks only (first / one interior / last per grid dimension,
     scaled by their class's size; a second interior block checks the first: 'exact' is False when
     they differ; full_if_inexact then reruns every block, e.g. a grid-stride loop whose tail falls
-    unevenly: cuda_09_warp_shuffle at 2^28 with sms=132, 22.5 s user time on the 2-vCPU Xeon) -- unique
+    unevenly: a grid-stride shuffle reduction at 2^28 with sms=132, 22.5 s user time on the 2-vCPU AMD EPYC VM) -- unique
     bytes are -1 on sampled runs (measured on full runs only).  `sms`: the multiprocessor count the
     simulated device reports (grids of occupancy-sized rungs follow it)."""
     shape = tuple(int(s) for s in shape)

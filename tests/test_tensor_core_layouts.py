@@ -4,6 +4,7 @@ g++-built driver (tests/tensor_core_layouts.cpp) runs a warp as 32 std::threads.
 from __future__ import annotations
 
 import re
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,7 +20,9 @@ pytestmark = pytest.mark.skipif(CXX is None, reason="no C++ compiler")
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory) -> Path:
     exe = tmp_path_factory.mktemp("tc") / "tensor_core_layouts"
-    r = subprocess.run([CXX, "-std=c++20", "-O1", "-Wall", "-Werror", "-pthread", str(SRC), "-o", str(exe)],
+    cuda_include = Path(os.environ.get("CUDA_HOME", "/usr/local/cuda")) / "include"   # vector_types.h (dim3)
+    r = subprocess.run([CXX, "-std=c++20", "-O1", "-Wall", "-Werror", "-pthread", f"-I{cuda_include}", str(SRC),
+                        "-o", str(exe)],
                        capture_output=True, text=True, timeout=300)
     if r.returncode != 0 and "barrier" in r.stderr and "No such file" in r.stderr:
         pytest.skip("the C++ library has no <barrier> (C++20)")

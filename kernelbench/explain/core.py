@@ -17,7 +17,13 @@ from .occupancy import Occupancy, for_gpu
 # The benchmark's shapes (kernelbench/bench/suites.py, full CUDA profile), per op.
 DEFAULT_SHAPES = {"matmul": (4096, 4096, 4096), "reduce": (1 << 28,), "softmax": (4096, 32768),
                   "log_softmax": (4096, 32768), "l2norm": (4096, 32768)}
-DEFAULT_DIM = {"cuda_12_dim_inner": ((16384, 4096), 1), "cuda_13_dim_outer": ((128, 4096, 4095), 1)}
+# Rungs whose table line takes one dim layout only (trait inner_one / inner_many): the benchmark's dim shapes.
+DIM_SHAPES = {"inner_one": ((16384, 4096), 1), "inner_many": ((128, 4096, 4095), 1)}
+
+
+def default_dim(impl):
+    """(shape, dim) for a reduction rung restricted to one dim layout, from its trait; None for the others."""
+    return next((DIM_SHAPES[t] for t in getattr(impl, "traits", ()) if t in DIM_SHAPES), None)
 DTYPES = {"f32": "float32", "f64": "float64", "f16": "float16", "bf16": "bfloat16", "tf32": "tf32"}
 
 
@@ -381,7 +387,7 @@ def explain(rung: str, shape=None, dtype: Optional[str] = None, gpu: str = "h100
         dtype = "float32" if "float32" in impl.dtypes else impl.dtypes[0]
     dtype = DTYPES.get(dtype, dtype)
     if shape is None:
-        shape, d = DEFAULT_DIM.get(impl.name, (DEFAULT_SHAPES[impl.op], None))
+        shape, d = default_dim(impl) or (DEFAULT_SHAPES[impl.op], None)
         dim = d if dim is None else dim
     shape = parse_shape(shape)
     tf32 = impl.precision == "tf32"
@@ -485,7 +491,7 @@ def ladder(op: str = "matmul", *, shape=None, dtype: Optional[str] = None, gpu: 
         dt = dtype or ("float32" if "float32" in impl.dtypes else impl.dtypes[0])
         if DTYPES.get(dt, dt).replace("tf32", "float32") not in impl.dtypes:
             dt = "float16" if "float16" in impl.dtypes else impl.dtypes[0]
-        sh = shape if (shape is not None and impl.name not in DEFAULT_DIM) else None
+        sh = shape if (shape is not None and default_dim(impl) is None) else None
         if sh is None and op == "matmul" and "vector_only" in impl.traits:
             sh = (4096, 1, 4096)
         out.append(explain(impl.name, sh, dt, gpu, op=op, counters=counters))
