@@ -47,7 +47,7 @@ def main(argv=None) -> int:
             if args.rungs and ex.rung not in args.rungs:
                 continue
             impl = core._impl(ex.rung, op)
-            dim = core.DEFAULT_DIM.get(ex.rung, (None, None))[1]
+            dim = (core.default_dim(impl) or (None, None))[1]
             t0 = time.time()
             launches, note = core.executor_counters(impl, ex.shape, ex.dtype, dim, g.sms)
             if launches is None:

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from kernelbench.explain import core, gpus
-from kernelbench.registry import list_impls
+from kernelbench.registry import get_impl, list_impls
 
 RUNGS = [(i.op, i.name) for i in list_impls(device="cuda")
          if i.layer == "handwritten-cuda" and re.match(r"cuda_\d\d_", i.name) and i.op in ("matmul", "reduce")]
@@ -24,7 +24,7 @@ def test_every_rung_explains_on_h100(op, rung):
     assert ex.bound.seconds > 0 and ex.bound.binds in ("math", "issue", "shared", "L1", "DRAM")
     assert ex.bound.label == "bound"
     # the analytic floor: no rung's bound is below the least time any kernel needs for its FLOPs and bytes
-    fl, rd, wr = core.analytic(op, ex.shape, ex.dtype, core.DEFAULT_DIM.get(rung, (None, None))[1])
+    fl, rd, wr = core.analytic(op, ex.shape, ex.dtype, (core.default_dim(get_impl(op, rung)) or (None, None))[1])
     assert ex.bound.seconds >= (rd + max(0, wr - ex.gpu.l2_bytes)) / ex.gpu.bandwidth * 0.999
     assert ex.sentence.startswith("At best ") and ex.gpu.name in ex.sentence
 
