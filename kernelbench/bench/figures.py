@@ -7,26 +7,30 @@ convention: a rung that reads A twice does not get credit for it.
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 from typing import Optional
 
 ITEMSIZE = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4}
-# The tolerance model is stated once, in csrc/common/kb_tolerance.h (the C++ self-tests include it);
-# its constants are read from there, and the formulas below are the header's, term for term
-# (tests/test_tolerance.py compiles the header and compares).
-TOLERANCE_HEADER = Path(__file__).resolve().parents[2] / "csrc" / "common" / "kb_tolerance.h"
+# The tolerance model is stated once, in csrc/common/kb_tolerance.h (the C++ self-tests include it).
+# Its constants come from the compiled C++ (kb::tables_json(): the pybind11 module, else the
+# kernelbench/_kb_tables.json that setup.py writes from the same function), never from parsing the
+# header; the formulas below are the header's, term for term (tests/test_tolerance.py compiles the
+# header and compares).
+TABLES_JSON = Path(__file__).resolve().parents[1] / "_kb_tables.json"
 
 
-def _tolerance_constants(path: Path = TOLERANCE_HEADER) -> dict:
-    """{kName: value} of every `constexpr double kName = value;` line of the header."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ImportError(f"the tolerance model {path} is missing ({exc}): kernelbench runs from a source "
-                          "checkout (pip install -e .)") from None
-    return {m.group(1): float(m.group(2))
-            for m in re.finditer(r"^constexpr double (k\w+) = ([0-9.eE+-]+);", text, re.M)}
+def _tolerance_constants() -> dict:
+    """{kName: value} of kb_tolerance.h's constants, as the built C++ states them."""
+    import json
+    from .. import _frontdoors
+    mod = _frontdoors.pybind()
+    tables = json.loads(mod.tables_json()) if mod is not None and hasattr(mod, "tables_json") else None
+    if (tables is None or "tolerance" not in tables) and TABLES_JSON.exists():
+        tables = json.loads(TABLES_JSON.read_text())
+    if not tables or "tolerance" not in tables:
+        raise ImportError("kernelbench's tolerance model comes from its C++ build, which is missing: build it with "
+                          "`pip install -e . --no-build-isolation` (or `make build`)")
+    return dict(tables["tolerance"])
 
 
 _K = _tolerance_constants()
