@@ -49,7 +49,7 @@ if [[ -f $OUT_DIR/ladder.json ]]; then
 fi
 busy=$($PY - <<'EOF'
 import time
-from kernelbench.bench.handover import MachineLoad
+from kernelbench.bench.measure import MachineLoad
 m = MachineLoad().start(); time.sleep(3.0); print(f"{m.stop() or 0.0:.2f}")
 EOF
 )

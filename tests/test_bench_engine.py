@@ -207,19 +207,6 @@ def test_cpu_rungs_are_timed_again_round_robin():
     assert by["slow_ours"]["pct_library"] < 100
 
 
-def test_turn_keeps_only_the_calls_after_the_warm_up():
-    """A fake clock: the first call of a turn costs 5 ms (the hand-over), the rest 10 us."""
-    from kernelbench.bench.timer import turn
-    clock = [0.0]
-    costs = iter([5e-3] + [1e-5] * 10_000)
-
-    def call():
-        clock[0] += next(costs)
-    t = turn(call, lambda: None, warmup_s=1e-4, measure_s=2e-4, now=lambda: clock[0])
-    assert t["first_s"] == pytest.approx(5e-3) and t["warmup_calls"] == 1     # 5 ms already exceeds the warm-up
-    assert all(x == pytest.approx(1e-5) for x in t["kept"]) and 20 <= len(t["kept"]) <= 22
-
-
 def test_method_agreement_verdicts():
     def e(key, impl, solo, rr):
         return {"suite": "sweep", "key": key, "impl": impl, "status": "ok", "median_s": rr, "rel_iqr": 0.02,
@@ -231,16 +218,6 @@ def test_method_agreement_verdicts():
     assert v == ["agree", "disagree", "agree", "drift", "drift", "drift"]
     assert "450.00x the solo figure" in es[1]["methods"]["explanation"]
     assert analysis.disagreements(es) == [es[1]]
-
-
-def test_turn_of_a_slow_rung_keeps_its_first_call():
-    from kernelbench.bench.timer import turn
-    clock = [0.0]
-
-    def call():
-        clock[0] += 0.5
-    t = turn(call, lambda: None, warmup_s=0.02, measure_s=0.02, now=lambda: clock[0], keep_first=True)
-    assert t["warmup_calls"] == 0 and t["kept"] == [0.5]
 
 
 def test_probe_is_the_median_of_several_calls():

@@ -1,12 +1,16 @@
-"""Timer statistics: quantiles, median / IQR on known samples, the median's CI, the noise flag and
-the stop rule driven by a fake clock."""
+"""The measurement primitive: median / IQR on known samples, the median's CI, the noise flag, the
+stop rule and `measure` driven by a fake clock, the round-robin turn, the rank test; quiesce() and
+MachineLoad (who else burns CPU)."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kernelbench.bench import stats, timer
-from kernelbench.bench.stats import StopRule, summarize
+import threading
+import time
+
+from kernelbench.bench import measure as m
+from kernelbench.bench.measure import StopRule, summarize
 
 
 def test_median_and_iqr_on_known_samples():
@@ -20,37 +24,30 @@ def test_median_and_iqr_on_known_samples():
     assert even.q1 == pytest.approx(1.75) and even.q3 == pytest.approx(3.25)
 
 
-@settings(max_examples=50, deadline=None)
-@given(st.lists(st.floats(min_value=1e-9, max_value=1e3, allow_nan=False), min_size=1, max_size=60),
-       st.floats(min_value=0, max_value=1))
-def test_quantile_matches_numpy(xs, q):
-    assert stats.quantile(xs, q) == pytest.approx(float(np.quantile(xs, q)), rel=1e-12, abs=1e-15)
-
-
 def test_median_ci_contains_median_and_narrows():
     rng = np.random.default_rng(0)
     few = list(rng.normal(1.0, 0.1, 5))
     many = list(rng.normal(1.0, 0.1, 500))
-    lo, hi = stats.median_ci(few)
-    assert lo <= stats.median(few) <= hi
+    lo, hi = m.median_ci(few)
+    assert lo <= m.median(few) <= hi
     assert (lo, hi) == (min(few), max(few))   # with 5 samples the interval is the whole range
-    lo2, hi2 = stats.median_ci(many)
-    assert lo2 <= stats.median(many) <= hi2
+    lo2, hi2 = m.median_ci(many)
+    assert lo2 <= m.median(many) <= hi2
     assert hi2 - lo2 < (hi - lo) / 3
 
 
 def test_noise_flag():
     assert not summarize([1.0, 1.01, 0.99, 1.0, 1.02]).noisy
     assert summarize([1.0, 1.5, 0.7, 1.0, 1.3]).noisy
-    assert stats.is_noisy(summarize([1.0, 1.05, 0.95, 1.0]), threshold=0.02)
-    assert not stats.is_noisy(summarize([1.0, 1.05, 0.95, 1.0]), threshold=0.05)
+    assert not summarize([0.9, 0.96, 1.0, 1.04, 1.1]).noisy         # IQR / median 0.08: under the threshold
+    assert summarize([0.9, 0.94, 1.0, 1.06, 1.1]).noisy             # 0.12: over it (m.NOISE_THRESHOLD = 0.10)
 
 
 def test_errors_on_empty():
     with pytest.raises(ValueError):
         summarize([])
     with pytest.raises(ValueError):
-        stats.quantile([1.0], 1.5)
+        m.median_ci([])
 
 
 class FakeClock:
@@ -64,14 +61,14 @@ class FakeClock:
 
 
 def run_fake(durations, rule):
+    """`measure` with a fake clock: each call advances it by the next duration."""
     clock = FakeClock()
     it = iter(durations)
 
-    def rep():
-        d = next(it)
-        clock.t += d
-        return d
-    return timer.repeat(rep, rule, now=clock)
+    def call():
+        clock.t += next(it)
+    res = m.measure(call, rule=rule, now=clock)
+    return res.seconds, res.stop
 
 
 def test_stop_rule_stops_when_the_median_is_stable():
@@ -106,32 +103,106 @@ def test_warm_up_by_time_budget_with_fake_clock():
     def call():
         calls.append(1)
         clock.t += 0.03
-    n, elapsed = timer.warm_up(call, lambda: None, budget_s=0.1, now=clock)
-    assert n == 4 and len(calls) == 4 and elapsed == pytest.approx(0.12)
-    n, _ = timer.warm_up(call, lambda: None, budget_s=0.0, min_calls=2, now=clock)
-    assert n == 2
+    res = m.measure(call, rule=m.fixed(1), warmup_s=0.1, now=clock)
+    assert res.warmup_calls == 4 and len(calls) == 5 and res.warmup_s == pytest.approx(0.12)
+    assert m.measure(call, rule=m.fixed(1), min_warmup=2, now=clock).warmup_calls == 2
 
 
 def test_measure_on_cpu_returns_statistics():
-    t = timer.measure(lambda: sum(range(1000)), timer.CpuTimer(), StopRule(min_reps=3, max_reps=10, budget_s=0.05),
-                      warmup_s=0.0)
-    assert 3 <= t.stats.n <= 10 and t.timer == "perf_counter" and not t.l2_flush
+    t = m.measure(lambda: sum(range(1000)), rule=StopRule(min_reps=3, max_reps=10, budget_s=0.05))
+    assert 3 <= t.stats.n <= 10 and t.clock == "perf_counter" and not t.l2_flush
     assert t.stats.min <= t.stats.median <= t.stats.max
     d = t.to_dict()
     assert d["n"] == t.stats.n and "samples" in d and "rel_iqr" in d
 
 
-def test_host_overhead_with_fake_clock():
+def test_calls_per_sample_divides_by_the_count():
+    """The overhead's form: n back-to-back calls then one sync, per call."""
     clock = FakeClock()
+    syncs = []
 
     def call():
         clock.t += 1e-5
-    res = timer.host_overhead(call, lambda: None, calls_per_round=100, rounds=3, device_time=lambda n: 4e-6, now=clock)
-    assert res["wall_s"] == pytest.approx(1e-5)
-    assert res["device_s"] == pytest.approx(4e-6)
-    assert res["overhead_s"] == pytest.approx(6e-6)
+    res = m.measure(call, lambda: syncs.append(1), m.fixed(3), calls_per_sample=100, now=clock)
+    assert res.seconds == pytest.approx([1e-5] * 3) and len(syncs) == 2 * 3
+
+
+def test_turn_keeps_only_the_calls_after_the_warm_up():
+    """A fake clock: the first call of a turn costs 5 ms (the hand-over), the rest 10 us."""
+    clock = [0.0]
+    costs = iter([5e-3] + [1e-5] * 10_000)
+
+    def call():
+        clock[0] += next(costs)
+    t = m.turn(call, lambda: None, warmup_s=1e-4, measure_s=2e-4, now=lambda: clock[0])
+    assert t.first_s == pytest.approx(5e-3) and t.warmup_calls == 1     # 5 ms already exceeds the warm-up
+    assert all(x == pytest.approx(1e-5) for x in t.seconds) and 20 <= len(t.seconds) <= 22
+
+
+def test_turn_of_a_slow_rung_keeps_its_first_call():
+    clock = [0.0]
+
+    def call():
+        clock[0] += 0.5
+    t = m.turn(call, lambda: None, warmup_s=0.02, measure_s=0.02, now=lambda: clock[0], keep_first=True)
+    assert t.warmup_calls == 0 and t.seconds == [0.5]
 
 
 def test_thread_info_records_threads():
-    info = timer.thread_info()
+    info = m.thread_info()
     assert info["os_cpu_count"] >= 1 and "OMP_NUM_THREADS" in info
+
+
+# ------------------------------------------------------------------------ who else is busy
+needs_proc = pytest.mark.skipif(not m.thread_cpu_ns(), reason="no /proc/self/task here")
+
+
+def _spinner(seconds):
+    def spin():
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+    t = threading.Thread(target=spin)
+    t.start()
+    return t
+
+
+@needs_proc
+def test_thread_cpu_counts_a_spinning_thread():
+    me = threading.get_native_id()
+    before = m.thread_cpu_ns()
+    t = _spinner(0.3)
+    time.sleep(0.15)                       # the spinner runs (this thread sleeps: no GIL contention)
+    busy = m.others_busy_ns(before, m.thread_cpu_ns(), me)   # while it is still alive
+    t.join()
+    assert busy > 5e6                     # >= 5 ms of CPU (a loaded machine gives it less than 150)
+
+
+@needs_proc
+def test_quiesce_waits_for_the_spinner_and_gives_up_at_its_limit():
+    # windows of 10-20 ms: on a loaded machine the spinner still gets > 5 % of each
+    t = _spinner(0.4)
+    q = m.quiesce(max_wait_s=0.05, window_s=0.01)
+    assert q["settled"] is False and q["waited_s"] >= 0.05
+    q = m.quiesce(max_wait_s=3.0, window_s=0.02)
+    t.join()
+    assert q["settled"] is True and q["waited_s"] >= 0.05     # it waited for the spinner, then settled
+    assert m.quiesce(max_wait_s=1.0)["settled"] is True        # nothing spinning now
+
+
+def test_machine_load_counts_another_process_busy_core():
+    """A child process that spins for 0.4 s is 'another process': the load includes at least the CPU
+    time the child really got (its rusage), and never exceeds the machine's cores."""
+    import os
+    import resource
+    import subprocess
+    import sys
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = m.MachineLoad().start()
+    subprocess.run([sys.executable, "-c", "import time\nt=time.perf_counter()+0.4\nwhile time.perf_counter()<t: pass"],
+                   check=True)
+    wall = time.perf_counter() - load.t0
+    v = load.stop()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child_cores = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / wall
+    assert v is not None and child_cores - 0.05 <= v <= os.cpu_count() + 0.05, (v, child_cores)

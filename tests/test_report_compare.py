@@ -47,7 +47,7 @@ def test_compare_files_and_exit_code(tmp_path):
 # ------------------------------------------------------------------ statistics on stored samples
 import random  # noqa: E402
 
-from kernelbench.bench.stats import mann_whitney_p  # noqa: E402
+from kernelbench.bench.measure import mann_whitney_p  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 

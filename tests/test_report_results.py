@@ -66,7 +66,5 @@ def test_git_info_and_environment_fallback(monkeypatch):
     monkeypatch.setattr(kernelbench, "info", None, raising=False)
     env = results.environment()                # never raises, whatever kernelbench.info is:
     import platform
-    import numpy
-    assert env["source"] == "kernelbench.bench fallback" and "AttributeError" in env["info_error"]
-    assert env["platform"] == platform.platform()
-    assert env["versions"]["python"] == platform.python_version() and env["versions"]["numpy"] == numpy.__version__
+    assert "AttributeError" in env["info_error"] and env["platform"] == platform.platform()
+    assert env["versions"] == {"python": platform.python_version()}

@@ -1,14 +1,13 @@
-"""The benchmark behind `kernelbench run`: timer, figures, peaks, suites, engine, result files.
+"""The benchmark behind `kernelbench run`.
 
-    stats.py     pure statistics (median, IQR, CI of the median, noise flag, stop rule)
-    timer.py     CPU perf_counter / CUDA events with L2 flush / wall+sync, warm-up, host overhead
+    measure.py   THE measurement primitive (measure / turn / timed), clocks, statistics, machine load
     figures.py   FLOP and byte counts, throughput, % of peak, error tolerances
-    peaks.py     datasheet GPU peaks, computed CPU peak, measured bandwidth (copy, read)
+    peaks.py     datasheet GPU peaks, computed and probed CPU peaks, measured bandwidth
     cases.py     a case, its seeded inputs, fp64 reference and the check
-    backends.py  calling a rung: array conversions, front doors, sync, timer choice
-    suites.py    ladder, sweep, shapes, overhead, layers; sizes and budgets
+    backends.py  calling a rung: array conversions, front doors, sync, clock choice
+    suites.py    ladder, sweep, shapes, overhead, layers, cpu-gemm; sizes and budgets
     engine.py    verify then time every rung of every group; errors and skips recorded
     analysis.py  % of library, measured peaks, crossover, best per layer
-    results.py   the versioned JSON file
+    results.py   the typed, versioned result file
     console.py   rich tables;   run.py  the `run` command
 """

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from .cases import Case, Skip, is_torch
-from .timer import CpuTimer, CudaEventTimer, WallSyncTimer
 
 
 # ------------------------------------------------------------------------------ environment
@@ -168,7 +167,8 @@ def native_call(impl_name: str, case: Case, arrays: list) -> Callable[[], Any]:
     raise ValueError(f"op: unknown {case.op!r}")
 
 
-def _tf_sync_factory(state: dict) -> Callable[[], None]:
+def tf_sync(state: dict) -> Callable[[], None]:
+    """TensorFlow's device sync (or, on old versions, fetching the last output kept in `state`)."""
     import tensorflow as tf
     sync_devices = getattr(getattr(getattr(tf, "test", None), "experimental", None), "sync_devices", None)
     if sync_devices is not None:
@@ -176,13 +176,9 @@ def _tf_sync_factory(state: dict) -> Callable[[], None]:
     return lambda: state.get("out") is not None and state["out"].numpy()
 
 
-def _torch_cuda_sync() -> None:
+def torch_cuda_sync() -> None:
     import torch
     torch.cuda.synchronize()
-
-
-def _noop() -> None:
-    return None
 
 
 @dataclass
@@ -190,72 +186,88 @@ class Prepared:
     call: Callable[[], Any]        # one call of the rung on prepared inputs; returns its output
     front_door: str                # torch | pybind | tf | numpy | numba | cupy
     backend: str                   # "native" or the Python-level backend
-    timer: Any                     # CpuTimer | CudaEventTimer | WallSyncTimer
+    clock: Any                     # measure.WallClock | measure.CudaEvents
     sync: Callable[[], None]
     inputs: list                   # the arrays the call uses (kept alive)
 
 
-def native_front_door(device: str, master_is_torch: bool, fds: Optional[dict] = None) -> tuple[str, Optional[str]]:
-    """(front door, skip reason) for a native rung on `device`."""
+def door_refusal(door: str, device: str, fds: Optional[dict] = None) -> Optional[str]:
+    """Why a native rung cannot be called on `device` through front door `door` (torch | pybind |
+    tf | cupy: CuPy arrays through the torch door), None when it can."""
     fds = fds if fds is not None else frontdoors()
-    t, p = fds.get("torch", {}), fds.get("pybind", {})
+    info = fds.get("torch" if door == "cupy" else door, {})
+    if device == "cuda" and not cuda_available():
+        return "no CUDA device"
+    if door == "cupy":
+        try:
+            import cupy  # noqa: F401
+        except ImportError:
+            return "cupy is not installed"
+    if not info.get("built"):
+        return f"the {door} front door is not built: {info.get('reason') or 'unknown'}"
+    if not info.get(device):
+        return f"the {door} front door was built without {device.upper()} kernels"
+    return None
+
+
+def native_front_door(device: str, master_is_torch: bool, fds: Optional[dict] = None) -> tuple[str, Optional[str]]:
+    """(front door, skip reason) of a native rung on `device`: torch on a GPU; on the CPU torch when
+    the inputs are torch tensors and the door has CPU kernels, else pybind11 (numpy)."""
     if device == "cuda":
-        if not cuda_available():
-            return "torch", "no CUDA device"
-        if not t.get("built"):
-            return "torch", f"the torch front door is not built: {t.get('reason') or 'unknown'}"
-        if not t.get("cuda"):
-            return "torch", "the torch front door was built without CUDA kernels"
+        return "torch", door_refusal("torch", "cuda", fds)
+    if master_is_torch and door_refusal("torch", "cpu", fds) is None:
         return "torch", None
-    if master_is_torch and t.get("built") and t.get("cpu"):
-        return "torch", None
-    if p.get("built"):
-        return "pybind", None
-    reasons = "; ".join(r for r in (t.get("reason"), p.get("reason")) if r)
-    return "torch", f"no front door for native CPU rungs ({reasons or 'torch and pybind11 not built'})"
+    why = door_refusal("pybind", "cpu", fds)
+    return ("pybind", None) if why is None else ("torch", f"no front door for native CPU rungs ({why})")
 
 
-def prepare(impl, case: Case, master: list, flush: bool = True, fds: Optional[dict] = None) -> Prepared:
-    """Everything needed to call and time `impl` on `case`.  Raises Skip with the reason when the
-    rung cannot run here."""
+def door_arrays(door: str, device: str, master: list) -> list:
+    """The master inputs as the array type of a native front door (pybind: numpy, on the host)."""
+    if door == "torch" and (not master or is_torch(master[0])):
+        return master
+    return [to_backend(x, "numpy" if door in ("pybind", "torch") else door,
+                       "cpu" if door == "pybind" else device) for x in master]
+
+
+def prepare(impl, case: Case, master: list, flush: bool = True, fds: Optional[dict] = None,
+            door: Optional[str] = None) -> Prepared:
+    """Everything needed to call and time `impl` on `case` (a native rung through `door`, else the
+    door chosen by native_front_door).  Raises Skip with the reason when it cannot run here."""
+    from .measure import CudaEvents, WallClock, noop
     reason = impl.unavailable_reason()
     if reason:
         raise Skip(reason)
     if case.device == "cuda" and not cuda_available():
         raise Skip("no CUDA device")
-    master_torch = bool(master) and is_torch(master[0])
     if impl.native:
-        door, why = native_front_door(case.device, master_torch, fds)
+        why = door_refusal(door, case.device, fds) if door else None
+        door, why = (door, why) if door else native_front_door(case.device, bool(master) and is_torch(master[0]), fds)
         if why:
             raise Skip(why)
-        arrays = master if (door == "torch") == master_torch else [to_backend(x, "numpy", case.device) for x in master]
+        arrays = door_arrays(door, case.device, master)
         call = native_call(impl.name, case, arrays)
         backend = "native"
-        timer_kind = "events"
     else:
         if impl.fn is None:
             raise Skip("registry entry has no callable")
-        backend = impl.backend or "numpy"
-        door = backend
+        backend = door = impl.backend or "numpy"
         arrays = [to_backend(x, backend, case.device) for x in master]
-        kw = op_kwargs(case)
-        fn = impl.fn
+        kw, fn = op_kwargs(case), impl.fn
         call = (lambda: fn(*arrays, **kw)) if kw else (lambda: fn(*arrays))
-        timer_kind = "wall" if backend == "tf" else "events"
     if case.device == "cpu":
-        return Prepared(call, door, backend, CpuTimer(), _noop, arrays)
+        return Prepared(call, door, backend, WallClock(), noop, arrays)
     if not has_torch():
         raise Skip("timing GPU work needs torch (CUDA events, L2 flush)")
-    if timer_kind == "wall":
+    if door == "tf":   # a stream we cannot record events on: flush, sync, wall clock, sync
         state: dict = {}
         inner = call
 
         def call():  # noqa: F811 -- keep the last output for the TF sync fallback
             state["out"] = inner()
             return state["out"]
-        sync = _tf_sync_factory(state)
-        return Prepared(call, door, backend, WallSyncTimer(sync, flush=flush), sync, arrays)
-    return Prepared(call, door, backend, CudaEventTimer(flush=flush), _torch_cuda_sync, arrays)
+        sync = tf_sync(state)
+        return Prepared(call, door, backend, WallClock(flush=flush, name="wall_sync"), sync, arrays)
+    return Prepared(call, door, backend, CudaEvents(flush=flush), torch_cuda_sync, arrays)
 
 
 def cuda_memory_probe():

@@ -7,28 +7,26 @@ run and the entries gathered so far are still written.
 from __future__ import annotations
 
 import gc
+import math
 import random
 import sys
-import time
 import traceback
 from dataclasses import replace
 from typing import Callable, Optional
 
 from . import analysis
-from .backends import (Prepared, cuda_available, cuda_memory_probe, frontdoors, prepare, to_backend,
-                       to_master)
+from .backends import Prepared, cuda_available, cuda_memory_probe, prepare, to_master
 from .cases import Case, Skip, check, make_inputs, reference
 from .figures import arithmetic_intensity, pct, throughput
-from .handover import MachineLoad, quiesce
+from .measure import (CudaEvents, MachineLoad, StopRule, WallClock, fixed, measure, median, quiesce, summarize,
+                      thread_info, timed, turn)
 from .peaks import bandwidth_for, peak_for
-from .stats import is_noisy, median, summarize
 from .suites import HANDWRITTEN, Budget, Group, OverheadItem
-from .timer import cuda_loop_time, host_overhead, measure, thread_info, turn
 
 PROBE_FACTOR = 4          # matmul probe: every dim / 4 (work / 64)
 PROBE_SAFETY = 1.5        # larger problems fall out of cache: be pessimistic about the estimate
-PROBE_CALLS = 7           # the probe's estimate: the median of up to this many calls (at least 3) ...
-PROBE_BUDGET_S = 0.5      # ... while they fit in this time; one call is never an estimate (a stall)
+# the probe's estimate: the median of 3 to 7 calls within 0.5 s (one call is never an estimate: a stall)
+PROBE_RULE = StopRule(min_reps=3, max_reps=7, budget_s=0.5, target_rel_ci=None, hard_factor=math.inf)
 
 
 def _err_text(exc: BaseException) -> str:
@@ -44,7 +42,7 @@ def _compact(xs) -> list:
 def _stat_fields(st) -> dict:
     """The timing figures of an entry, from one set of statistics."""
     return {"median_s": st.median, "iqr_s": st.iqr, "q1_s": st.q1, "q3_s": st.q3, "n": st.n,
-            "rel_iqr": st.rel_iqr, "noisy": is_noisy(st)}
+            "rel_iqr": st.rel_iqr, "noisy": st.noisy}
 
 
 def new_entry(suite: str, impl, case: Case, library: list, preferred: tuple, series: str = "") -> dict:
@@ -172,7 +170,7 @@ class Runner:
         each turn first waits until the process's other threads are idle (handover.quiesce, at
         most quiesce_max_s), then makes calls that are thrown away for turn_warmup_s (waking this
         runtime's parked workers), and keeps only the calls after them (timer.turn).
-        `python -m kernelbench.bench.handover` measures all of this.  Another *process* keeping a
+        `python scripts/handover_experiment.py` measures all of this.  Another *process* keeping a
         core busy puts the team on one core the same way; no protocol fixes that, so the load other
         processes put on the machine is measured per case (machine_busy) and flagged.
 
@@ -197,8 +195,7 @@ class Runner:
                     q = quiesce(max_wait_s=budget.quiesce_max_s)
                     t = turn(prep.call, prep.sync, budget.turn_warmup_s, budget.turn_measure_s,
                              keep_first=e["median_s"] >= budget.turn_long_call_s)
-                    t["quiesce"] = q
-                    turns[id(e)].append(t)
+                    turns[id(e)].append((t, q))
         except KeyboardInterrupt:
             raise
         except Exception as exc:   # keep the solo figures
@@ -207,21 +204,21 @@ class Runner:
         busy = load.stop()
         for e, _ in ok:
             ts = turns[id(e)]
-            per_turn = [median(t["kept"]) for t in ts]
+            per_turn = [t.stats.median for t, _ in ts]
             st = summarize(per_turn)
             e["solo"] = {"median_s": e["median_s"], "iqr_s": e["iqr_s"], "q1_s": e["q1_s"], "q3_s": e["q3_s"],
                          "n": e["n"], "rel_iqr": e["rel_iqr"]}
             e.update(_stat_fields(st))
             e["figure"] = "round-robin"
             rr = {"rounds": rounds, "turn_warmup_s": budget.turn_warmup_s, "turn_measure_s": budget.turn_measure_s,
-                  "calls_kept": sum(len(t["kept"]) for t in ts),
-                  "warmup_calls": sum(t["warmup_calls"] for t in ts),
-                  "first_call_median_s": median([t["first_s"] for t in ts]),
-                  "quiesce_median_s": median([t["quiesce"]["waited_s"] for t in ts]),
-                  "quiesce_unsettled": sum(1 for t in ts if t["quiesce"]["settled"] is False),
+                  "calls_kept": sum(len(t.seconds) for t, _ in ts),
+                  "warmup_calls": sum(t.warmup_calls for t, _ in ts),
+                  "first_call_median_s": median([t.first_s for t, _ in ts]),
+                  "quiesce_median_s": median([q["waited_s"] for _, q in ts]),
+                  "quiesce_unsettled": sum(1 for _, q in ts if q["settled"] is False),
                   "turn_medians": _compact(per_turn), "machine_busy": busy, **st.to_dict()}
             if self.keep_samples == "all":
-                rr["samples"] = [_compact(t["kept"]) for t in ts]
+                rr["samples"] = [_compact(t.seconds) for t, _ in ts]
             e["timing"] = {**e["timing"], "round_robin": rr}
             if busy is not None:
                 e["machine_busy"] = max(busy, e.get("machine_busy") or 0.0)
@@ -307,16 +304,8 @@ class Runner:
             return None
         sm = make_inputs(small)
         prep = prepare(impl, small, sm, flush=False, fds=self.fds)
-        prep.call()               # the first call may compile or wake a pool: not counted
-        prep.sync()
-        ts: list = []
-        start = time.perf_counter()
-        while len(ts) < PROBE_CALLS and (len(ts) < 3 or time.perf_counter() - start < PROBE_BUDGET_S):
-            t0 = time.perf_counter()
-            prep.call()
-            prep.sync()
-            ts.append(time.perf_counter() - t0)
-        t = median(ts)
+        # the first call may compile or wake a pool: a warm-up, not counted
+        t = measure(prep.call, prep.sync, PROBE_RULE, min_warmup=1).stats.median
         del prep, sm
         return (t * case.flops / small.flops * PROBE_SAFETY, small, t)
 
@@ -341,10 +330,7 @@ class Runner:
             # 1. verify before timing (the first call also pays any compilation)
             mem = cuda_memory_probe() if case.device == "cuda" else None
             base = mem[0]() if mem else None
-            t0 = time.perf_counter()
-            out = prep.call()
-            prep.sync()
-            e["first_call_s"] = time.perf_counter() - t0
+            out, e["first_call_s"] = timed(prep.call, prep.sync)
             if g.series:   # even a wrong answer tells how long the next size would take
                 self.history[(case.op, impl.name, case.device, g.series)] = (case.flops, e["first_call_s"])
             if mem:
@@ -358,7 +344,7 @@ class Runner:
                 e["status"], e["reason"] = "failed", chk.reason
                 return
             # 2. time
-            timing = measure(prep.call, prep.timer, budget.rule(), budget.warmup_s)
+            timing = measure(prep.call, prep.sync, budget.rule(), prep.clock, budget.warmup_s, min_warmup=1)
         except KeyboardInterrupt:
             raise
         except Skip as s:
@@ -373,13 +359,16 @@ class Runner:
         st = timing.stats
         e.update({"status": "ok", **_stat_fields(st), "timing": timing.to_dict(keep_samples=False), "figure": "solo"})
         if self.keep_samples:
-            e["timing"]["samples"] = _compact(timing.samples)
+            e["timing"]["samples"] = _compact(timing.seconds)
         fill_figures(e, case, self.peaks)
         if g.series or case.op == "matmul":
             self.history[(case.op, impl.name, case.device, g.series)] = (case.flops, st.median)
 
     # ---------------------------------------------------------------- overhead
     def run_overhead(self, item: OverheadItem, quick: bool) -> dict:
+        """Per-call cost at a tiny size through one front door: the wall time of n back-to-back calls
+        then one sync, per call (median over rounds); on a GPU also CUDA events around the same loop
+        (device time); host overhead = wall - device."""
         case, impl = item.case, item.impl
         e = new_entry("overhead", impl, case, [], ())
         e["front_door"] = item.door
@@ -388,26 +377,22 @@ class Runner:
         try:
             master = make_inputs(case)
             ref = reference(case, master)
-            call, sync, dev_time = self._overhead_call(item, master)
-            out = call()
-            sync()
+            prep = prepare(impl, case, master, flush=False, fds=self.fds, door=item.door if impl.native else None)
+            out, _ = timed(prep.call, prep.sync)            # the first call may compile: not counted
             chk = check(case, master, ref, to_master(out, master[0]))
+            single = timed(prep.call, prep.sync)[1]
             e["max_abs_err"], e["err_ratio"] = chk.max_abs_err, chk.err_ratio
             if not chk.ok:
                 e["status"], e["reason"] = "failed", chk.reason
             else:
-                t0 = time.perf_counter()
-                call()
-                sync()
-                single = max(time.perf_counter() - t0, 1e-7)
-                per_round = 0.005 if quick else 0.02
-                n = int(min(20000, max(5, per_round / single)))
-                res = host_overhead(call, sync, n, 3 if quick else 7, dev_time)
-                e.update({"status": "ok", "median_s": res["wall_s"], "wall_s": res["wall_s"],
-                          "iqr_s": res["wall_iqr_s"], "device_s": res["device_s"],
-                          "overhead_s": res["overhead_s"], "n": res["calls"],
-                          "rel_iqr": res["wall_iqr_s"] / res["wall_s"] if res["wall_s"] else None})
-                e["noisy"] = bool(e["rel_iqr"] and e["rel_iqr"] > 0.10)
+                n = int(min(20000, max(5, (0.005 if quick else 0.02) / max(single, 1e-7))))
+                rounds = fixed(3 if quick else 7)
+                wall = measure(prep.call, prep.sync, rounds, WallClock(), min_warmup=1, calls_per_sample=n).stats
+                dev = (measure(prep.call, prep.sync, rounds, CudaEvents(flush=False), calls_per_sample=n).stats.median
+                       if isinstance(prep.clock, CudaEvents) else None)
+                e.update({"status": "ok", "median_s": wall.median, "wall_s": wall.median, "iqr_s": wall.iqr,
+                          "device_s": dev, "overhead_s": None if dev is None else max(0.0, wall.median - dev),
+                          "n": n * wall.n, "rel_iqr": wall.rel_iqr, "noisy": wall.noisy})
         except KeyboardInterrupt:
             raise
         except Skip as s:
@@ -417,39 +402,3 @@ class Runner:
         self.entries.append(e)
         self._advance(f"overhead · {case.label} · {item.door}", step=1)
         return e
-
-    def _overhead_call(self, item: OverheadItem, master: list):
-        """(call, sync, device_time or None) for one front door."""
-        case, impl, door = item.case, item.impl, item.door
-        fds = self.fds if self.fds is not None else frontdoors()
-        dev = case.device
-        if not impl.native:
-            prep = prepare(impl, case, master, flush=False, fds=fds)
-            dt = cuda_loop_time(prep.call) if dev == "cuda" and prep.backend != "tf" else None
-            return prep.call, prep.sync, dt
-        from .backends import _torch_cuda_sync, native_call
-        info = fds.get("cupy" if door == "cupy" else door, {})
-        if door == "cupy":
-            info = fds.get("torch", {})
-            try:
-                import cupy  # noqa: F401
-            except ImportError:
-                raise Skip("cupy is not installed") from None
-        if not info.get("built"):
-            raise Skip(f"the {door} front door is not built: {info.get('reason') or 'unknown'}")
-        if not info.get(dev):
-            raise Skip(f"the {door} front door has no {dev.upper()} kernels in this build")
-        if door == "torch":
-            arrays = master
-        elif door == "pybind":
-            arrays = [to_backend(x, "numpy", "cpu") for x in master] if dev == "cuda" else \
-                [to_backend(x, "numpy", dev) for x in master]
-        else:
-            arrays = [to_backend(x, door, dev) for x in master]
-        call = native_call(impl.name, case, arrays)
-        if dev == "cpu":
-            return call, (lambda: None), None
-        if door == "tf":
-            from .backends import _tf_sync_factory
-            return call, _tf_sync_factory({}), None
-        return call, _torch_cuda_sync, cuda_loop_time(call)

@@ -11,7 +11,6 @@ import functools
 import math
 import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -25,53 +24,25 @@ from ..explain.gpus import GPUS, GpuSpec, lookup_gpu  # noqa: E402,F401
 
 
 # ----------------------------------------------------------------------------------------- CPU
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text()
-    except OSError:
-        return ""
-
-
-def _lscpu() -> dict:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return {}
-    d = {}
-    for line in out.splitlines():
-        if ":" in line:
-            k, v = line.split(":", 1)
-            d[k.strip()] = v.strip()
-    return d
-
-
 def cpu_facts() -> dict:
-    """Model, usable cores, clock (GHz) and SIMD flags of this CPU, from /proc/cpuinfo and lscpu."""
-    cpuinfo = _read("/proc/cpuinfo")
-    ls = _lscpu()
-    model = ls.get("Model name") or next(
-        (ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines() if ln.startswith("model name")), "")
-    flags_line = ls.get("Flags") or next(
-        (ln.split(":", 1)[1] for ln in cpuinfo.splitlines() if ln.startswith("flags")), "")
-    flags = set(flags_line.split())
-    try:
-        logical = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        logical = os.cpu_count() or 1
-    tpc = int(ls.get("Thread(s) per core", "1") or 1)
-    cores = max(1, math.ceil(logical / max(1, tpc)))
+    """Model, usable cores, clock (GHz) and SIMD flags of this CPU: kernelbench.info.cpu_info (the one
+    reader of /proc/cpuinfo) and psutil (physical cores, clock)."""
+    import psutil
+
+    from ..info import cpu_info
+    info = cpu_info()
+    model = info.get("model") or ""
+    logical = info.get("threads_available") or os.cpu_count() or 1
+    tpc = max(1, (psutil.cpu_count(logical=True) or 1) // max(1, psutil.cpu_count(logical=False) or 1))
     ghz, clock_src = None, None
     m = re.search(r"@\s*([\d.]+)\s*GHz", model)
+    freq = psutil.cpu_freq()
     if m:
         ghz, clock_src = float(m.group(1)), "nominal clock in the model name"
-    elif ls.get("CPU max MHz"):
-        ghz, clock_src = float(ls["CPU max MHz"]) / 1000.0, "lscpu CPU max MHz"
-    else:
-        mhz = [float(ln.split(":", 1)[1]) for ln in cpuinfo.splitlines() if ln.startswith("cpu MHz")]
-        if mhz:
-            ghz, clock_src = max(mhz) / 1000.0, "/proc/cpuinfo cpu MHz"
-    return {"model": model, "logical": logical, "threads_per_core": tpc, "cores": cores,
-            "ghz": ghz, "clock_source": clock_src, "flags": sorted(flags & SIMD_FLAGS),
+    elif freq and (freq.max or freq.current):
+        ghz, clock_src = (freq.max or freq.current) / 1000.0, "psutil.cpu_freq (max, else current)"
+    return {"model": model, "logical": logical, "threads_per_core": tpc, "cores": max(1, math.ceil(logical / tpc)),
+            "ghz": ghz, "clock_source": clock_src, "flags": sorted(set(info.get("simd") or ()) & SIMD_FLAGS),
             "llc_bytes": last_level_cache_bytes()}
 
 
@@ -84,12 +55,12 @@ def last_level_cache_bytes() -> Optional[int]:
     best = None
     base = Path("/sys/devices/system/cpu/cpu0/cache")
     for idx in sorted(base.glob("index*")) if base.exists() else []:
-        txt = _read(str(idx / "size")).strip().upper()
-        m = re.match(r"(\d+)([KMG]?)", txt)
-        if not m:
+        try:
+            m = re.match(r"(\d+)([KMG]?)", (idx / "size").read_text().strip().upper())
+        except OSError:
             continue
-        size = int(m.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[m.group(2)]
-        best = max(best or 0, size)
+        if m:
+            best = max(best or 0, int(m.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[m.group(2)])
     return min(best, LLC_CAP) if best else None
 
 
@@ -128,23 +99,15 @@ def measure_cpu_bandwidth(nbytes: int = 256 << 20, reps: int = 5) -> dict:
     copy, and of a read-only pass (torch.sum, all threads).  A copy alone understates what a
     reduction can read (write-allocate traffic is not counted), so the larger figure is the
     ceiling; both are recorded.  Medians of `reps` passes."""
-    import time
-
     import numpy as np
 
-    from .stats import median
+    from .measure import fixed, measure
     n = nbytes // 4
     src = np.random.default_rng(0).random(n, dtype=np.float32)
     dst = np.empty_like(src)
 
     def timed(fn) -> float:
-        fn()
-        ts = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t0)
-        return median(ts)
+        return measure(fn, rule=fixed(reps), min_warmup=1).stats.median
     out = {"numpy copy": 2 * src.nbytes / timed(lambda: np.copyto(dst, src))}
     try:
         import torch
@@ -164,22 +127,14 @@ def measure_gpu_bandwidth(nbytes: int = 1 << 30, reps: int = 10, device: str = "
     """Device-to-device copy bandwidth through torch (read + write = 2 x nbytes per copy)."""
     import torch
 
-    from .stats import median
+    from .backends import torch_cuda_sync
+    from .measure import CudaEvents, fixed, measure
     src = torch.empty(nbytes // 4, dtype=torch.float32, device=device).uniform_()
     dst = torch.empty_like(src)
-    dst.copy_(src)
-    ts = []
-    for _ in range(reps):
-        a = torch.cuda.Event(enable_timing=True)
-        b = torch.cuda.Event(enable_timing=True)
-        a.record()
-        dst.copy_(src)
-        b.record()
-        b.synchronize()
-        ts.append(a.elapsed_time(b) / 1e3)
+    t = measure(lambda: dst.copy_(src), torch_cuda_sync, fixed(reps), CudaEvents(flush=False), min_warmup=1).stats.median
     del src, dst
     torch.cuda.empty_cache()
-    return {"bandwidth": 2 * nbytes / median(ts),
+    return {"bandwidth": 2 * nbytes / t,
             "bandwidth_method": f"torch device-to-device copy of {nbytes >> 20} MB (read + write)"}
 
 
@@ -247,23 +202,24 @@ def measure_cpu_probes(seconds: float = PROBE_SECONDS) -> Optional[dict]:
     nat = _native()
     if nat is None:
         return None
-    import time
-    t0 = time.perf_counter()
-    caches = nat.cpu_caches()
-    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    hw = nat.cpu_isa_hardware()
-    isas = {"avx512": ["avx2", "avx512"], "avx2": ["avx2"]}.get(hw, [])
-    fma = {isa: {dt: {"1 thread": nat.cpu_probe_fma(isa, dt == "float64", 1, seconds),
-                      "all threads": nat.cpu_probe_fma(isa, dt == "float64", threads, seconds)}
-                 for dt in ("float32", "float64")} for isa in isas}
-    levels = []
-    for name, ws, capacity in probe_levels(caches, threads):
-        levels.append({"level": name, "working_set": ws, "capacity": capacity,
-                       "bandwidth": nat.cpu_probe_read(ws, threads, seconds),
-                       "bandwidth_1_thread": nat.cpu_probe_read(max(ws // threads, 4096), 1, seconds)})
-    return {"threads": threads, "isa_hardware": hw, "caches": caches, "fma": fma, "levels": levels,
-            "method": f"best of 10 trials of {1e3 * seconds / 10:.0f} ms per figure, per thread, summed over threads",
-            "seconds": time.perf_counter() - t0}
+    from .measure import timed
+
+    def probe() -> dict:
+        caches = nat.cpu_caches()
+        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        hw = nat.cpu_isa_hardware()
+        isas = {"avx512": ["avx2", "avx512"], "avx2": ["avx2"]}.get(hw, [])
+        fma = {isa: {dt: {"1 thread": nat.cpu_probe_fma(isa, dt == "float64", 1, seconds),
+                          "all threads": nat.cpu_probe_fma(isa, dt == "float64", threads, seconds)}
+                     for dt in ("float32", "float64")} for isa in isas}
+        levels = [{"level": name, "working_set": ws, "capacity": capacity,
+                   "bandwidth": nat.cpu_probe_read(ws, threads, seconds),
+                   "bandwidth_1_thread": nat.cpu_probe_read(max(ws // threads, 4096), 1, seconds)}
+                  for name, ws, capacity in probe_levels(caches, threads)]
+        return {"threads": threads, "isa_hardware": hw, "caches": caches, "fma": fma, "levels": levels,
+                "method": f"best of 10 trials of {1e3 * seconds / 10:.0f} ms per figure, per thread, summed over threads"}
+    res, took = timed(probe)
+    return {**res, "seconds": took}
 
 
 def matmul_blocking() -> Optional[dict]:

@@ -19,7 +19,6 @@ import os
 import platform
 import socket
 import subprocess
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -43,39 +42,18 @@ def git_info(repo: Optional[Path] = None) -> dict:
     return {"commit": commit, "dirty": dirty}
 
 
-def _fallback_environment() -> dict:
-    versions = {"python": platform.python_version()}
-    for mod in ("numpy", "torch", "tensorflow", "numba", "cupy"):
-        m = sys.modules.get(mod)
-        if m is None:
-            try:
-                import importlib.util
-                if importlib.util.find_spec(mod) is None:
-                    continue
-            except (ImportError, ValueError):
-                continue
-            if mod in ("numpy", "torch"):
-                try:
-                    m = __import__(mod)
-                except ImportError:
-                    continue
-        if m is not None:
-            versions[mod] = getattr(m, "__version__", "?")
-    return {"platform": platform.platform(), "versions": versions, "source": "kernelbench.bench fallback"}
-
-
 def environment() -> dict:
-    """kernelbench.info.collect() when it exists, else a minimal description of this machine."""
+    """kernelbench.info.collect() (the one description of this machine); if it fails, the platform
+    and the reason, so the run goes on."""
     try:
         from .. import info
         env = info.collect()
         if isinstance(env, dict):
             return env
-    except Exception as exc:  # info.py missing or broken: the run must not depend on it
-        env = _fallback_environment()
-        env["info_error"] = f"{type(exc).__name__}: {exc}"
-        return env
-    return _fallback_environment()
+        raise TypeError(f"info.collect() returned a {type(env).__name__}")
+    except Exception as exc:  # noqa: BLE001 - the run must not depend on it
+        return {"platform": platform.platform(), "versions": {"python": platform.python_version()},
+                "info_error": f"{type(exc).__name__}: {exc}"}
 
 
 def new_result(suites: list, argv: list, quick: bool, selection: dict) -> dict:

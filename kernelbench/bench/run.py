@@ -3,7 +3,6 @@ the result file (also after Ctrl-C), optionally the HTML report."""
 from __future__ import annotations
 
 import sys
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Optional
@@ -17,7 +16,7 @@ from .backends import devices_present, frontdoors
 from .engine import Runner
 from .peaks import cpu_peaks, gpu_peaks
 from .suites import SUITES, Selection, plan
-from .timer import release_flush_buffers, thread_info
+from .measure import MachineLoad, release_flush_buffers, thread_info
 
 
 def measure_peaks(devices: list, quick: bool, log) -> dict:
@@ -42,7 +41,7 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
         keep_samples=True, strict: bool = False) -> tuple[int, Optional[Path]]:
     """Returns (exit code, result path)."""
     console = console or Console()
-    t_start = time.perf_counter()
+    load = MachineLoad().start()        # also the run's clock: load.t0
     for s in suites:
         if s not in SUITES:
             raise ValueError(f"--suite: unknown {s!r} (one of {', '.join(SUITES)}, all)")
@@ -55,8 +54,6 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
     sel_dict["sizes"] = {k: [list(map(str, x)) for x in v] for k, v in sel.sizes.items()}
     data = results.new_result(suites, argv or sys.argv, sel.quick, sel_dict)
     data["devices"] = devices
-    from .handover import MachineLoad
-    load = MachineLoad().start()
     with console.status("collecting the environment and measuring peaks ..."):
         try:
             data["environment"] = results.environment()
@@ -108,7 +105,7 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
     entries = runner.entries
     data["entries"] = entries
     data["interrupted"] = interrupted
-    data["duration_s"] = time.perf_counter() - t_start
+    data["duration_s"] = load.elapsed()
     try:   # derived figures; a bug here must not lose the measurements
         analysis.apply_library_ratios(entries)
         analysis.apply_measured_peaks(entries, data["peaks"])

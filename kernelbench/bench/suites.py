@@ -24,7 +24,7 @@ from ..registry.core import LAYERS, layout_class
 from . import figures
 from .analysis import layer_order
 from .cases import Case
-from .stats import StopRule
+from .measure import StopRule
 
 SUITES = ("ladder", "sweep", "shapes", "overhead", "layers", "cpu-gemm")
 DEFAULT_SUITE = "ladder"

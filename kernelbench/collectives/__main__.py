@@ -130,7 +130,7 @@ def write_result(args, facts: dict, entries: list, sizes: list):
     data = results.new_result(["collectives"], argv, args.quick, sel)
     data["devices"] = [facts["device"]]
     data["environment"] = results.environment()
-    from ..bench.timer import thread_info
+    from ..bench.measure import thread_info
     data["threads"] = thread_info()
     data["collectives"] = facts
     apply_library_ratios(entries)

@@ -15,7 +15,7 @@ from typing import Optional
 
 from ..bench import analysis
 from ..bench.fmt import fmt_pct, fmt_time
-from ..bench.stats import mann_whitney_p
+from ..bench.measure import mann_whitney_p
 
 ALPHA = 0.01
 
