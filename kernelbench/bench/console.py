@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import analysis
+from .results import over_peak_note
 from .fmt import METRIC_UNIT, fmt_err, fmt_num, fmt_pct, fmt_time, status_text
 
 
@@ -86,7 +87,7 @@ def case_table(entries: list, title: Optional[str] = None, width: Optional[int] 
                        f"(`kernelbench show FILE --width 160` prints them)")
     peak = next((e.get("peak_label") for e in entries if e.get("peak_label")), None)
     if peak and "% peak" in cols:
-        caption.append(f"% peak: {peak}")
+        caption += [f"% peak: {peak}"] + [n for n in (over_peak_note(entries),) if n]
     if any(e.get("peak_level") not in (None, "dram") and e.get("pct_peak") is not None for e in entries):
         caption.append("* the data fits in cache: % of a cache-level figure, not of DRAM bandwidth")
     lib = next((e.get("library_ref") for e in entries if e.get("library_ref")), None)

@@ -21,6 +21,7 @@ from .figures import arithmetic_intensity, pct, throughput
 from .measure import (CudaEvents, MachineLoad, StopRule, WallClock, fixed, measure, median, quiesce, summarize,
                       thread_info, timed, turn)
 from .peaks import bandwidth_for, peak_for
+from .results import Entry, honest_pct
 from .suites import HANDWRITTEN, Budget, Group, OverheadItem
 
 PROBE_FACTOR = 4          # matmul probe: every dim / 4 (work / 64)
@@ -45,25 +46,15 @@ def _stat_fields(st) -> dict:
             "rel_iqr": st.rel_iqr, "noisy": st.noisy}
 
 
-def new_entry(suite: str, impl, case: Case, library: list, preferred: tuple, series: str = "") -> dict:
-    e = {"suite": suite, "key": case.key, "label": case.label, "case": case.to_dict(),
-         "op": case.op, "variant": case.variant, "dtype": case.dtype, "device": case.device,
-         "impl": impl.name, "layer": impl.layer, "native": bool(impl.native), "backend": None,
-         "front_door": None, "adds": impl.adds, "source": impl.source, "impl_note": impl.note,
-         "role": "reference" if impl.name in library else "rung",
-         "library_candidates": list(library), "library_preferred": list(preferred),
-         "status": None, "reason": "", "note": case.note,
-         "flops": case.flops, "bytes": case.nbytes, "metric": case.metric,
-         "intensity": arithmetic_intensity(case.flops, case.nbytes),
-         "median_s": None, "iqr_s": None, "q1_s": None, "q3_s": None, "n": None, "rel_iqr": None,
-         "noisy": None, "timing": None, "figure": None, "methods": None, "first_call_s": None,
-         "tflops": None, "gbps": None, "value": None, "pct_peak": None, "peak_label": "", "peak_level": None,
-         "pct_measured_peak": None, "pct_library": None, "library_ref": None,
-         "max_abs_err": None, "err_ratio": None, "peak_mem_bytes": None, "threads": None,
-         "machine_busy": None}
+def new_entry(suite: str, impl, case: Case, library: list, preferred: tuple, series: str = "") -> Entry:
+    e = Entry(suite=suite, key=case.key, impl=impl.name, label=case.label, case=case.to_dict(), op=case.op,
+              variant=case.variant, dtype=case.dtype, device=case.device, layer=impl.layer, native=bool(impl.native),
+              adds=impl.adds, source=impl.source, impl_note=impl.note,
+              role="reference" if impl.name in library else "rung", library_candidates=list(library),
+              library_preferred=list(preferred), note=case.note, flops=case.flops, bytes=case.nbytes,
+              metric=case.metric, intensity=arithmetic_intensity(case.flops, case.nbytes))
     if series:
-        e["series"] = series
-        e["size"] = case.shape[0]
+        e["series"], e["size"] = series, case.shape[0]
     return e
 
 
@@ -81,6 +72,7 @@ def fill_figures(e: dict, case: Case, peaks: dict) -> None:
         pk, label, e["peak_level"] = bandwidth_for(dev_peaks, case.nbytes)
         e["pct_peak"] = pct(tp["gbps"] * 1e9 if tp["gbps"] is not None else None, pk)
     e["peak_label"] = label
+    honest_pct(e)
 
 
 class Runner:

@@ -1,17 +1,19 @@
-"""The versioned result file: schema, environment, write / read.
+"""The result file: a typed, versioned record of one run (docs/results-format.md).
 
-    {"schema_version": 1, "kind": "kernelbench-results", "created": ISO date, "host": ...,
-     "git": {"commit": ..., "dirty": bool}, "argv": [...], "suites": [...], "quick": bool,
-     "selection": {...}, "environment": kernelbench.info.collect() (or a fallback),
-     "threads": {...}, "peaks": {"cpu": DevicePeaks, "cuda": DevicePeaks},
-     "entries": [entry, ...], "analysis": {"crossovers": [...]}, "interrupted": bool,
-     "duration_s": float}
-
-An entry is one rung on one case (see engine.new_entry for its fields).  Non-finite floats are
+`Results` is the file, `Entry` one rung on one case; both are dataclasses whose fields are the
+schema (`json_schema()` prints it), and `read` is the one way every reader (`show`, `compare`,
+`report`, `tables`) gets a file: it checks the kind and the version, migrates older versions and
+checks each field's type.  A file written by a newer kernelbench is refused, naming its version.
+Entries also read like the dicts they are stored as (`e["median_s"]`, `e.get("methods")`); keys
+no field names (the collectives suite's `busbw_gbps`, ...) live in `extra`.  Non-finite floats are
 written as null.
+
+Versions: 1 (2026); 2 stores no % of peak above 100 % (a figure above its peak measures a level the
+peak does not describe): on reading a version 1 file such a figure is dropped and its label says so.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import math
@@ -19,15 +21,214 @@ import os
 import platform
 import socket
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 KIND = "kernelbench-results"
 
 
 class ResultFileError(ValueError):
-    pass
+    """A result file that cannot be read: one line that says why."""
+
+
+class Record:
+    """Mapping-style access to a dataclass's fields, unknown keys in `extra` (how the files read)."""
+    extra: dict
+
+    def __getitem__(self, k: str):
+        if k in self._names():
+            return getattr(self, k)
+        return self.extra[k]
+
+    def __setitem__(self, k: str, v) -> None:
+        if k in self._names():
+            setattr(self, k, v)
+        else:
+            self.extra[k] = v
+
+    def __contains__(self, k: str) -> bool:
+        return k in self._names() or k in self.extra
+
+    def get(self, k: str, default=None):
+        """Like dict.get, and `default` also for a field that is null (a field absent from an older file)."""
+        v = self[k] if k in self else None
+        return default if v is None else v
+
+    def update(self, d: dict) -> None:
+        for k, v in d.items():
+            self[k] = v
+
+    def setdefault(self, k: str, v):
+        if k not in self:
+            self[k] = v
+        return self[k]
+
+    @classmethod
+    def _names(cls) -> frozenset:
+        return frozenset(f.name for f in dataclasses.fields(cls) if f.name != "extra")
+
+    def to_dict(self) -> dict:
+        d = {f: getattr(self, f) for f in sorted(self._names(), key=_ORDER[type(self).__name__].index)}
+        d.update({k: v for k, v in self.extra.items() if not k.startswith("_")})
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = ""):
+        names = cls._names()
+        kw = {k: v for k, v in d.items() if k in names}
+        for k, v in kw.items():
+            kinds = _TYPES[cls.__name__][k]
+            if not (v is None and type(None) in kinds) and (isinstance(v, bool) and bool not in kinds
+                                                            or not isinstance(v, kinds)):
+                want = " or ".join("null" if t is type(None) else t.__name__ for t in kinds)
+                raise ResultFileError(f"{where}\"{k}\" is {v!r:.40}, expected {want}")
+        return cls(**kw, extra={k: v for k, v in d.items() if k not in names})
+
+
+N = (int, float, type(None))          # a number or null
+S0 = (str, type(None))
+
+
+@dataclass
+class Entry(Record):
+    """One rung on one case (engine.new_entry fills it; docs/results-format.md says each field)."""
+    suite: str
+    key: str
+    impl: str
+    status: Optional[str] = None          # ok | failed | error | skipped; None: cut short by Ctrl-C
+    reason: str = ""
+    label: str = ""
+    case: dict = field(default_factory=dict)
+    op: Optional[str] = None
+    variant: Optional[str] = None
+    dtype: Optional[str] = None
+    device: Optional[str] = None
+    layer: Optional[str] = None
+    native: bool = False
+    backend: Optional[str] = None
+    front_door: Optional[str] = None
+    adds: Optional[str] = ""
+    source: Optional[str] = ""
+    impl_note: Optional[str] = ""
+    role: str = "rung"
+    library_candidates: list = field(default_factory=list)
+    library_preferred: list = field(default_factory=list)
+    note: Optional[str] = ""
+    flops: Optional[float] = None
+    bytes: Optional[float] = None
+    metric: Optional[str] = None
+    intensity: Optional[float] = None
+    median_s: Optional[float] = None
+    iqr_s: Optional[float] = None
+    q1_s: Optional[float] = None
+    q3_s: Optional[float] = None
+    n: Optional[int] = None
+    rel_iqr: Optional[float] = None
+    noisy: Optional[bool] = None
+    timing: Optional[dict] = None
+    figure: Optional[str] = None
+    methods: Optional[dict] = None
+    first_call_s: Optional[float] = None
+    tflops: Optional[float] = None
+    gbps: Optional[float] = None
+    value: Optional[float] = None
+    pct_peak: Optional[float] = None
+    peak_label: Optional[str] = ""
+    peak_level: Optional[str] = None
+    pct_measured_peak: Optional[float] = None
+    pct_library: Optional[float] = None
+    library_ref: Optional[str] = None
+    max_abs_err: Optional[float] = None
+    err_ratio: Optional[float] = None
+    peak_mem_bytes: Optional[float] = None
+    threads: Optional[dict] = None
+    machine_busy: Optional[float] = None
+    extra: dict = field(default_factory=dict)   # series, size, solo, wall_s, device_s, overhead_s, traceback, ...
+
+
+@dataclass
+class Results(Record):
+    """One run: where, when, what was selected, the peaks, the entries."""
+    kind: str = KIND
+    schema_version: int = SCHEMA_VERSION
+    created: Optional[str] = None
+    host: Optional[str] = None
+    git: dict = field(default_factory=dict)
+    argv: list = field(default_factory=list)
+    suites: list = field(default_factory=list)
+    quick: Optional[bool] = False
+    selection: dict = field(default_factory=dict)
+    environment: dict = field(default_factory=dict)
+    threads: dict = field(default_factory=dict)
+    peaks: dict = field(default_factory=dict)
+    entries: list = field(default_factory=list)
+    analysis: dict = field(default_factory=dict)
+    interrupted: Optional[bool] = False
+    duration_s: Optional[float] = None
+    path: Optional[str] = None            # where it was read from (not written)
+    extra: dict = field(default_factory=dict)   # devices, frontdoors, machine_busy_at_start, collectives, ...
+
+    def __getitem__(self, k: str):
+        return self.path if k == "_path" else super().__getitem__(k)
+
+    def __contains__(self, k: str) -> bool:
+        return k == "_path" or super().__contains__(k)
+
+    def to_dict(self) -> dict:
+        d = super().to_dict()
+        d.pop("path")
+        d["entries"] = [e.to_dict() if isinstance(e, Entry) else e for e in self.entries]
+        return d
+
+
+_ORDER = {c.__name__: [f.name for f in dataclasses.fields(c)] for c in (Entry, Results)}
+_KINDS = {"str": (str,), "int": (int,), "bool": (bool,), "dict": (dict,), "list": (list,),
+          "Optional[str]": S0, "Optional[float]": N, "Optional[int]": N, "Optional[bool]": (bool, type(None)),
+          "Optional[dict]": (dict, type(None))}
+_TYPES = {c.__name__: {f.name: _KINDS[f.type] for f in dataclasses.fields(c) if f.name != "extra"}
+          for c in (Entry, Results)}
+_JSON = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object", list: "array",
+         type(None): "null"}
+
+
+def json_schema() -> dict:
+    """The JSON Schema of a result file of this version, from the dataclasses' fields."""
+    def obj(c, required):
+        props = {f: {"type": sorted({_JSON[t] for t in kinds})} for f, kinds in _TYPES[c.__name__].items()}
+        return {"type": "object", "properties": props, "required": list(required)}
+    top = obj(Results, ("kind", "schema_version", "entries"))
+    top["properties"].pop("path")
+    top["properties"]["schema_version"] = {"const": SCHEMA_VERSION}
+    top["properties"]["entries"] = {"type": "array", "items": obj(Entry, ("suite", "key", "impl"))}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": KIND, **top}
+
+
+def honest_pct(e) -> None:
+    """No % of peak above 100: such a figure says the data came from a faster level (a cache) than
+    the one the peak describes.  It is dropped (pct_peak null) and kept as `pct_peak_over`."""
+    p = e.get("pct_peak")
+    if p is not None and p > 100.0:
+        e["pct_peak"], e["pct_peak_over"] = None, p
+
+
+def over_peak_note(entries: list) -> str:
+    """The footnote of a table with dropped % of peak ('' when none was dropped)."""
+    over = [e["pct_peak_over"] for e in entries if e.get("pct_peak_over")]
+    return (f"no % of peak for {len(over)} rung(s) that measured {min(over):.0f}-{max(over):.0f}% of it: the data came "
+            f"from a faster level (a cache) than the figure describes" if over else "")
+
+
+def _migrate(d: dict, where: str) -> dict:
+    """A version 1 file as version 2: % of peak above 100 dropped (see honest_pct)."""
+    v = d.get("schema_version")
+    if v == 1:
+        for e in d["entries"] if isinstance(d.get("entries"), list) else []:
+            if isinstance(e, dict):
+                honest_pct(e)
+        d["schema_version"] = 2
+    return d
 
 
 def git_info(repo: Optional[Path] = None) -> dict:
@@ -56,12 +257,9 @@ def environment() -> dict:
                 "info_error": f"{type(exc).__name__}: {exc}"}
 
 
-def new_result(suites: list, argv: list, quick: bool, selection: dict) -> dict:
-    return {"schema_version": SCHEMA_VERSION, "kind": KIND,
-            "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "host": socket.gethostname(), "git": git_info(), "argv": list(argv), "suites": list(suites),
-            "quick": quick, "selection": selection, "environment": {}, "threads": {}, "peaks": {},
-            "entries": [], "analysis": {}, "interrupted": False, "duration_s": None}
+def new_result(suites: list, argv: list, quick: bool, selection: dict) -> Results:
+    return Results(created=_dt.datetime.now().astimezone().isoformat(timespec="seconds"), host=socket.gethostname(),
+                   git=git_info(), argv=list(argv), suites=list(suites), quick=quick, selection=selection)
 
 
 def default_path(results_dir: str = "kb_results") -> Path:
@@ -71,6 +269,8 @@ def default_path(results_dir: str = "kb_results") -> Path:
 
 def clean(obj):
     """JSON-safe copy: non-finite floats -> None, tuples -> lists, numpy scalars -> Python."""
+    if isinstance(obj, Record):
+        obj = obj.to_dict()
     if isinstance(obj, dict):
         return {str(k): clean(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -116,8 +316,8 @@ def check_writable(path) -> Path:
     return p
 
 
-def read(path) -> dict:
-    """A result file, checked: every problem is one ResultFileError line (never a traceback)."""
+def read(path) -> Results:
+    """A result file, checked and migrated to this version: every problem is one ResultFileError line."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -136,27 +336,26 @@ def read(path) -> dict:
         raise ResultFileError(f"{path}: not a kernelbench result file (no \"kind\": \"{KIND}\")")
     v = data.get("schema_version")
     if not isinstance(v, int) or isinstance(v, bool) or v < 1 or v > SCHEMA_VERSION:
-        raise ResultFileError(f"{path}: schema_version {v!r}; this kernelbench reads 1 to {SCHEMA_VERSION}")
-    data.setdefault("entries", [])
-    data.setdefault("peaks", {})
-    data.setdefault("analysis", {})
-    for key, typ in (("entries", list), ("peaks", dict), ("analysis", dict)):
-        if not isinstance(data[key], typ):
-            raise ResultFileError(f"{path}: \"{key}\" is a {type(data[key]).__name__}, expected a {typ.__name__}")
-    for i, e in enumerate(data["entries"]):
+        raise ResultFileError(f"{path}: schema_version {v!r}; this kernelbench reads 1 to {SCHEMA_VERSION}"
+                              + (" (a newer kernelbench wrote it: update kernelbench)" if isinstance(v, int) and v > 1 else ""))
+    data = _migrate(data, str(path))
+    for key in ("entries", "peaks", "analysis"):
+        if data.get(key) is None:
+            data.pop(key, None)
+    res = Results.from_dict(data, f"{path}: ")
+    for i, e in enumerate(res.entries):
         if not isinstance(e, dict):
             raise ResultFileError(f"{path}: entry {i} is a {type(e).__name__}, expected an object")
         for k in ("suite", "key", "impl"):
             if not isinstance(e.get(k), str):
                 raise ResultFileError(f"{path}: entry {i}: \"{k}\" missing or not a string")
-        if not isinstance(e.get("status"), (str, type(None))):   # null: cut short by Ctrl-C
-            raise ResultFileError(f"{path}: entry {i}: \"status\" is {e.get('status')!r}, expected a string")
         for k in ("median_s", "iqr_s", "rel_iqr"):
             x = e.get(k)
             if x is not None and (isinstance(x, bool) or not isinstance(x, (int, float)) or x < 0):
                 raise ResultFileError(f"{path}: entry {i}: \"{k}\" is {x!r}, expected a number >= 0 or null")
-    data["_path"] = str(path)
-    return data
+        res.entries[i] = Entry.from_dict(e, f"{path}: entry {i}: ")
+    res.path = str(path)
+    return res
 
 
 def environment_summary(data: dict) -> dict:

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
-from ..registry.core import LAYERS, layout_class
+from ..registry.core import LAYERS, OPS, layout_class
 from . import figures
 from .analysis import layer_order
 from .cases import Case
@@ -28,7 +28,6 @@ from .measure import StopRule
 
 SUITES = ("ladder", "sweep", "shapes", "overhead", "layers", "cpu-gemm")
 DEFAULT_SUITE = "ladder"
-OPS = ("matmul", "reduce", "softmax", "log_softmax", "l2norm")
 # Layers whose rungs are ours and may be naive: their per-call time is estimated on a smaller
 # problem first, and they are measured at a smaller size (ladder) or skipped (sweep, shapes) when
 # one call would take longer than the budget's max_call_s.

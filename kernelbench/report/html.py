@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..bench import analysis
 from ..bench.fmt import METRIC_UNIT, fmt_bytes, fmt_err, fmt_num, fmt_pct, fmt_time, status_text
-from ..bench.results import environment_summary, read
+from ..bench.results import environment_summary, over_peak_note, read
 from . import plots
 
 CSS = """
@@ -77,7 +77,7 @@ def _case_table(entries: list) -> str:
     cap = []
     peak = next((e.get("peak_label") for e in entries if e.get("peak_label")), None)
     if peak:
-        cap.append(f"% peak: {html.escape(peak)}")
+        cap += [f"% peak: {html.escape(peak)}"] + [html.escape(n) for n in (over_peak_note(entries),) if n]
     lib = next((e.get("library_ref") for e in entries if e.get("library_ref")), None)
     if lib:
         cap.append(f"% lib: against {html.escape(lib)}")

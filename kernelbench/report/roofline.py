@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 GPUS = ("h100", "a100", "a6000")
-OPS = ("matmul", "reduce")
+LADDERS = ("matmul", "reduce")   # the ops with CUDA ladders in kernelbench.explain
 
 
 def _points(op: str, gpu: str) -> list:
@@ -108,7 +108,7 @@ def section(out_dir: Path, results: Optional[list] = None, img=None, gpus: Optio
     names = {((d.get("peaks") or {}).get("cuda") or {}).get("name") for d in results or []}
     mine = [g.key for g in (lookup_gpu(n) for n in names if n) if g is not None and g.key]
     for gpu in gpus or sorted(set(mine)) or GPUS[:1]:
-        for op in OPS:
+        for op in LADDERS:
             try:
                 p = roofline_png(op, gpu, out_dir, results)
             except (ValueError, SystemExit) as exc:   # no registry / facts here: say so, do not fail the report

@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
 from ..bench import analysis
 from ..bench.figures import EPS
 from ..bench.fmt import METRIC_UNIT, fmt_err, fmt_num, fmt_pct, fmt_time, status_text
-from ..bench.results import environment_summary, read
+from ..bench.results import Entry, environment_summary, over_peak_note, read
+from ..registry.core import OPS
 
 MARKER = re.compile(r"(<!-- kb:table:(?P<name>[A-Za-z0-9_.-]+) -->)(?P<body>.*?)(<!-- kb:end -->)", re.S)
-OPS = ("matmul", "reduce", "softmax", "log_softmax", "l2norm")
 
 
 def _latest(datas: list) -> list:
@@ -32,7 +33,7 @@ def _latest(datas: list) -> list:
     seen: dict = {}
     for d in sorted(datas, key=lambda d: d.get("created") or ""):
         for e in d.get("entries") or []:
-            e = dict(e)
+            e = replace(e, extra=dict(e.extra)) if isinstance(e, Entry) else dict(e)
             e["_file"] = d.get("_path")
             e["_data"] = d
             seen[(e.get("suite"), e.get("key"), e.get("impl"), e.get("front_door") if e.get("suite") == "overhead" else None)] = e
@@ -112,6 +113,7 @@ def _case_md(es: list, md_dir: Path, root: Path) -> str:
     peak = next((e.get("peak_label") for e in es if e.get("peak_label")), None)
     if peak:
         foot.append(peak if peak.startswith("no % of peak") else f"% of peak against {peak}")
+    foot += [n for n in (over_peak_note(es),) if n]
     if any((e.get("methods") or {}).get("verdict") == "disagree" for e in es):
         foot.append("≠ solo and round-robin figures disagree beyond the noise (the entry's \"methods\" explains)")
     notes = sorted({e["note"] for e in es if e.get("note")})
