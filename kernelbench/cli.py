@@ -139,7 +139,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from .report.show import show
+    from .report.terminal import show
     return show(args.results, console=_console(), width=args.width)
 
 

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from .bench import figures as _fig
+from .bench.cases import fp64_result
 
 # Unit roundoff (eps / 2) of the storage type, and of the accumulator the kernels use for it.
 UNIT_ROUNDOFF = {d: e / 2 for d, e in _fig.EPS.items()}
@@ -46,7 +47,7 @@ def error_scale(dtype: str, length: int) -> float:
 def matmul_reference(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(A @ B, |A| @ |B|) in float64: the result and the scale each element's error is judged by."""
     a64, b64 = to_float64(a), to_float64(b)
-    return a64 @ b64, np.abs(a64) @ np.abs(b64)
+    return fp64_result("matmul", [a64, b64]), np.abs(a64) @ np.abs(b64)
 
 
 # TF32 math (precision "tf32"): each fp32 input is rounded to 10 mantissa bits (cvt.rna: relative
@@ -69,16 +70,8 @@ def check_matmul(out, a, b, dtype: str, precision: str = "") -> float:
 
 
 def reduce_reference(x: np.ndarray, op: str, dim, keepdim: bool) -> np.ndarray:
-    x64 = to_float64(x)
-    fn = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min, "argmax": np.argmax,
-          "argmin": np.argmin}[op]
-    if op in ("argmax", "argmin"):
-        if dim is None:
-            r = np.asarray(fn(x64))
-            return r.reshape([1] * x64.ndim) if keepdim else r
-        return fn(x64, axis=dim, keepdims=keepdim)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(fn(x64, axis=dim, keepdims=keepdim))
+        return np.asarray(fp64_result("reduce", [to_float64(x)], op, dim, keepdim))
 
 
 def check_reduce(out, x, op: str, dim, keepdim: bool, dtype: str, summation=()) -> None:
@@ -107,10 +100,7 @@ def check_reduce(out, x, op: str, dim, keepdim: bool, dtype: str, summation=()) 
 
 
 def softmax_reference(x, log: bool) -> np.ndarray:
-    x64 = to_float64(x)
-    shifted = x64 - x64.max(axis=-1, keepdims=True)
-    lse = np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-    return shifted - lse if log else np.exp(shifted - lse)
+    return fp64_result("log_softmax" if log else "softmax", [to_float64(x)])
 
 
 def check_rowwise(out, x, kind: str, dtype: str) -> None:
@@ -118,7 +108,7 @@ def check_rowwise(out, x, kind: str, dtype: str) -> None:
     got = to_float64(out)
     cols = x64.shape[-1]
     if kind == "l2norm":
-        ref = np.sqrt((x64 * x64).sum(-1))
+        ref = fp64_result("l2norm", [x64])
         tol = _fig.l2norm_tol(dtype, cols, ref) + 1e-30
     else:
         ref = softmax_reference(x64, kind == "log_softmax")

@@ -7,7 +7,8 @@ import pytest
 from rich.console import Console
 
 from kernelbench import cli
-from kernelbench.bench import analysis, console as con
+from kernelbench.bench import analysis
+from kernelbench.report import terminal as con
 from kernelbench.bench.fmt import fmt_time
 from kernelbench.bench.results import read
 

@@ -9,5 +9,5 @@
     engine.py    verify then time every rung of every group; errors and skips recorded
     analysis.py  % of library, measured peaks, crossover, best per layer
     results.py   the typed, versioned result file
-    console.py   rich tables;   run.py  the `run` command
+    run.py       the `run` command (its tables: report/terminal.py)
 """

@@ -202,48 +202,56 @@ class Reference:
     scale: dict              # the scalars the tolerance was built from (recorded in the result)
 
 
+def _np():
+    import numpy as np
+    return np
+
+
+def _xp(x):
+    """The array namespace of x: torch or numpy (both have sqrt, exp, log, abs, isnan)."""
+    return __import__("torch") if is_torch(x) else _np()
+
+
 def _f64(x):
     if is_torch(x):
         import torch
         return x.to(torch.float64)
-    import numpy as np
-    return np.asarray(x, dtype=np.float64)
+    return _np().asarray(x, dtype=_np().float64)
 
 
-def _sum64(x, dim):
-    if is_torch(x):
-        import torch
-        return torch.sum(x, dim=dim, dtype=torch.float64) if dim is not None else torch.sum(x, dtype=torch.float64)
-    import numpy as np
-    return np.sum(x, axis=dim, dtype=np.float64)
-
-
-def _l2_64(x, dim):
-    if is_torch(x):
-        import torch
-        return torch.linalg.vector_norm(x, dim=dim, dtype=torch.float64)
-    import numpy as np
-    x64 = np.asarray(x, dtype=np.float64)
-    return np.sqrt(np.sum(x64 * x64, axis=dim))
-
-
-def _amax(x, dim, keepdim=False, minimum=False):
+def reduce64(x, how: str, dim=None, keepdim: bool = False):
+    """sum | amax | amin | argmax | argmin of x (numpy or torch, on its device) along dim (None: all)."""
     if is_torch(x):
         import torch
         if dim is None:
-            return (torch.amin if minimum else torch.amax)(x)
-        return (torch.amin if minimum else torch.amax)(x, dim=dim, keepdim=keepdim)
-    import numpy as np
-    return (np.min if minimum else np.max)(x, axis=dim, keepdims=keepdim)
+            r = getattr(torch, how)(x)
+            return r.reshape([1] * x.ndim) if keepdim else r
+        return getattr(torch, how)(x, dim=dim, keepdim=keepdim)
+    np = _np()
+    return np.asarray(getattr(np, {"amax": "max", "amin": "min"}.get(how, how))(x, axis=dim, keepdims=keepdim))
 
 
-def _abs(x):
-    return x.abs() if is_torch(x) else abs(x)
-
-
-def _rms(x) -> float:
-    n = int(math.prod(x.shape)) or 1
-    return float(_l2_64(x.reshape(-1), 0)) / math.sqrt(n)
+def fp64_result(op: str, inputs: list, variant: Optional[str] = None, dim=None, keepdim: bool = False):
+    """THE reference: the op computed in float64 from the very values the kernel saw (numpy or torch,
+    on their device) -- the benchmark's check and kernelbench.testing both compare against it.
+    reduce argmax / argmin: the indices (first of ties)."""
+    x = _f64(inputs[0])
+    xp = _xp(x)
+    if op == "matmul":
+        return x @ _f64(inputs[1])
+    if op == "reduce":
+        if variant in ("sum", "mean"):
+            s = reduce64(x, "sum", dim, keepdim)
+            n = int(math.prod(x.shape)) if dim is None else x.shape[dim]
+            return s / n if variant == "mean" else s
+        return reduce64(x, {"max": "amax", "min": "amin"}.get(variant, variant), dim, keepdim)
+    if op in ("softmax", "log_softmax"):
+        z = x - reduce64(x, "amax", -1, True)
+        out = z - xp.log(reduce64(xp.exp(z), "sum", -1, True))
+        return out if op == "log_softmax" else xp.exp(out)
+    if op == "l2norm":
+        return xp.sqrt(reduce64(x * x, "sum", -1))
+    raise ValueError(f"op: unknown {op!r}")
 
 
 def _scalar(x) -> float:
@@ -252,52 +260,31 @@ def _scalar(x) -> float:
 
 def reference(case: Case, inputs: list) -> Reference:
     """fp64 result of the case and the tolerance each output element is allowed."""
-    dt = case.dtype
+    dt, x = case.dtype, inputs[0]
+    xp = _xp(x)
     if case.op == "matmul":
-        a, b = inputs
-        c = _f64(a) @ _f64(b)
+        c = fp64_result("matmul", inputs)
         k = figures.matmul_dims(case.shape)[3]
-        ra, rb = _rms(a), _rms(b)
-        tol = figures.matmul_tol(dt, k, ra, rb, _abs(c), precision=case.precision)
-        return Reference(c, tol, {"k": k, "rms_a": ra, "rms_b": rb})
-    x = inputs[0]
+        ra, rb = (_scalar(xp.sqrt(reduce64(_f64(t) ** 2, "sum") / max(1, math.prod(t.shape)))) for t in inputs)
+        return Reference(c, figures.matmul_tol(dt, k, ra, rb, abs(c), precision=case.precision),
+                         {"k": k, "rms_a": ra, "rms_b": rb})
     if case.op == "reduce":
         v, dim = case.variant, case.dim
         n = case.numel if dim is None else case.shape[dim]
         if v in ("sum", "mean"):
-            s = _sum64(x, dim)
-            l2 = _l2_64(x, dim) if dim is not None else _l2_64(x.reshape(-1), 0)
-            if v == "mean":
-                s = s / n
-                l2 = l2 / n
-            if case.keepdim and dim is not None:
-                s = s.unsqueeze(dim) if is_torch(s) else s[(slice(None),) * dim + (None,)]
-                l2 = l2.unsqueeze(dim) if is_torch(l2) else l2[(slice(None),) * dim + (None,)]
-            tol = figures.sum_tol(dt, n, l2, _abs(s))
-            return Reference(s, tol, {"n": n})
-        minimum = v in ("min", "argmin")
-        m = _f64(_amax(x, dim, keepdim=case.keepdim and v in ("max", "min"), minimum=minimum))
-        return Reference(m, 0.0 * _abs(m), {"n": n, "exact": True})
+            s = fp64_result("reduce", inputs, v, dim, case.keepdim and dim is not None)
+            l2 = xp.sqrt(reduce64(_f64(x) ** 2, "sum", dim, case.keepdim and dim is not None))
+            return Reference(s, figures.sum_tol(dt, n, l2 / n if v == "mean" else l2, abs(s)), {"n": n})
+        m = fp64_result("reduce", inputs, {"argmax": "max", "argmin": "min"}.get(v, v), dim,
+                        case.keepdim and v in ("max", "min"))
+        return Reference(m, 0.0 * abs(m), {"n": n, "exact": True})
     n = case.shape[-1]
+    out = fp64_result(case.op, inputs)
     if case.op in ("softmax", "log_softmax"):
-        x64 = _f64(x)
-        mx = _amax(x64, -1, keepdim=True)
-        z = x64 - mx
-        if is_torch(z):
-            lse = z.exp().sum(-1, keepdim=True).log()
-        else:
-            import numpy as np
-            lse = np.log(np.exp(z).sum(-1, keepdims=True))
-        log = case.op == "log_softmax"
-        out = z - lse
-        if not log:
-            out = out.exp() if is_torch(out) else __import__("numpy").exp(out)
-        max_abs = _scalar(_abs(x64).max())
-        return Reference(out, figures.softmax_tol(dt, n, max_abs, _abs(out), log), {"n": n, "max_abs_x": max_abs})
-    if case.op == "l2norm":
-        r = _l2_64(x, -1)
-        return Reference(r, figures.l2norm_tol(dt, n, _abs(r)), {"n": n})
-    raise ValueError(f"op: unknown {case.op!r}")
+        max_abs = _scalar(abs(_f64(x)).max())
+        return Reference(out, figures.softmax_tol(dt, n, max_abs, abs(out), case.op == "log_softmax"),
+                         {"n": n, "max_abs_x": max_abs})
+    return Reference(out, figures.l2norm_tol(dt, n, abs(out)), {"n": n})
 
 
 # ---------------------------------------------------------------------------------------- check
@@ -308,87 +295,52 @@ class Check:
     err_ratio: Optional[float]       # max over elements of |err| / tol (<= 1 passes)
     reason: str = ""
 
-    def to_dict(self) -> dict:
-        return {"ok": self.ok, "max_abs_err": self.max_abs_err, "err_ratio": self.err_ratio,
-                "reason": self.reason}
 
-
-def _shape(x) -> tuple:
-    return tuple(x.shape)
+def _numel(x) -> int:
+    return int(math.prod(x.shape)) if hasattr(x, "shape") else 1
 
 
 def _gather(x, idx, dim):
     """x[idx] along dim (idx holds indices into that dim), or into the flattened x (dim None)."""
+    if dim is None:
+        flat = idx.reshape(-1)
+        return x.reshape(-1)[flat.to(__import__("torch").int64) if is_torch(x) else flat.astype("int64")].reshape(idx.shape)
     if is_torch(x):
         import torch
-        idx = idx.to(torch.int64)
-        if dim is None:
-            return x.reshape(-1)[idx.reshape(-1)].reshape(idx.shape)
-        return torch.gather(x, dim, idx.unsqueeze(dim)).squeeze(dim)
-    import numpy as np
-    idx = np.asarray(idx).astype(np.int64)
-    if dim is None:
-        return x.reshape(-1)[idx.reshape(-1)].reshape(idx.shape)
-    return np.take_along_axis(x, np.expand_dims(idx, dim), axis=dim).squeeze(dim)
+        return torch.gather(x, dim, idx.to(torch.int64).unsqueeze(dim)).squeeze(dim)
+    np = _np()
+    return np.take_along_axis(x, np.expand_dims(np.asarray(idx).astype(np.int64), dim), axis=dim).squeeze(dim)
 
 
 def check(case: Case, inputs: list, ref: Reference, out) -> Check:
     """Compare a rung's output (already in the namespace and on the device of the inputs) with
     the reference.  A wrong shape, a NaN where the reference has none, or any element beyond its
     tolerance fails."""
-    want = _shape(ref.value)
+    want, got_shape = tuple(ref.value.shape), tuple(out.shape)
     if case.op == "reduce" and case.variant in ("argmax", "argmin"):
-        if _shape(out) != want and not (case.keepdim and _shape(out) == _with_kept(want, case)):
-            return Check(False, None, None, f"output shape {_shape(out)}, expected {want}")
-        x = inputs[0]
-        o = out.reshape(want) if hasattr(out, "reshape") else out
+        kept = want[:case.dim] + (1,) + want[case.dim:] if case.keepdim and case.dim is not None else want
+        if got_shape not in (want, kept):
+            return Check(False, None, None, f"output shape {got_shape}, expected {want}")
+        o = out.reshape(want)
         n_idx = case.numel if case.dim is None else case.shape[case.dim]
-        lo, hi = _scalar(o.min()) if _numel(o) else 0, _scalar(o.max()) if _numel(o) else 0
+        lo, hi = (_scalar(o.min()), _scalar(o.max())) if _numel(o) else (0, 0)
         if lo < 0 or hi >= n_idx:
             return Check(False, None, None, f"index out of range [{lo}, {hi}] for length {n_idx}")
-        got = _f64(_gather(x, o, case.dim))
-        err = _scalar(_abs(got - ref.value).max()) if _numel(got) else 0.0
+        got = _f64(_gather(inputs[0], o, case.dim))
+        err = _scalar(abs(got - ref.value).max()) if _numel(got) else 0.0
         return Check(err == 0.0, err, 0.0 if err == 0 else math.inf,
                      "" if err == 0 else "the selected element is not the extremum")
-    if _shape(out) != want:
-        return Check(False, None, None, f"output shape {_shape(out)}, expected {want}")
+    if got_shape != want:
+        return Check(False, None, None, f"output shape {got_shape}, expected {want}")
     if _numel(out) == 0:
         return Check(True, 0.0, 0.0)
-    diff = _abs(_f64(out) - ref.value)
-    if _has_nan(diff):
+    diff = abs(_f64(out) - ref.value)
+    if bool(_xp(diff).isnan(diff).any()):
         return Check(False, math.nan, math.inf, "NaN in the output")
-    err = _scalar(diff.max())
-    tol = ref.tol
-    if hasattr(tol, "shape") and _shape(tol) == _shape(diff):
-        over = diff / _clamp_min(tol, 1e-300)
-        ratio = _scalar(over.max())
+    err, tol = _scalar(diff.max()), ref.tol
+    if hasattr(tol, "shape") and tuple(tol.shape) == tuple(diff.shape):
+        ratio = _scalar((diff / (tol.clamp_min(1e-300) if is_torch(tol) else _np().maximum(tol, 1e-300))).max())
     else:
-        t = _scalar(tol)
-        ratio = figures.err_ratio(err, t)
+        ratio = figures.err_ratio(err, _scalar(tol))
     ok = ratio <= 1.0 or err == 0.0
     return Check(ok, err, ratio, "" if ok else f"max error {err:.3g} is {ratio:.3g}x the tolerance")
-
-
-def _with_kept(shape, case):
-    s = list(shape)
-    s.insert(case.dim, 1)
-    return tuple(s)
-
-
-def _numel(x) -> int:
-    return int(math.prod(x.shape)) if hasattr(x, "shape") else 1
-
-
-def _has_nan(x) -> bool:
-    if is_torch(x):
-        import torch
-        return bool(torch.isnan(x).any())
-    import numpy as np
-    return bool(np.isnan(x).any())
-
-
-def _clamp_min(x, v):
-    if is_torch(x):
-        return x.clamp_min(v)
-    import numpy as np
-    return np.maximum(x, v)

@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
                            TimeElapsedColumn)
 
-from . import analysis, console as con, results
+from . import analysis, results
+from ..report import terminal as con
 from .backends import devices_present, frontdoors
 from .engine import Runner
 from .peaks import cpu_peaks, gpu_peaks

@@ -1,5 +1,6 @@
 """Terminal output with rich: one table per case (rows = rungs, one unit per table), the sweep
-as a pivot (rows = rungs, columns = sizes), the layers view, the overhead table."""
+as a pivot (rows = rungs, columns = sizes), the layers view, the overhead table -- what `run`
+prints as it goes, and `kernelbench show RESULTS...` (the same tables of stored files)."""
 from __future__ import annotations
 
 from typing import Optional
@@ -8,9 +9,9 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from . import analysis
-from .results import over_peak_note
-from .fmt import METRIC_UNIT, fmt_err, fmt_num, fmt_pct, fmt_time, status_text
+from ..bench import analysis
+from ..bench.fmt import METRIC_UNIT, fmt_err, fmt_num, fmt_pct, fmt_time, status_text
+from ..bench.results import environment_summary, over_peak_note, read
 
 
 def _style_for(e: dict, best: Optional[float]) -> str:
@@ -210,3 +211,40 @@ def overhead_table(entries: list, width: Optional[int] = None) -> Optional[Table
         cap += f"; columns left out to fit {width} columns: {', '.join(dropped)}"
     t.caption = cap
     return t
+
+
+def show(paths: list, console=None, width: Optional[int] = None) -> int:
+    from rich.console import Console
+    console = console or Console()
+    if width:
+        console.width = width
+    w = console.width
+    for p in paths:
+        data = read(p)
+        s = environment_summary(data)
+        console.print(f"[bold]{p}[/]: {s['cpu'] or '?'}{' + ' + s['gpu'] if s['gpu'] else ''}; commit "
+                      f"{s['commit'] or '?'}; {(s['created'] or '')[:19]}", soft_wrap=True)
+        entries = data["entries"]
+        analysis.apply_library_ratios(entries)
+        for (suite, _key), es in analysis.case_groups(entries).items():
+            if suite in ("sweep", "overhead", "collectives"):
+                continue
+            console.print(case_table(es, width=w))
+        for (series, dtype) in analysis.sweep_series(entries):
+            console.print(sweep_table(entries, series, dtype, width=console.width))
+        lt = layers_table(entries, width=console.width) if any(e.get("suite") == "ladder" for e in entries) else None
+        if lt is not None:
+            console.print(lt)
+        ot = overhead_table(entries, width=console.width)
+        if ot is not None:
+            console.print(ot)
+        if any(e.get("suite") == "collectives" for e in entries):
+            from ..collectives.table import tables as collectives_tables
+            for t in collectives_tables(entries):
+                console.print(t)
+        bad = analysis.disagreements(entries)
+        if bad:
+            console.print(f"[yellow]{len(bad)} entr{'y' if len(bad) == 1 else 'ies'} whose solo and round-robin "
+                          f"figures disagree beyond the noise: "
+                          + ", ".join(f"{e['impl']} on {e['label']}" for e in bad[:8]) + "[/]", soft_wrap=True)
+    return 0
