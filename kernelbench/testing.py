@@ -3,7 +3,7 @@
 References are computed in float64 from the very values the kernel saw (inputs already rounded
 to the test dtype), so the tolerance only has to cover the kernel's own rounding: accumulation
 (error of a K-term dot product grows ~ sqrt(K) * u for random data) plus one rounding of the output.
-The tolerance model is the one of csrc/common/kb_tolerance.h (through kernelbench/bench/figures.py):
+The tolerance model is the one of csrc/common/kb_tolerance.h (through kernelbench/tolerance.py):
 the tests take adversarial inputs, so they plug the sum of |terms| in for the 2-norm of the terms
 and for |ref| -- a looser bound that holds for any input.
 """
@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .bench import figures as _fig
+from . import tolerance as _fig
 from .bench.cases import fp64_result
 
 # Unit roundoff (eps / 2) of the storage type, and of the accumulator the kernels use for it.

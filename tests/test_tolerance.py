@@ -1,6 +1,6 @@
 """One tolerance model: csrc/common/kb_tolerance.h states it, the C++ self-tests include it,
-kernelbench/bench/figures.py reads its constants and writes its formulas, kernelbench/testing.py
-uses figures.py.  These tests compile the header and check that C++ and Python agree."""
+kernelbench/tolerance.py takes its constants from the build and writes its formulas; kernelbench/testing.py
+and the benchmark use tolerance.py.  These tests compile the header and check that C++ and Python agree."""
 from __future__ import annotations
 
 import math
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from kernelbench import testing
-from kernelbench.bench import figures
+from kernelbench import tolerance as figures
 
 ROOT = Path(__file__).resolve().parent.parent
 DTYPES = {"float32": "F32", "float64": "F64", "float16": "F16", "bfloat16": "BF16"}

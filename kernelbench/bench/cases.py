@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Optional
 
 from . import figures
+from .. import tolerance
 
 
 class Skip(Exception):
@@ -266,7 +267,7 @@ def reference(case: Case, inputs: list) -> Reference:
         c = fp64_result("matmul", inputs)
         k = figures.matmul_dims(case.shape)[3]
         ra, rb = (_scalar(xp.sqrt(reduce64(_f64(t) ** 2, "sum") / max(1, math.prod(t.shape)))) for t in inputs)
-        return Reference(c, figures.matmul_tol(dt, k, ra, rb, abs(c), precision=case.precision),
+        return Reference(c, tolerance.matmul_tol(dt, k, ra, rb, abs(c), precision=case.precision),
                          {"k": k, "rms_a": ra, "rms_b": rb})
     if case.op == "reduce":
         v, dim = case.variant, case.dim
@@ -274,7 +275,7 @@ def reference(case: Case, inputs: list) -> Reference:
         if v in ("sum", "mean"):
             s = fp64_result("reduce", inputs, v, dim, case.keepdim and dim is not None)
             l2 = xp.sqrt(reduce64(_f64(x) ** 2, "sum", dim, case.keepdim and dim is not None))
-            return Reference(s, figures.sum_tol(dt, n, l2 / n if v == "mean" else l2, abs(s)), {"n": n})
+            return Reference(s, tolerance.sum_tol(dt, n, l2 / n if v == "mean" else l2, abs(s)), {"n": n})
         m = fp64_result("reduce", inputs, {"argmax": "max", "argmin": "min"}.get(v, v), dim,
                         case.keepdim and v in ("max", "min"))
         return Reference(m, 0.0 * abs(m), {"n": n, "exact": True})
@@ -282,9 +283,9 @@ def reference(case: Case, inputs: list) -> Reference:
     out = fp64_result(case.op, inputs)
     if case.op in ("softmax", "log_softmax"):
         max_abs = _scalar(abs(_f64(x)).max())
-        return Reference(out, figures.softmax_tol(dt, n, max_abs, abs(out), case.op == "log_softmax"),
+        return Reference(out, tolerance.softmax_tol(dt, n, max_abs, abs(out), case.op == "log_softmax"),
                          {"n": n, "max_abs_x": max_abs})
-    return Reference(out, figures.l2norm_tol(dt, n, abs(out)), {"n": n})
+    return Reference(out, tolerance.l2norm_tol(dt, n, abs(out)), {"n": n})
 
 
 # ---------------------------------------------------------------------------------------- check
@@ -341,6 +342,6 @@ def check(case: Case, inputs: list, ref: Reference, out) -> Check:
     if hasattr(tol, "shape") and tuple(tol.shape) == tuple(diff.shape):
         ratio = _scalar((diff / (tol.clamp_min(1e-300) if is_torch(tol) else _np().maximum(tol, 1e-300))).max())
     else:
-        ratio = figures.err_ratio(err, _scalar(tol))
+        ratio = tolerance.err_ratio(err, _scalar(tol))
     ok = ratio <= 1.0 or err == 0.0
     return Check(ok, err, ratio, "" if ok else f"max error {err:.3g} is {ratio:.3g}x the tolerance")
