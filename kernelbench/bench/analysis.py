@@ -209,6 +209,16 @@ def sweep_series(entries: list) -> dict:
     return out
 
 
+def sweep_grid(entries: list, series: str, dtype: Optional[str] = None) -> tuple:
+    """(sizes, {(impl, device, dtype): {size: entry}}) of one sweep series (one dtype, or all)."""
+    rows = [e for e in entries if e.get("suite") == "sweep" and e.get("series") == series
+            and (dtype is None or e["dtype"] == dtype)]
+    grid: dict = {}
+    for e in rows:
+        grid.setdefault((e["impl"], e["device"], e["dtype"]), {})[e["size"]] = e
+    return sorted({e["size"] for e in rows}), grid
+
+
 def crossovers(entries: list) -> list:
     """Per sweep series: the smallest size from which the best GPU rung beats the best CPU rung
     at every larger size measured on both (None when the GPU never wins or there is no GPU)."""

@@ -11,6 +11,7 @@ import math
 import random
 import sys
 import traceback
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Callable, Optional
 
@@ -33,6 +34,26 @@ PROBE_RULE = StopRule(min_reps=3, max_reps=7, budget_s=0.5, target_rel_ci=None, 
 def _err_text(exc: BaseException) -> str:
     msg = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {msg[0] if msg else ''}"[:300]
+
+
+class _Outcome(dict):
+    """status / reason of a step, set by `recorded` when the step raised."""
+
+
+@contextmanager
+def recorded(e, prefix: str = "", trace: bool = False):
+    """Run one step of a rung into entry (or outcome) `e`: Skip -> "skipped" with its reason, any
+    other exception -> "error" (with `prefix`, and the last frames when `trace`); Ctrl-C goes on up."""
+    try:
+        yield e
+    except KeyboardInterrupt:
+        raise
+    except Skip as s:
+        e["status"], e["reason"] = "skipped", str(s)
+    except Exception as exc:  # noqa: BLE001 - recorded, the run goes on
+        e["status"], e["reason"] = "error", prefix + _err_text(exc)
+        if trace:
+            e["traceback"] = traceback.format_exc(limit=-4)[-2000:]
 
 
 def _compact(xs) -> list:
@@ -103,20 +124,13 @@ class Runner:
         out: list = []
         self._advance(f"{g.suite} · {case.label} · inputs")
         master = ref = None
-        setup_error: Optional[str] = None
-        setup_skip: Optional[str] = None
+        setup = _Outcome()
         if case.device == "cuda" and not cuda_available():
-            setup_skip = "no CUDA device"
+            setup.update(status="skipped", reason="no CUDA device")
         else:
-            try:
+            with recorded(setup, "inputs / reference: "):
                 master = make_inputs(case)
                 ref = reference(case, master)
-            except Skip as s:
-                setup_skip = str(s)
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:
-                setup_error = "inputs / reference: " + _err_text(exc)
         extras: list = []           # measurements at a smaller size, shown after the case
         load = MachineLoad().start()
         for impl in g.impls:
@@ -124,8 +138,8 @@ class Runner:
             e = new_entry(g.suite, impl, case, g.references, g.preferred, g.series)
             out.append(e)
             self.entries.append(e)
-            if setup_skip or setup_error:
-                e["status"], e["reason"] = ("skipped", setup_skip) if setup_skip else ("error", setup_error)
+            if setup:
+                e.update(setup)
             else:
                 small = self.run_impl(g, impl, case, master, ref, e)
                 if small is not None:
@@ -225,18 +239,15 @@ class Runner:
 
     def _scaled(self, g: Group, impls: list, case: Case) -> list:
         """Measure too-slow rungs at the smaller `case`, and the library rungs there too (once)."""
-        out = []
-        try:
+        out, setup = [], _Outcome()
+        with recorded(setup, "inputs / reference: "):
             master = make_inputs(case)
             ref = reference(case, master)
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:
+        if setup:
             for impl in impls:
-                e = new_entry(g.suite, impl, case, g.references, g.preferred, g.series)
-                e["status"], e["reason"] = "error", "inputs / reference: " + _err_text(exc)
-                self.entries.append(e)
-                out.append(e)
+                out.append(new_entry(g.suite, impl, case, g.references, g.preferred, g.series))
+                out[-1].update(setup)
+            self.entries += out
             return out
         todo = list(impls)
         if case.key not in self.scaled_refs_done:
@@ -262,15 +273,10 @@ class Runner:
         if impl.name in g.skip:
             e["status"], e["reason"] = "skipped", g.skip[impl.name]
             return None
-        try:
+        est = None
+        with recorded(e):
             est = self._estimate(g, impl, case)
-        except KeyboardInterrupt:
-            raise
-        except Skip as s:
-            e["status"], e["reason"] = "skipped", str(s)
-            return None
-        except Exception as exc:
-            e["status"], e["reason"] = "error", _err_text(exc)
+        if e["status"]:
             return None
         if est is not None and est[0] > budget.max_call_s:
             t_est, small, t_small = est
@@ -303,22 +309,17 @@ class Runner:
 
     def measure_impl(self, g: Group, impl, case: Case, master, ref, e: dict) -> None:
         budget: Budget = g.budget
-        try:
+        with recorded(e, "preparing inputs: "):
             prep: Prepared = prepare(impl, case, master, flush=budget.flush, fds=self.fds)
-        except KeyboardInterrupt:
-            raise
-        except Skip as s:
-            e["status"], e["reason"] = "skipped", str(s)
-            return
-        except Exception as exc:
-            e["status"], e["reason"] = "error", "preparing inputs: " + _err_text(exc)
+        if e["status"]:
             return
         e["backend"], e["front_door"] = prep.backend, prep.front_door
         if case.device == "cpu":
             e["threads"] = thread_info()
         if budget.cooldown_s:   # the previous rung's workers parked (OpenBLAS spins ~0.1 s after a call)
             quiesce(max_wait_s=budget.cooldown_s)
-        try:
+        timing = None
+        with recorded(e, trace=True):
             # 1. verify before timing (the first call also pays any compilation)
             mem = cuda_memory_probe() if case.device == "cuda" else None
             base = mem[0]() if mem else None
@@ -327,24 +328,15 @@ class Runner:
                 self.history[(case.op, impl.name, case.device, g.series)] = (case.flops, e["first_call_s"])
             if mem:
                 e["peak_mem_bytes"] = mem[1](base)
-            got = to_master(out, master[0])
+            chk = check(case, master, ref, to_master(out, master[0]))
             del out
-            chk = check(case, master, ref, got)
-            del got
             e["max_abs_err"], e["err_ratio"] = chk.max_abs_err, chk.err_ratio
             if not chk.ok:
                 e["status"], e["reason"] = "failed", chk.reason
                 return
             # 2. time
             timing = measure(prep.call, prep.sync, budget.rule(), prep.clock, budget.warmup_s, min_warmup=1)
-        except KeyboardInterrupt:
-            raise
-        except Skip as s:
-            e["status"], e["reason"] = "skipped", str(s)
-            return
-        except Exception as exc:
-            e["status"], e["reason"] = "error", _err_text(exc)
-            e["traceback"] = traceback.format_exc(limit=-4)[-2000:]
+        if timing is None:
             return
         if g.budget.interleave_s and case.device == "cpu":
             self._preps[id(e)] = prep   # timed again round-robin with the case's other rungs
@@ -366,7 +358,7 @@ class Runner:
         e["front_door"] = item.door
         e["backend"] = "native" if impl.native else impl.backend
         self._advance(f"overhead · {case.label} · {item.door} · {impl.name}")
-        try:
+        with recorded(e):
             master = make_inputs(case)
             ref = reference(case, master)
             prep = prepare(impl, case, master, flush=False, fds=self.fds, door=item.door if impl.native else None)
@@ -385,12 +377,6 @@ class Runner:
                 e.update({"status": "ok", "median_s": wall.median, "wall_s": wall.median, "iqr_s": wall.iqr,
                           "device_s": dev, "overhead_s": None if dev is None else max(0.0, wall.median - dev),
                           "n": n * wall.n, "rel_iqr": wall.rel_iqr, "noisy": wall.noisy})
-        except KeyboardInterrupt:
-            raise
-        except Skip as s:
-            e["status"], e["reason"] = "skipped", str(s)
-        except Exception as exc:
-            e["status"], e["reason"] = "error", _err_text(exc)
         self.entries.append(e)
         self._advance(f"overhead · {case.label} · {item.door}", step=1)
         return e

@@ -86,14 +86,10 @@ def _case_table(entries: list) -> str:
 
 
 def _sweep_table(entries: list, series: str, dtype: str) -> str:
-    rows = [e for e in entries if e.get("suite") == "sweep" and e.get("series") == series and e["dtype"] == dtype]
-    sizes = sorted({e["size"] for e in rows})
-    by: dict = {}
-    for e in rows:
-        by.setdefault((e["impl"], e["device"]), {})[e["size"]] = e
+    sizes, grid = analysis.sweep_grid(entries, series, dtype)
     head = "<tr><th class=l>rung</th><th class=l>device</th>" + "".join(f"<th>{s:,}</th>" for s in sizes) + "</tr>"
     body = []
-    for (impl, dev), per in by.items():
+    for (impl, dev, _), per in grid.items():
         cells = []
         for s in sizes:
             e = per.get(s)

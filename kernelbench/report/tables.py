@@ -167,10 +167,7 @@ def render(name: str, datas: list, md_path: Path, root: Path) -> str:
         if not sel:
             return f"_No sweep of {spec['series']} in the result files._"
         sel = _prefer_full(sel)
-        sizes = sorted({e["size"] for e in sel})
-        by: dict = {}
-        for e in sel:
-            by.setdefault((e["impl"], e["device"], e["dtype"]), {})[e["size"]] = e
+        sizes, by = analysis.sweep_grid(sel, spec["series"])
         lines = ["| rung | device | dtype | " + " | ".join(f"{s:,}" for s in sizes) + " |",
                  "|---|---|---|" + "--:|" * len(sizes)]
         for (impl, dev, dt), per in by.items():

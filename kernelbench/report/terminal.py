@@ -113,11 +113,8 @@ def sweep_table(entries: list, series: str, dtype: str, width: Optional[int] = N
     """Rows = rungs, columns = sizes, time per call in each cell; split into several tables (each
     a range of sizes) when the sizes do not fit `width` -- a cell is never cut."""
     from rich.console import Group
-    rows = [e for e in entries if e.get("suite") == "sweep" and e.get("series") == series and e["dtype"] == dtype]
-    sizes = sorted({e["size"] for e in rows})
-    by_impl: dict = {}
-    for e in rows:
-        by_impl.setdefault((e["impl"], e["device"]), {})[e["size"]] = e
+    sizes, grid = analysis.sweep_grid(entries, series, dtype)
+    by_impl = {(impl, dev): per for (impl, dev, _), per in grid.items()}
 
     def cell(e):
         if e is None:
