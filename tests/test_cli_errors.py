@@ -30,7 +30,7 @@ CASES = [
     (["show", "{t}/entries5.json"], '{t}/entries5.json: "entries" is 5, expected list'),
     (["show", "{t}/future.json"], "{t}/future.json: schema_version 99; this kernelbench reads 1 to 2 "
                                   "(a newer kernelbench wrote it: update kernelbench)"),
-    (["show", "{t}/badentry.json"], "{t}/badentry.json: entry 0: \"median_s\" is 'fast', expected a number >= 0 or null"),
+    (["show", "{t}/badentry.json"], "{t}/badentry.json: entry 0: \"median_s\" is 'fast', expected int or float or null"),
     (["show", "{t}"], "{t}: is a folder, not a result file"),
     (["tables", "{t}/missing.json", "--readme", "{t}/R.md"], "{t}/missing.json: no such file"),
     (["tables", "{t}/corrupt.json"], "tables: name the markdown files: --readme README.md and/or --docs docs"),

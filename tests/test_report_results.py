@@ -108,3 +108,16 @@ def test_git_info_and_environment_fallback(monkeypatch):
     import platform
     assert "AttributeError" in env["info_error"] and env["platform"] == platform.platform()
     assert env["versions"] == {"python": platform.python_version()}
+
+
+def test_an_entry_without_its_identity_or_with_a_negative_time_is_refused(tmp_path):
+    d = sample().to_dict()
+    del d["entries"][0]["impl"]
+    (tmp_path / "i.json").write_text(json.dumps(d))
+    with pytest.raises(results.ResultFileError, match="entry 0: \"impl\" missing"):
+        results.read(tmp_path / "i.json")
+    d = sample().to_dict()
+    d["entries"][0]["median_s"] = -1.0
+    (tmp_path / "m.json").write_text(json.dumps(d))
+    with pytest.raises(results.ResultFileError, match="\"median_s\" is -1.0, expected a number >= 0"):
+        results.read(tmp_path / "m.json")

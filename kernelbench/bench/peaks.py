@@ -11,16 +11,13 @@ import functools
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-T = 1e12
-
-
 # The GPU table (datasheet peaks, SM counts, clocks, caches, occupancy limits, each with its source)
 # lives in kernelbench/explain/gpus.py; the benchmark reads its datasheet figures from there.
-from ..explain.gpus import GPUS, GpuSpec, lookup_gpu  # noqa: E402,F401
+from ..explain.gpus import lookup_gpu
 
 
 # ----------------------------------------------------------------------------------------- CPU
@@ -152,14 +149,7 @@ class DevicePeaks:
     facts: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"device": self.device, "name": self.name, "flops": self.flops,
-                "flops_source": self.flops_source, "bandwidth": self.bandwidth,
-                "bandwidth_source": self.bandwidth_source, "measured": self.measured, "facts": self.facts}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "DevicePeaks":
-        return cls(**{k: d.get(k, v.default if not callable(v.default_factory) else v.default_factory())
-                      for k, v in cls.__dataclass_fields__.items()})
+        return asdict(self)
 
 
 def _native():

@@ -78,6 +78,9 @@ class Record:
     def from_dict(cls, d: dict, where: str = ""):
         names = cls._names()
         kw = {k: v for k, v in d.items() if k in names}
+        for f in dataclasses.fields(cls):
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and f.name not in kw:
+                raise ResultFileError(f"{where}\"{f.name}\" missing")
         for k, v in kw.items():
             kinds = _TYPES[cls.__name__][k]
             if not (v is None and type(None) in kinds) and (isinstance(v, bool) and bool not in kinds
@@ -346,14 +349,10 @@ def read(path) -> Results:
     for i, e in enumerate(res.entries):
         if not isinstance(e, dict):
             raise ResultFileError(f"{path}: entry {i} is a {type(e).__name__}, expected an object")
-        for k in ("suite", "key", "impl"):
-            if not isinstance(e.get(k), str):
-                raise ResultFileError(f"{path}: entry {i}: \"{k}\" missing or not a string")
-        for k in ("median_s", "iqr_s", "rel_iqr"):
-            x = e.get(k)
-            if x is not None and (isinstance(x, bool) or not isinstance(x, (int, float)) or x < 0):
-                raise ResultFileError(f"{path}: entry {i}: \"{k}\" is {x!r}, expected a number >= 0 or null")
         res.entries[i] = Entry.from_dict(e, f"{path}: entry {i}: ")
+        for k in ("median_s", "iqr_s", "rel_iqr"):
+            if (res.entries[i][k] or 0) < 0:
+                raise ResultFileError(f"{path}: entry {i}: \"{k}\" is {res.entries[i][k]!r}, expected a number >= 0 or null")
     res.path = str(path)
     return res
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..bench import analysis
 from ..bench.fmt import METRIC_UNIT, fmt_bytes, fmt_err, fmt_num, fmt_pct, fmt_time, status_text
+from ..bench.measure import NOISE_THRESHOLD
 from ..bench.results import environment_summary, over_peak_note, read
 from . import plots
 
@@ -207,7 +208,7 @@ def build_report(paths: list, out_dir, embed: bool = False) -> Path:
     body.append(bound_section(out_dir, datas, img=_img)[0])
     page = (f"<!doctype html><html><head><meta charset=utf-8><title>kernelbench report</title>"
             f"<style>{CSS}</style></head><body><h1>kernelbench report</h1>"
-            f"<p>Median of repeated timings (IQR = interquartile range; ~ marks IQR &gt; 10% of the median). "
+            f"<p>Median of repeated timings (IQR = interquartile range; ~ marks IQR &gt; {NOISE_THRESHOLD:.0%} of the median). "
             f"Throughput counts ideal traffic. Generated from {', '.join(html.escape(str(p)) for p in paths)}.</p>"
             + "\n".join(body) + "</body></html>")
     index = out_dir / "index.html"

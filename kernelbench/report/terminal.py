@@ -11,6 +11,7 @@ from rich.text import Text
 
 from ..bench import analysis
 from ..bench.fmt import METRIC_UNIT, fmt_err, fmt_num, fmt_pct, fmt_time, status_text
+from ..bench.measure import NOISE_THRESHOLD
 from ..bench.results import environment_summary, over_peak_note, read
 
 
@@ -97,7 +98,7 @@ def case_table(entries: list, title: Optional[str] = None, width: Optional[int] 
     notes = sorted({e["note"] for e in entries if e.get("note")})
     caption += notes
     if any(e.get("noisy") for e in entries) and "IQR" in cols:
-        caption.append("~ noisy: IQR > 10% of the median")
+        caption.append(f"~ noisy: IQR > {NOISE_THRESHOLD:.0%} of the median")
     busy = max([e["machine_busy"] for e in entries if e.get("machine_busy") is not None], default=None)
     if busy is not None and busy > analysis.BUSY_CORES:
         caption.append(f"! other processes kept {busy:.2f} cores busy while this case was measured: not a quiet "
