@@ -1,7 +1,7 @@
 """The benchmark behind `kernelbench run`.
 
     measure.py   THE measurement primitive (measure / turn / timed), clocks, statistics, machine load
-    figures.py   FLOP and byte counts, throughput, % of peak, error tolerances
+    figures.py   FLOP and byte counts, throughput, % of peak (tolerances: kernelbench/tolerance.py)
     peaks.py     datasheet GPU peaks, computed and probed CPU peaks, measured bandwidth
     cases.py     a case, its seeded inputs, fp64 reference and the check
     backends.py  calling a rung: array conversions, front doors, sync, clock choice

@@ -1,1 +1,10 @@
-"""Reports from result files: the HTML page with its plots, compare, and the markdown tables."""
+"""What is made of result files (read through kernelbench.bench.results):
+
+    terminal.py         rich tables: what `run` prints as it goes, and `kernelbench show`
+    html.py             `kernelbench report`: the HTML page; plots.py its PNGs (ladder, sweep, roofline,
+                        layers, overhead); collectives_plot.py the collectives section; roofline.py the
+                        modelled speed-of-light rooflines (kernelbench.explain)
+    tables.py           `kernelbench tables`: the markdown tables of README.md and docs/
+    compare.py          `kernelbench compare A B`: ratios judged by a rank test and the runs' spread
+    fmt.py              number formatting shared by all of them
+"""

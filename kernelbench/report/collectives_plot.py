@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..bench import analysis
-from ..bench.fmt import fmt_num, fmt_time
+from .fmt import fmt_num, fmt_time
 from .plots import _save, plt, slug
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..bench import analysis
-from ..bench.fmt import fmt_pct, fmt_time
+from .fmt import fmt_pct, fmt_time
 from ..bench.measure import mann_whitney_p
 
 ALPHA = 0.01

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from ..bench import analysis
-from ..bench.fmt import METRIC_UNIT, fmt_bytes, fmt_err, fmt_num, fmt_pct, fmt_time, status_text
+from .fmt import METRIC_UNIT, fmt_bytes, fmt_err, fmt_num, fmt_pct, fmt_time, status_text
 from ..bench.measure import NOISE_THRESHOLD
 from ..bench.results import environment_summary, over_peak_note, read
 from . import plots

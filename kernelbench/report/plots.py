@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from ..bench import analysis  # noqa: E402
-from ..bench.fmt import METRIC_UNIT  # noqa: E402
+from .fmt import METRIC_UNIT  # noqa: E402
 from ..registry.core import LAYERS  # noqa: E402
 
 LAYER_COLORS = {
@@ -42,7 +42,7 @@ def ladder_bars(entries: list, out_dir: Path) -> Optional[Path]:
     and what the rung adds.  FAILED, error and skipped rungs have no bar, only their status."""
     if not entries:
         return None
-    from ..bench.fmt import fmt_pct, fmt_time
+    from .fmt import fmt_pct, fmt_time
     e0 = entries[0]
     lib = next((e.get("library_ref") for e in entries if e.get("library_ref")), "")
     names = [e["impl"] + (" (ref)" if lib and e["impl"] == lib else "") for e in entries]

@@ -21,7 +21,7 @@ from typing import Optional
 
 from ..bench import analysis
 from ..bench.figures import EPS
-from ..bench.fmt import METRIC_UNIT, fmt_err, fmt_num, fmt_pct, fmt_time, status_text
+from .fmt import METRIC_UNIT, fmt_err, fmt_num, fmt_pct, fmt_time, status_text
 from ..bench.results import Entry, environment_summary, over_peak_note, read
 from ..registry.core import OPS
 

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..bench import analysis
-from ..bench.fmt import METRIC_UNIT, fmt_err, fmt_num, fmt_pct, fmt_time, status_text
+from .fmt import METRIC_UNIT, fmt_err, fmt_num, fmt_pct, fmt_time, status_text
 from ..bench.measure import NOISE_THRESHOLD
 from ..bench.results import environment_summary, over_peak_note, read
 
