@@ -54,22 +54,38 @@ unsigned lane_id();
   } while (0)
 #endif
 
+// KBSIM_EMULATION marks code that computes on a warp's gathered registers: it is never compiled
+// with the executor's per-access hooks or ThreadSanitizer's instrumentation (its accesses are
+// registers on a GPU; instrumented, they cost ~90 % of a tensor-core rung's time on the hooked
+// build).  KBSIM_UNHOOKED marks code that reads memory for the lanes while the hooks are suppressed
+// (ldmatrix): uninstrumented on the hooked build, still seen by ThreadSanitizer in its own build.
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
+#define KBSIM_EMULATION __attribute__((no_sanitize("thread")))
+#else
+#define KBSIM_EMULATION
+#endif
+#if defined(KBSIM_ACCESS_HOOKS)
+#define KBSIM_UNHOOKED KBSIM_EMULATION
+#else
+#define KBSIM_UNHOOKED
+#endif
+
 namespace kbsim {
 namespace tc {
 
 // ---- scalar formats ------------------------------------------------------------------------
-inline float bits_to_float(std::uint32_t u) {
+KBSIM_EMULATION inline float bits_to_float(std::uint32_t u) {
   float f;
   std::memcpy(&f, &u, 4);
   return f;
 }
-inline std::uint32_t float_to_bits(float f) {
+KBSIM_EMULATION inline std::uint32_t float_to_bits(float f) {
   std::uint32_t u;
   std::memcpy(&u, &f, 4);
   return u;
 }
 // IEEE binary16 -> fp32 (exact: every fp16 value is an fp32 value).
-inline float f16_to_float(std::uint16_t h) {
+KBSIM_EMULATION inline float f16_to_float(std::uint16_t h) {
   const std::uint32_t sign = std::uint32_t(h & 0x8000u) << 16;
   std::uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
   if (exp == 0x1f) return bits_to_float(sign | 0x7f800000u | (man << 13));  // inf / nan
@@ -86,11 +102,11 @@ inline float f16_to_float(std::uint16_t h) {
   return bits_to_float(sign | ((exp + 127 - 15) << 23) | (man << 13));
 }
 // bfloat16 -> fp32: the top half of an fp32.
-inline float bf16_to_float(std::uint16_t b) { return bits_to_float(std::uint32_t(b) << 16); }
+KBSIM_EMULATION inline float bf16_to_float(std::uint16_t b) { return bits_to_float(std::uint32_t(b) << 16); }
 // TF32 as the tensor core reads an fp32 register: the low 13 mantissa bits are ignored.
-inline float tf32_operand(std::uint32_t u) { return bits_to_float(u & 0xffffe000u); }
+KBSIM_EMULATION inline float tf32_operand(std::uint32_t u) { return bits_to_float(u & 0xffffe000u); }
 // cvt.rna.tf32.f32: round to nearest, ties away from zero, to 10 mantissa bits (low 13 bits 0).
-inline std::uint32_t cvt_rna_tf32(float f) {
+KBSIM_EMULATION inline std::uint32_t cvt_rna_tf32(float f) {
   std::uint32_t u = float_to_bits(f);
   if ((u & 0x7f800000u) == 0x7f800000u) return (u & 0xffffe000u) | ((u & 0x7fffffu) ? 0x400000u : 0u);  // inf / nan
   u += 0x1000u;  // half an ulp of tf32, in magnitude: ties go away from zero
@@ -101,18 +117,18 @@ inline std::uint32_t cvt_rna_tf32(float f) {
 // products, exact in fp32, added in q order with round-to-nearest.  The executor installs the
 // stricter block-FMA model with truncation when KBSIM_TC_TRUNCATE=1 (kbsim_hopper.cpp).
 typedef float (*DotFn)(const float* a, const float* b, int k, float c);
-inline DotFn& dot_model() {
+KBSIM_EMULATION inline DotFn& dot_model() {
   static DotFn f = nullptr;
   return f;
 }
-inline float dot(const float* a, const float* b, int k, float c) {
+KBSIM_EMULATION inline float dot(const float* a, const float* b, int k, float c) {
   if (DotFn f = dot_model()) return f(a, b, k, c);
   for (int q = 0; q < k; ++q) c += a[q] * b[q];
   return c;
 }
 
 enum class Kind { F16, BF16 };
-inline float elem16(std::uint32_t reg, int half, Kind k) {
+KBSIM_EMULATION inline float elem16(std::uint32_t reg, int half, Kind k) {
   const std::uint16_t v = std::uint16_t(half ? reg >> 16 : reg & 0xffffu);
   return k == Kind::F16 ? f16_to_float(v) : bf16_to_float(v);
 }
@@ -121,36 +137,45 @@ inline float elem16(std::uint32_t reg, int half, Kind k) {
 struct RC {
   int row, col;
 };
-inline RC a_m16n8k16(int lane, int i) { return {(lane >> 2) + 8 * ((i >> 1) & 1), 2 * (lane & 3) + (i & 1) + 8 * (i >> 2)}; }
-inline RC b_m16n8k16(int lane, int i) { return {2 * (lane & 3) + (i & 1) + 8 * (i >> 1), lane >> 2}; }
-inline RC a_m16n8k8_tf32(int lane, int i) { return {(lane >> 2) + 8 * (i & 1), (lane & 3) + 4 * (i >> 1)}; }
-inline RC b_m16n8k8_tf32(int lane, int i) { return {(lane & 3) + 4 * i, lane >> 2}; }
-inline RC c_m16n8(int lane, int i) { return {(lane >> 2) + 8 * (i >> 1), 2 * (lane & 3) + (i & 1)}; }
+KBSIM_EMULATION inline RC a_m16n8k16(int lane, int i) { return {(lane >> 2) + 8 * ((i >> 1) & 1), 2 * (lane & 3) + (i & 1) + 8 * (i >> 2)}; }
+KBSIM_EMULATION inline RC b_m16n8k16(int lane, int i) { return {2 * (lane & 3) + (i & 1) + 8 * (i >> 1), lane >> 2}; }
+KBSIM_EMULATION inline RC a_m16n8k8_tf32(int lane, int i) { return {(lane >> 2) + 8 * (i & 1), (lane & 3) + 4 * (i >> 1)}; }
+KBSIM_EMULATION inline RC b_m16n8k8_tf32(int lane, int i) { return {(lane & 3) + 4 * i, lane >> 2}; }
+KBSIM_EMULATION inline RC c_m16n8(int lane, int i) { return {(lane >> 2) + 8 * (i >> 1), 2 * (lane & 3) + (i & 1)}; }
 // ldmatrix: element e (0 or 1) of the register a lane gets from one 8x8 matrix.
-inline RC ldmatrix_elem(int lane, int e, bool trans) {
+KBSIM_EMULATION inline RC ldmatrix_elem(int lane, int e, bool trans) {
   return trans ? RC{2 * (lane & 3) + e, lane >> 2} : RC{lane >> 2, 2 * (lane & 3) + e};
 }
 
 // ---- whole-warp operations (pure) ------------------------------------------------------------
 // D = A (16x16) * B (16x8) + C for the 32 lanes' registers; A, B fp16 or bf16.
-inline void mma_m16n8k16_warp(const std::uint32_t (&a)[32][4], const std::uint32_t (&b)[32][2],
-                              const float (&c)[32][4], float (&d)[32][4], Kind kind) {
+// only_lane >= 0: compute that lane's d only (the per-lane wrapper's case; the rest of d is untouched).
+KBSIM_EMULATION inline void mma_m16n8k16_warp(const std::uint32_t (&a)[32][4], const std::uint32_t (&b)[32][2],
+                                              const float (&c)[32][4], float (&d)[32][4], Kind kind,
+                                              int only_lane = -1) {
   float A[16][16], B[16][8], C[16][8];
+  // One lane's outputs (rows g, g+8; columns 2t, 2t+1) need only the A rows of group g, the B
+  // columns of groups 2t and 2t+1 and its own C.
+  const bool whole = only_lane < 0;
+  const int g = only_lane >> 2, t2 = 2 * (only_lane & 3);
   for (int l = 0; l < 32; ++l) {
-    for (int i = 0; i < 8; ++i) {
-      const RC p = a_m16n8k16(l, i);
-      A[p.row][p.col] = elem16(a[l][i >> 1], i & 1, kind);
-    }
-    for (int i = 0; i < 4; ++i) {
-      const RC p = b_m16n8k16(l, i);
-      B[p.row][p.col] = elem16(b[l][i >> 1], i & 1, kind);
-    }
-    for (int i = 0; i < 4; ++i) {
-      const RC p = c_m16n8(l, i);
-      C[p.row][p.col] = c[l][i];
-    }
+    if (whole || (l >> 2) == g)
+      for (int i = 0; i < 8; ++i) {
+        const RC p = a_m16n8k16(l, i);
+        A[p.row][p.col] = elem16(a[l][i >> 1], i & 1, kind);
+      }
+    if (whole || (l >> 2) == t2 || (l >> 2) == t2 + 1)
+      for (int i = 0; i < 4; ++i) {
+        const RC p = b_m16n8k16(l, i);
+        B[p.row][p.col] = elem16(b[l][i >> 1], i & 1, kind);
+      }
+    if (whole || l == only_lane)
+      for (int i = 0; i < 4; ++i) {
+        const RC p = c_m16n8(l, i);
+        C[p.row][p.col] = c[l][i];
+      }
   }
-  for (int l = 0; l < 32; ++l)
+  for (int l = only_lane < 0 ? 0 : only_lane; l < (only_lane < 0 ? 32 : only_lane + 1); ++l)
     for (int i = 0; i < 4; ++i) {
       const RC p = c_m16n8(l, i);
       float s = C[p.row][p.col];
@@ -162,8 +187,8 @@ inline void mma_m16n8k16_warp(const std::uint32_t (&a)[32][4], const std::uint32
 }
 
 // D = A (16x8) * B (8x8) + C with tf32 operands held in fp32 registers.
-inline void mma_m16n8k8_tf32_warp(const std::uint32_t (&a)[32][4], const std::uint32_t (&b)[32][2],
-                                  const float (&c)[32][4], float (&d)[32][4]) {
+KBSIM_EMULATION inline void mma_m16n8k8_tf32_warp(const std::uint32_t (&a)[32][4], const std::uint32_t (&b)[32][2],
+                                                  const float (&c)[32][4], float (&d)[32][4], int only_lane = -1) {
   float A[16][8], B[8][8], C[16][8];
   for (int l = 0; l < 32; ++l) {
     for (int i = 0; i < 4; ++i) {
@@ -179,7 +204,7 @@ inline void mma_m16n8k8_tf32_warp(const std::uint32_t (&a)[32][4], const std::ui
       C[p.row][p.col] = c[l][i];
     }
   }
-  for (int l = 0; l < 32; ++l)
+  for (int l = only_lane < 0 ? 0 : only_lane; l < (only_lane < 0 ? 32 : only_lane + 1); ++l)
     for (int i = 0; i < 4; ++i) {
       const RC p = c_m16n8(l, i);
       float s = C[p.row][p.col];
@@ -193,7 +218,7 @@ inline void mma_m16n8k8_tf32_warp(const std::uint32_t (&a)[32][4], const std::ui
 // ldmatrix.sync.aligned.m8n8.x{num}[.trans].shared.b16: rows[l] is lane l's row address (only
 // lanes 0 .. 8*num-1 are read).  out[l][j] = lane l's register j.  Returns false (and says why
 // in `why`) for a row address that is not 16-byte aligned.
-inline bool ldmatrix_warp(const void* const (&rows)[32], int num, bool trans, std::uint32_t (&out)[32][4],
+KBSIM_UNHOOKED inline bool ldmatrix_warp(const void* const (&rows)[32], int num, bool trans, std::uint32_t (&out)[32][4],
                           char (&why)[160]) {
   for (int j = 0; j < num; ++j) {
     std::uint16_t m[8][8];
@@ -214,7 +239,7 @@ inline bool ldmatrix_warp(const void* const (&rows)[32], int num, bool trans, st
 }
 
 // ---- per-lane wrappers: what tensor_core.cuh's KB_SIM branches call ---------------------------
-inline void mma_m16n8k16(float (&d)[4], const std::uint32_t (&a)[4], const std::uint32_t (&b)[2], const float (&c)[4],
+KBSIM_EMULATION inline void mma_m16n8k16(float (&d)[4], const std::uint32_t (&a)[4], const std::uint32_t (&b)[2], const float (&c)[4],
                          Kind kind, const char* what) {
   struct Regs {
     std::uint32_t a[4], b[2];
@@ -231,11 +256,12 @@ inline void mma_m16n8k16(float (&d)[4], const std::uint32_t (&a)[4], const std::
     std::memcpy(B[l], all[l].b, sizeof B[l]);
     std::memcpy(C[l], all[l].c, sizeof C[l]);
   }
-  mma_m16n8k16_warp(A, B, C, D, kind);
-  std::memcpy(d, D[lane_id()], sizeof d);
+  const int me = int(lane_id());
+  mma_m16n8k16_warp(A, B, C, D, kind, me);
+  std::memcpy(d, D[me], sizeof d);
 }
 
-inline void mma_m16n8k8_tf32(float (&d)[4], const std::uint32_t (&a)[4], const std::uint32_t (&b)[2],
+KBSIM_EMULATION inline void mma_m16n8k8_tf32(float (&d)[4], const std::uint32_t (&a)[4], const std::uint32_t (&b)[2],
                              const float (&c)[4]) {
   struct Regs {
     std::uint32_t a[4], b[2];
@@ -252,8 +278,9 @@ inline void mma_m16n8k8_tf32(float (&d)[4], const std::uint32_t (&a)[4], const s
     std::memcpy(B[l], all[l].b, sizeof B[l]);
     std::memcpy(C[l], all[l].c, sizeof C[l]);
   }
-  mma_m16n8k8_tf32_warp(A, B, C, D);
-  std::memcpy(d, D[lane_id()], sizeof d);
+  const int me = int(lane_id());
+  mma_m16n8k8_tf32_warp(A, B, C, D, me);
+  std::memcpy(d, D[me], sizeof d);
 }
 
 // num registers (1, 2 or 4) into r[0 .. num-1].
