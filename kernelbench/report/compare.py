@@ -11,8 +11,6 @@ commit.  Different hardware (CPU model, GPU, thread count) is refused unless `cr
 then every verdict is labelled "cross-machine" and none counts as a regression."""
 from __future__ import annotations
 
-from typing import Optional
-
 from ..bench import analysis
 from .fmt import fmt_pct, fmt_time
 from ..bench.measure import mann_whitney_p
