@@ -5,6 +5,9 @@
 
 #include <sstream>
 #include "kb_error.h"
+#if defined(KB_WITH_CUDA) && !defined(KB_FACTS_ONLY)
+#include <cuda_runtime.h>  // the device's compute capability, for the min_arch column (the executor fakes sm_90)
+#endif
 #ifdef KB_SIM
 #include "../sim/kbsim_extent.h"  // the executor checks every launch against the regions of its arguments
 #define KB_EXTENT_SCOPE(p) const kbsim::ExtentScope extent_scope(kbsim::regions_of(p))
@@ -20,6 +23,24 @@ namespace {
 bool arch_too_old(int min_arch, int arch) {
   return arch >= 0 && min_arch > 0 && (min_arch == 90 ? arch != 90 : arch < min_arch);
 }
+
+// The current CUDA device's compute capability (10*major+minor); -1 when unknown (no device, or a
+// build without CUDA): the min_arch check is then left to the front door's availability check.
+int current_device_arch() {
+#if defined(KB_WITH_CUDA) && !defined(KB_FACTS_ONLY)
+  int dev = 0, major = 0, minor = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess ||
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) != cudaSuccess)
+    return -1;
+  return 10 * major + minor;
+#else
+  return -1;
+#endif
+}
+
+// The arch a launch is checked against: asked of the device only for lines with a min_arch.
+int launch_arch(int min_arch) { return min_arch > 0 ? current_device_arch() : -1; }
 
 constexpr const char* kWhyDtype = "does not take this dtype";
 constexpr const char* kWhyArch = "needs a newer GPU (its min_arch is above this device's compute capability)";
@@ -74,18 +95,20 @@ void require_accepts(const RowwiseKernel& k, const RowwiseArgs& p, int arch) {
                                 << dtype_name(p.dtype));
 }
 
+// The dispatcher: every launch checks the table line (dtypes, layout, min_arch) here, so launchers
+// and plan functions never re-check what the line says.
 void MatmulKernel::fn(const MatmulArgs& p, void* stream) const {
-  require_accepts(*this, p);
+  require_accepts(*this, p, launch_arch(min_arch));
   KB_EXTENT_SCOPE(p);
   launch(p, stream);
 }
 void ReduceKernel::fn(const ReduceArgs& p, void* stream) const {
-  require_accepts(*this, p);
+  require_accepts(*this, p, launch_arch(min_arch));
   KB_EXTENT_SCOPE(p);
   launch(p, stream);
 }
 void RowwiseKernel::fn(const RowwiseArgs& p, void* stream) const {
-  require_accepts(*this, p);
+  require_accepts(*this, p, launch_arch(min_arch));
   KB_EXTENT_SCOPE(p);
   launch(p, stream);
 }

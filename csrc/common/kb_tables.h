@@ -3,7 +3,7 @@
 // kernels up here by name, kernelbench/registry reads every fact below (through the pybind11
 // module, or kernelbench/_kb_tables.json written at build time), the CuPy/NVRTC list, the
 // default rung of `impl=None`, the benchmark's applicability rules and the docs' rung tables.
-// Python adds only a one-line description and the source path (kernelbench/registry/*.py).
+// Python adds only a one-line description (kernelbench/registry/*.py); the source path follows from the name.
 //
 // A table line, in order (positional aggregate initializer; keep one line per rung):
 //   matmul:  {name, dtypes, traits, min_arch, rank, launcher, config}
@@ -21,7 +21,11 @@
 //     summation reduce: the order of its sums, {SumOrder::KWay, 64} etc. (kb_tolerance.h); left out:
 //               sequential, the loosest bound (valid for any order)
 // kb::refuses() (kb_tables.cpp) is the one check of those preconditions; a kernel's `fn` member
-// calls it before its launcher, so no caller can run a rung on a problem its line refuses.
+// calls it (with the current device's arch when min_arch > 0) before its launcher, so no caller
+// can run a rung on a problem its line refuses, and no launcher or plan function re-checks them.
+// The CuPy/NVRTC door asks `config` through the same check (csrc/pybind/module.cpp).
+// Where a rung's source is: csrc/<device>/<dir>/<name without "<device>_">.<cu|cpp>, <dir> being
+// the table's folder (matmul, reduce) or library/ for kVendor lines (kernelbench/registry/core.py).
 #pragma once
 #include <cstddef>
 #include <string>

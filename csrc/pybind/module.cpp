@@ -265,6 +265,7 @@ py::object matmul_config(const std::string& impl, kb_int64 m, kb_int64 n, kb_int
     p.m = m; p.n = n; p.k = k; p.batch = batch; p.lda = lda; p.ldb = ldb; p.ldc = ldc;
     p.stride_a = stride_a; p.stride_b = stride_b; p.stride_c = stride_c;
     p.trans_a = trans_a; p.trans_b = trans_b; p.dtype = kb::parse_dtype(dtype, "dtype");
+    kb::require_accepts(k_, p);  // the table line's check, as every launch has (plan functions do not re-check)
     return config_dict(k_.config(p));
   }
 #endif
@@ -280,6 +281,7 @@ py::object reduce_config(const std::string& impl, kb_int64 outer, kb_int64 r, kb
     kb::ReduceArgs p{};
     p.outer = outer; p.r = r; p.inner = inner;
     p.op = kb::parse_reduce_op(op); p.dtype = kb::parse_dtype(dtype, "dtype");
+    kb::require_accepts(k_, p);
     p.workspace_bytes = k_.workspace ? k_.workspace(p) : 0;
     py::dict d = config_dict(k_.config(p));
     d["workspace_bytes"] = p.workspace_bytes;
@@ -396,7 +398,7 @@ PYBIND11_MODULE(KB_PYBIND_NAME, m) {
     d["isa"] = b.isa, d["mr"] = b.mr, d["nr"] = b.nr, d["mc"] = b.mc, d["kc"] = b.kc, d["nc"] = b.nc;
     d["source"] = b.source, d["caches"] = b.caches;
     return d;
-  }, py::arg("dtype"), "register tile and MC/KC/NC of cpu_05_analytic_blocking for float32/float64");
+  }, py::arg("dtype"), "register tile and MC/KC/NC of the analytic-blocking CPU rung for float32/float64");
   m.def("cpu_probe_fma", [](const std::string& isa, bool f64, int threads, double seconds) {
     py::gil_scoped_release release;
     return kb::probe_fma_flops(isa.c_str(), f64, threads, seconds);

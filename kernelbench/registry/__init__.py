@@ -2,8 +2,9 @@
 
 Tests, the benchmark, the CLI and the docs are all driven from `list_impls()`.
 A native rung (one present in a C++ kernel table, csrc/*/*/table.c*) is registered from its table
-line, which carries every fact; Python adds only its one-line description and source path
-(describe() in the module of its family below).  Python-level rungs are registered in python_rungs.
+line, which carries every fact; Python adds only its one-line description (describe() in the
+module of its family below); its source path follows from its name (core.source_of).
+Python-level rungs are registered in python_rungs.
 """
 from __future__ import annotations
 

@@ -141,16 +141,25 @@ def register(impl: Impl) -> Impl:
     return impl
 
 
-# One-line descriptions and source paths of the native rungs, keyed by (op, name): the only facts
-# about a native rung kept in Python (everything else is its C++ table line).
+# One-line descriptions of the native rungs, keyed by (op, name): the only fact about a native rung
+# kept in Python (everything else is its C++ table line; its source path follows from its name).
 _DESCRIPTIONS: dict = {}
 
 
-def describe(op: str, name: str, adds: str, source: str) -> None:
-    """The prose of a native rung: what it adds (one line) and the file that holds it."""
+def describe(op: str, name: str, adds: str) -> None:
+    """The prose of a native rung: what it adds, in one line."""
     if (op, name) in _DESCRIPTIONS:
         raise ValueError(f"duplicate description {op}/{name}")
-    _DESCRIPTIONS[(op, name)] = (adds, source)
+    _DESCRIPTIONS[(op, name)] = adds
+
+
+def source_of(table_op: str, device: str, name: str, traits: tuple = ()) -> str:
+    """A native rung's file, from its table line: csrc/<device>/<folder>/<name less "<device>_">.<cu|cpp>,
+    the folder being its table's (matmul; reduce for the reduce, softmax and l2norm tables) or
+    library/ for a vendor line (e.g. cuda_NN_x -> csrc/cuda/matmul/NN_x.cu)."""
+    folder = "library" if "vendor" in traits else ("matmul" if table_op == "matmul" else "reduce")
+    stem = name[len(device) + 1:] if name.startswith(device + "_") else name
+    return f"csrc/{device}/{folder}/{stem}.{'cu' if device == 'cuda' else 'cpp'}"
 
 
 NO_DESCRIPTION = "(no description: add a describe() line in kernelbench/registry/)"
@@ -194,10 +203,10 @@ def register_tables(tables: dict) -> list:
         traits = tuple(k["traits"])
         layer = "vendor-library" if "vendor" in traits else ("cpu" if k["device"] == "cpu" else "handwritten-cuda")
         for op in ops:
-            adds, source = _DESCRIPTIONS.get((op, k["name"]), (NO_DESCRIPTION, ""))
             register(Impl(
                 name=k["name"], op=op, layer=layer, device=k["device"], dtypes=tuple(k["dtypes"]),
-                front_doors=NATIVE_FRONT_DOORS, adds=adds, source=source, variants=tuple(k["variants"]),
+                front_doors=NATIVE_FRONT_DOORS, adds=_DESCRIPTIONS.get((op, k["name"]), NO_DESCRIPTION),
+                source=source_of(k["op"], k["device"], k["name"], traits), variants=tuple(k["variants"]),
                 full_only="whole_only" in traits, dim_only="dim_only" in traits,
                 vector_only="vector_only" in traits, table=True, traits=traits, min_arch=k["min_arch"],
                 rank=k["rank"], nvrtc=k["nvrtc"], probes=tuple(sorted(k["probes"].items())),

@@ -1,27 +1,18 @@
 """CPU reduction ladder (csrc/cpu/reduce): descriptions; every other fact is its line in table.cpp."""
 from .core import describe
 
-_D = "csrc/cpu/reduce/"
-
-describe("reduce", "cpu_01_scalar", "one accumulator, one element per step; the baseline for every op and dim",
-         _D + "01_scalar.cpp")
+describe("reduce", "cpu_01_scalar", "one accumulator, one element per step; the baseline for every op and dim")
 describe("reduce", "cpu_02_multi_accumulators",
-         "8 independent accumulators break the add-latency chain; dims swept row by row",
-         _D + "02_multi_accumulators.cpp")
+         "8 independent accumulators break the add-latency chain; dims swept row by row")
 describe("reduce", "cpu_03_avx2",
          "AVX2 intrinsics: 8 (sum) / 4 (+ index) vector accumulators, aligned body, scalar head/tail; "
-         "run-time dispatch", _D + "03_avx2.cpp")
+         "run-time dispatch")
 describe("reduce", "cpu_04_avx2_openmp",
-         "03 on every core: fixed 64K-element chunks, partials combined in order (deterministic)",
-         _D + "04_avx2_openmp.cpp")
+         "03 on every core: fixed 64K-element chunks, partials combined in order (deterministic)")
 describe("reduce", "cpu_05_kahan",
-         "compensated (TwoSum / Kahan-Babuska-Neumaier) accumulators: fp32 error no longer grows with n",
-         _D + "05_kahan.cpp")
+         "compensated (TwoSum / Kahan-Babuska-Neumaier) accumulators: fp32 error no longer grows with n")
 describe("softmax", "cpu_06_softmax",
-         "online max+sum per AVX2 lane in one read pass, vectorized exp, one writing pass; OpenMP rows",
-         _D + "06_softmax.cpp")
+         "online max+sum per AVX2 lane in one read pass, vectorized exp, one writing pass; OpenMP rows")
 describe("log_softmax", "cpu_06_softmax",
-         "online max+sum per AVX2 lane in one read pass, then (x - max) - log sum; OpenMP rows",
-         _D + "06_softmax.cpp")
-describe("l2norm", "cpu_07_l2norm", "sqrt of the row sum of squares: AVX2 FMA accumulators, fixed chunks, OpenMP",
-         _D + "07_l2norm.cpp")
+         "online max+sum per AVX2 lane in one read pass, then (x - max) - log sum; OpenMP rows")
+describe("l2norm", "cpu_07_l2norm", "sqrt of the row sum of squares: AVX2 FMA accumulators, fixed chunks, OpenMP")

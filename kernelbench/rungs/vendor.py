@@ -1,6 +1,6 @@
 """Vendor-library rungs reached from Python: cuDNN's legacy reduction and softmax API through ctypes,
 and cuBLASLt through nvmath-python.  (cuBLAS through torch.matmul and the cuDNN matmul live in
-frameworks.py; CUB is native: csrc/cuda/library/cub_reduce.cu, in the C++ reduce table.)
+frameworks.py; CUB is native: a vendor line of the C++ reduce table, its source in csrc/cuda/library/.)
 
 cuDNN: `cudnnReduceTensor` (sum / mean / max / min / argmax / argmin along one dim or the whole
 tensor, and NORM2 for the L2 norm of rows) and `cudnnSoftmaxForward` (ACCURATE softmax, LOG

@@ -29,7 +29,6 @@ __global__ void matmul_01_naive_kernel(MatmulArgs p) {
 #include "matmul_launchers.h"
 namespace kb {
 static MatmulLaunch plan_01(const MatmulArgs& p) {
-  matmul_require_dtype(p, kF32 | kF64 | kF16 | kBF16, "cuda_01_naive");
   MatmulLaunch l{};
   switch (p.dtype) {
     case DType::F32: l.kernel = KB_KERNEL_REF(kb::matmul_01_naive_kernel<float>); break;

@@ -25,7 +25,6 @@ __global__ void matmul_02_coalesced_kernel(MatmulArgs p) {
 #include "matmul_launchers.h"
 namespace kb {
 static MatmulLaunch plan_02(const MatmulArgs& p) {
-  matmul_require_dtype(p, kF32 | kF64 | kF16 | kBF16, "cuda_02_coalesced");
   MatmulLaunch l{};
   switch (p.dtype) {
     case DType::F32: l.kernel = KB_KERNEL_REF(kb::matmul_02_coalesced_kernel<float>); break;

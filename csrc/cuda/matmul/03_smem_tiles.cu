@@ -41,7 +41,6 @@ __global__ void __launch_bounds__(TILE * TILE) matmul_03_smem_tiles_kernel(Matmu
 #include "matmul_launchers.h"
 namespace kb {
 static MatmulLaunch plan_03(const MatmulArgs& p) {
-  matmul_require_dtype(p, kF32 | kF64 | kF16 | kBF16, "cuda_03_smem_tiles");
   MatmulLaunch l{};
   switch (p.dtype) {
     case DType::F32: l.kernel = KB_KERNEL_REF(kb::matmul_03_smem_tiles_kernel<float, 32>); break;

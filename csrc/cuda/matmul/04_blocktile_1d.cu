@@ -60,7 +60,6 @@ __global__ void __launch_bounds__((BM / TM) * BN) matmul_04_blocktile_1d_kernel(
 #include "matmul_launchers.h"
 namespace kb {
 static MatmulLaunch plan_04(const MatmulArgs& p) {
-  matmul_require_dtype(p, kF32 | kF64 | kF16 | kBF16, "cuda_04_blocktile_1d");
   MatmulLaunch l{};
   switch (p.dtype) {  // <T, BM, BN, BK, TM>
     case DType::F32: l.kernel = KB_KERNEL_REF(kb::matmul_04_blocktile_1d_kernel<float, 64, 64, 8, 8>); break;

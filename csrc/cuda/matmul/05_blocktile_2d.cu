@@ -73,7 +73,6 @@ namespace kb {
 // (64, 64) tiles with 4x4 per thread.  fp64 always takes the small one (64 fp64 accumulators
 // plus fragments would not fit the register budget of 256 threads).
 static MatmulLaunch plan_05(const MatmulArgs& p) {
-  matmul_require_dtype(p, kF32 | kF64 | kF16 | kBF16, "cuda_05_blocktile_2d");
   const bool big = p.dtype != DType::F64 && matmul_fills_gpu(p, 128, 128);
   MatmulLaunch l{};
   switch (p.dtype) {  // <T, BM, BN, BK, TM, TN>

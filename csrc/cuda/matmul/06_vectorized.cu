@@ -76,7 +76,6 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN), 2) matmul_06_vectorized
 #include "matmul_launchers.h"
 namespace kb {
 static MatmulLaunch plan_06(const MatmulArgs& p) {
-  matmul_require_dtype(p, kF32 | kF16 | kBF16, "cuda_06_vectorized");
   MatmulLaunch l{};
   switch (p.dtype) {  // <T, BM, BN, BK, TM, TN>
     case DType::F32: l.kernel = KB_KERNEL_REF(kb::matmul_06_vectorized_kernel<float, 128, 128, 8, 8, 8>); break;

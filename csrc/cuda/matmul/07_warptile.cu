@@ -53,7 +53,6 @@ __global__ void __launch_bounds__(WarpTiling<BM, BN>::THREADS, WarpTiling<BM, BN
 namespace kb {
 // (128, 128) blocks when there are enough of them to fill the GPU, else (64, 64) blocks.
 static MatmulLaunch plan_07(const MatmulArgs& p) {
-  matmul_require_dtype(p, kF32 | kF16 | kBF16, "cuda_07_warptile");
   const bool big = matmul_fills_gpu(p, 128, 128);
   MatmulLaunch l{};
   switch (p.dtype) {  // <T, BM, BN, BK>

@@ -166,7 +166,6 @@ namespace kb {
 // (128, 128, BK 16, 3 stages) blocks of 256 threads when there are enough to fill the GPU, else
 // (64, 64, 16, 3) blocks of 64 threads.
 static MatmulLaunch plan_08(const MatmulArgs& p) {
-  matmul_require_dtype(p, kF32 | kF16 | kBF16, "cuda_08_async_pipeline");
   const bool big = matmul_fills_gpu(p, 128, 128);
   MatmulLaunch l{};
   switch (p.dtype) {  // <T, BM, BN, BK, STAGES>

@@ -117,9 +117,6 @@ __global__ void __launch_bounds__(256) matmul_09_gemv_colsweep_kernel(MatmulArgs
 #include "matmul_launchers.h"
 namespace kb {
 static MatmulLaunch plan_09(const MatmulArgs& p) {
-  matmul_require_dtype(p, kF32 | kF64 | kF16 | kBF16, "cuda_09_gemv");
-  KB_REQUIRE(p.m == 1 || p.n == 1, "a, b: impl 'cuda_09_gemv' needs M == 1 or N == 1 (a matrix-vector product), got M="
-                                       << p.m << ", N=" << p.n);
   const bool row = gemv_row_dot(p);
   MatmulLaunch l{};
   switch (p.dtype) {

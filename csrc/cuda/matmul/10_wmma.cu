@@ -82,7 +82,6 @@ __global__ void __launch_bounds__(128) matmul_10_wmma_kernel(MatmulArgs p) {
 namespace kb {
 // (64, 64) tiles, BK 32, 4 warps.
 static MatmulLaunch plan_10(const MatmulArgs& p) {
-  matmul_require_dtype(p, kF16 | kBF16, "cuda_10_wmma");
   MatmulLaunch l{};
   if (p.dtype == DType::F16) l.kernel = KB_KERNEL_REF(kb::matmul_10_wmma_kernel<__half, 64, 64, 32>);
   else l.kernel = KB_KERNEL_REF(kb::matmul_10_wmma_kernel<__nv_bfloat16, 64, 64, 32>);

@@ -70,7 +70,6 @@ __global__ void __launch_bounds__(256) matmul_11_mma_sync_kernel(MatmulArgs p) {
 namespace kb {
 // (128, 128, 64) tiles, 8 warps of (64, 32).
 static MatmulLaunch plan_11(const MatmulArgs& p) {
-  matmul_require_dtype(p, kF16 | kBF16, "cuda_11_mma_sync");
   MatmulLaunch l{};
   if (p.dtype == DType::F16) l.kernel = KB_KERNEL_REF(kb::matmul_11_mma_sync_kernel<__half, 128, 128, 64>);
   else l.kernel = KB_KERNEL_REF(kb::matmul_11_mma_sync_kernel<__nv_bfloat16, 128, 128, 64>);

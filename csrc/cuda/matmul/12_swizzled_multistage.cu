@@ -98,7 +98,6 @@ __global__ void __launch_bounds__(128) matmul_12_swizzled_multistage_kernel(Matm
 namespace kb {
 // (128, 128, 64) tiles, 4 warps of (64, 64), 3 stages.
 static MatmulLaunch plan_12(const MatmulArgs& p) {
-  matmul_require_dtype(p, kF16 | kBF16, "cuda_12_swizzled_multistage");
   constexpr int bm = 128, bn = 128, bk = 64, stages = 3;
   MatmulLaunch l{};
   if (p.dtype == DType::F16)

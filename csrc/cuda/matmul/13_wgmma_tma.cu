@@ -103,7 +103,6 @@ __global__ void __launch_bounds__(256, 1) matmul_13_wgmma_tma_kernel(const __gri
 namespace kb {
 typedef void (*Sm90Kernel)(const sm90::Sm90Args);  // every instantiation of the kernel
 void matmul_13_wgmma_tma(const MatmulArgs& p, void* stream) {
-  matmul_require_dtype(p, kF16 | kBF16, "cuda_13_wgmma_tma");
   // [dtype is bf16][A M-major][B N-major]
   static const Sm90Kernel kernels[2][2][2] = {
       {{&matmul_13_wgmma_tma_kernel<__half, 0, 0>, &matmul_13_wgmma_tma_kernel<__half, 0, 1>},
@@ -113,7 +112,7 @@ void matmul_13_wgmma_tma(const MatmulArgs& p, void* stream) {
        {&matmul_13_wgmma_tma_kernel<__nv_bfloat16, 1, 0>,
         &matmul_13_wgmma_tma_kernel<__nv_bfloat16, 1, 1>}}};
   const Sm90Kernel kernel = kernels[p.dtype == DType::BF16][p.trans_a ? 1 : 0][p.trans_b ? 0 : 1];
-  sm90::require_sm90a("cuda_13_wgmma_tma", (const void*)kernel);
+  sm90::require_sm90a_code("cuda_13_wgmma_tma", (const void*)kernel);
   if (matmul_is_empty(p)) return;
   if (p.k == 0 || !sm90::tma_ok(p))
     return matmul_12_swizzled_multistage(p, stream);  // rows TMA cannot address; or nothing to load

@@ -134,7 +134,6 @@ __global__ void __launch_bounds__(384, 1) matmul_14_warp_specialized_kernel(cons
 namespace kb {
 typedef void (*Sm90Kernel)(const sm90::Sm90Args);  // every instantiation of the kernel
 void matmul_14_warp_specialized(const MatmulArgs& p, void* stream) {
-  matmul_require_dtype(p, kF16 | kBF16, "cuda_14_warp_specialized");
   // [dtype is bf16][A M-major][B N-major]
   static const Sm90Kernel kernels[2][2][2] = {
       {{&matmul_14_warp_specialized_kernel<__half, 0, 0>,
@@ -146,7 +145,7 @@ void matmul_14_warp_specialized(const MatmulArgs& p, void* stream) {
        {&matmul_14_warp_specialized_kernel<__nv_bfloat16, 1, 0>,
         &matmul_14_warp_specialized_kernel<__nv_bfloat16, 1, 1>}}};
   const Sm90Kernel kernel = kernels[p.dtype == DType::BF16][p.trans_a ? 1 : 0][p.trans_b ? 0 : 1];
-  sm90::require_sm90a("cuda_14_warp_specialized", (const void*)kernel);
+  sm90::require_sm90a_code("cuda_14_warp_specialized", (const void*)kernel);
   if (matmul_is_empty(p)) return;
   if (p.k == 0 || !sm90::tma_ok(p))
     return matmul_12_swizzled_multistage(p, stream);  // rows TMA cannot address; or nothing to load

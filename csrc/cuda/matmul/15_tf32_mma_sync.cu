@@ -73,7 +73,6 @@ __global__ void __launch_bounds__(256) matmul_15_tf32_mma_sync_kernel(MatmulArgs
 namespace kb {
 // (128, 128, 32) tiles, 8 warps of (64, 32).
 static MatmulLaunch plan_15(const MatmulArgs& p) {
-  matmul_require_dtype(p, kF32, "cuda_15_tf32_mma_sync");
   MatmulLaunch l{};
   l.kernel = KB_KERNEL_REF(kb::matmul_15_tf32_mma_sync_kernel<128, 128, 32>);
   l.block = dim3(256);

@@ -297,9 +297,5 @@ inline void launch_matmul(const MatmulLaunch& l, const MatmulArgs& p, void* stre
     const MatmulLaunch l = plan(p);                                                \
     if (!matmul_is_empty(p)) launch_matmul(l, p, stream);                          \
   }
-
-inline void matmul_require_dtype(const MatmulArgs& p, unsigned mask, const char* rung) {
-  KB_REQUIRE(dtype_bit(p.dtype) & mask, "a: impl '" << rung << "' does not support dtype " << dtype_name(p.dtype));
-}
 }  // namespace kb
 #endif

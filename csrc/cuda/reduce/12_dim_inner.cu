@@ -1,7 +1,7 @@
 // 12_dim_inner: reduce the contiguous innermost dim (inner == 1): each row is a contiguous run of r.
 // Adds over 11: many outputs at once: a warp per row for short rows (r <= 1024), a block per row
 // for long ones; shuffle reductions; all six ops.  Limits: scalar loads (rows need not be aligned);
-// few very long rows leave SMs idle (use 11 for one row).  Preconditions: inner == 1 (else ArgumentError).
+// few very long rows leave SMs idle (use 11 for one row).  Preconditions: inner == 1 (its table line, kInnerOne).
 #include "reduce_common.cuh"
 
 namespace kb {
@@ -54,8 +54,6 @@ static constexpr int k12BlockThreads = 512;
 std::size_t reduce_12_dim_inner_workspace(const ReduceArgs&) { return 0; }
 
 void reduce_12_dim_inner(const ReduceArgs& p, void* stream) {
-  KB_REQUIRE(p.inner == 1, "cuda_12_dim_inner reduces the innermost (contiguous) dim only (inner == 1), got inner="
-                               << p.inner << "; use cuda_13_dim_outer or cuda_best");
   const kb_int64 rows = p.outer, r = p.r;
   if (rows <= 0) return;
   cudaStream_t s = as_stream(stream);

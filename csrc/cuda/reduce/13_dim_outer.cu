@@ -2,7 +2,7 @@
 // consecutive threads on consecutive i (coalesced), each walking r with 4 loads in flight; all six ops.
 // Adds over 12: strided reductions without a transpose; when outer*inner is small, r is split across
 // blockIdx.y (partials in the workspace + a fold kernel) so enough threads stream memory.
-// Limits: tiny inner (2, 3) breaks coalescing.  Preconditions: inner > 1 (else ArgumentError).
+// Limits: tiny inner (2, 3) breaks coalescing.  Preconditions: inner > 1 (its table line, kInnerMany).
 #include "reduce_common.cuh"
 
 namespace kb {
@@ -81,8 +81,6 @@ std::size_t reduce_13_dim_outer_workspace(const ReduceArgs& p) {
 }
 
 void reduce_13_dim_outer(const ReduceArgs& p, void* stream) {
-  KB_REQUIRE(p.inner > 1, "cuda_13_dim_outer reduces a non-innermost dim only (inner > 1), got inner="
-                              << p.inner << "; use cuda_12_dim_inner or cuda_best");
   const kb_int64 cols = p.outer * p.inner;
   if (cols <= 0) return;
   const kb_int64 sp = splits_13(p);

@@ -3,7 +3,7 @@
 // Sum/Mean: TransformReduce of x converted to the accumulator (fp32, fp64 for fp64).  Max/Min/Arg*:
 // a (value, index) reduction with the same NaN-aware, first-index-wins combine as our rungs (CUB's own
 // Max/ArgMax do not propagate NaN like torch).  A tiny kernel writes out (dtype cast, mean, index).
-// Limits: inner > 1 is refused (ArgumentError).  Workspace: result slots + CUB temp storage.
+// Limits: inner > 1 is refused (its table line, kInnerOne).  Workspace: result slots + CUB temp storage.
 #ifdef KB_SIM
 // CUB is NVIDIA's device code, compiled only by nvcc: the CPU SIMT executor has no CUB rung.
 #include "../../common/kb_cuda.cuh"
@@ -123,21 +123,15 @@ std::size_t run_cub(const ReduceArgs& p, void* temp, std::size_t temp_bytes, voi
   return bytes;
 }
 
-void require_layout(const ReduceArgs& p) {
-  KB_REQUIRE(p.inner == 1, "cub_device_reduce: only whole-tensor or innermost-dim reductions (inner == 1), got inner="
-                               << p.inner << "; use cuda_best or cuda_13_dim_outer");
-}
 }  // namespace
 
 std::size_t reduce_cub_workspace(const ReduceArgs& p) {
-  require_layout(p);
   if (p.outer <= 0) return 0;
   const std::size_t temp = KB_DISPATCH_CUDA_TYPES(p.dtype, [&] { return run_cub<scalar_t>(p, nullptr, 0, nullptr, nullptr); });
   return result_bytes(p) + temp + 256;
 }
 
 void reduce_cub(const ReduceArgs& p, void* stream) {
-  require_layout(p);
   if (p.outer <= 0) return;
   KB_REQUIRE(p.workspace != nullptr && p.workspace_bytes >= reduce_cub_workspace(p), "cub_device_reduce: workspace too small");
   cudaStream_t s = as_stream(stream);
