@@ -147,8 +147,9 @@ def release_flush_buffers() -> None:
 class WallClock:
     """perf_counter around n calls and one sync (sync first, so earlier work is not counted)."""
 
-    def __init__(self, flush: bool = False, name: str = "perf_counter", now: Callable[[], float] = time.perf_counter):
-        self.now, self.name, self.buf = now, name, None
+    def __init__(self, flush: bool = False, name: str = "perf_counter", now: Callable[[], float] = time.perf_counter,
+                 before: Optional[Callable[[], None]] = None):
+        self.now, self.name, self.buf, self.before = now, name, None, before   # before: e.g. a barrier of ranks
         if flush:
             try:
                 self.buf = flush_buffer()
@@ -163,6 +164,8 @@ class WallClock:
         if self.buf is not None:
             self.buf.zero_()
             sys.modules["torch"].cuda.synchronize()
+        if self.before is not None:
+            self.before()
         sync()
         t0 = self.now()
         for _ in range(n):
@@ -229,7 +232,7 @@ def measure(call: Callable[[], object], sync: Callable[[], None] = noop, rule: S
     """Call (and sync) for `warmup_s` (at least `min_warmup` times), then take samples of
     `calls_per_sample` calls each with `clock` (default: the wall clock) until `rule` stops."""
     clock = clock if clock is not None else WallClock(now=now)
-    wall = WallClock(now=now)
+    wall = WallClock(now=now, before=getattr(clock, "before", None))   # warm-up: no flush, same barrier
     first = None
     start = now()
     n_warm = 0

@@ -10,13 +10,12 @@ ceiling for shared-memory Gloo on one machine: every byte on the bus is at least
 small sizes against the latency floor (one 8-byte message, half a ping-pong between ranks 0 and 1)."""
 from __future__ import annotations
 
-import statistics
-import time
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
 
+from ..bench.measure import WallClock, fixed, measure, summarize as measure_stats
 from . import RUNGS, rung, supports
 from .check import check_one
 
@@ -65,15 +64,9 @@ def memcpy_ceiling(w, nbytes: int = 64 << 20, reps: int = 5) -> float:
     """Bytes copied per second by one rank while every rank copies at once (min over ranks)."""
     src = torch.ones(nbytes // 4, dtype=torch.float32, device=w.device)
     dst = torch.empty_like(src)
-    times = []
-    for _ in range(reps):
-        dist.barrier(group=w.ctrl)
-        _sync(w)
-        t0 = time.perf_counter()
-        dst.copy_(src)
-        _sync(w)
-        times.append(time.perf_counter() - t0)
-    return nbytes / _max_over_ranks(w, statistics.median(times))
+    clock = WallClock(before=lambda: dist.barrier(group=w.ctrl))
+    t = measure(lambda: dst.copy_(src), lambda: _sync(w), fixed(reps), clock).stats.median
+    return nbytes / _max_over_ranks(w, t)
 
 
 def p2p_latency(w, reps: int = 50) -> float:
@@ -81,57 +74,46 @@ def p2p_latency(w, reps: int = 50) -> float:
     if w.size == 1:
         return 0.0
     buf = torch.zeros(2, dtype=torch.float32, device=w.device)
-    times = []
-    dist.barrier(group=w.group)
-    for i in range(reps + 5):
-        t0 = time.perf_counter()
+
+    def ping_pong() -> None:
         if w.rank == 0:
             dist.send(buf, 1, group=w.group)
             dist.recv(buf, 1, group=w.group)
         elif w.rank == 1:
             dist.recv(buf, 0, group=w.group)
             dist.send(buf, 0, group=w.group)
-        _sync(w)
-        if i >= 5:
-            times.append(time.perf_counter() - t0)
     dist.barrier(group=w.group)
-    return _max_over_ranks(w, statistics.median(times) / 2 if w.rank == 0 else 0.0)
+    t = measure(ping_pong, lambda: _sync(w), fixed(reps), min_warmup=5, max_warmup=5).stats.median
+    dist.barrier(group=w.group)
+    return _max_over_ranks(w, t / 2 if w.rank == 0 else 0.0)
 
 
 def time_rung(w, name: str, collective: str, op: str, dtype, nbytes: int, budget: Budget) -> dict:
     """Time one rung's collective at one size (S = nbytes: the whole buffer on each rank) on every
-    rank; returns the agreed figures (the same on every rank)."""
+    rank, a barrier before each call; returns the agreed figures (the same on every rank)."""
     numel = nbytes // torch.tensor([], dtype=dtype).element_size()
     x = torch.zeros(numel, dtype=dtype, device=w.device)   # zeros: in-place sums stay finite
     mod = rung(name)
     fn = {"all_reduce": lambda: mod.all_reduce_(x, op, w), "reduce_scatter": lambda: mod.reduce_scatter_(x, op, w),
           "all_gather": lambda: mod.all_gather_(x, w)}[collective]
 
-    def call() -> float:
+    def barrier() -> None:
         w.tick()
         dist.barrier(group=w.group)
-        _sync(w)
-        t0 = time.perf_counter()
-        fn()
-        _sync(w)
-        return time.perf_counter() - t0
-
+    clock, sync = WallClock(before=barrier), lambda: _sync(w)
     with w.guard(f"{name} {collective} of {nbytes} B"):
-        first = _max_over_ranks(w, call())
+        first = _max_over_ranks(w, measure(fn, sync, fixed(1), clock).seconds[0])
         t_est = max(first, 1e-6)
-        for _ in range(min(budget.max_warmup, int(budget.warmup_s / t_est))):
-            call()
+        # the same counts on every rank (from the agreed first call): a time-based stop would deadlock
+        warm = min(budget.max_warmup, int(budget.warmup_s / t_est))
         reps = max(budget.min_reps, min(budget.max_reps, int(budget.measure_s / t_est)))
-        samples = [call() for _ in range(reps)]
-        med = statistics.median(samples)
+        samples = measure(fn, sync, fixed(reps), clock, min_warmup=warm, max_warmup=warm).seconds
         gathered = [None] * w.size
-        dist.all_gather_object(gathered, (med, samples), group=w.ctrl)
-    slowest = max(range(w.size), key=lambda r: gathered[r][0])
-    med, samples = gathered[slowest]
-    q = statistics.quantiles(samples, n=4) if len(samples) >= 2 else [med, med, med]
-    return {"median_s": med, "q1_s": q[0], "q3_s": q[2], "n": len(samples), "samples": samples,
-            "slowest_rank": slowest, "first_call_s": first,
-            "rank_medians_s": [g[0] for g in gathered]}
+        dist.all_gather_object(gathered, samples, group=w.ctrl)
+    st = [measure_stats(g) for g in gathered]
+    slowest = max(range(w.size), key=lambda r: st[r].median)
+    return {"stats": st[slowest], "samples": gathered[slowest], "slowest_rank": slowest, "first_call_s": first,
+            "rank_medians_s": [s.median for s in st]}
 
 
 def verify(w, name: str, collective: str, op: str, dtype) -> dict:
@@ -197,20 +179,18 @@ def new_entry(w, name: str, coll: str, op: str, dt: str, nbytes: int, facts: dic
             "native": False, "adds": mod.ADDS, "source": mod.SOURCE,
             "role": "reference" if name in library else "rung",
             "library_candidates": library, "library_preferred": [],
-            "status": "ok", "reason": None, "metric": "gbps", "figure": "solo",
+            "status": "ok", "reason": "", "metric": "gbps", "figure": "solo",
             "ceiling_gbps": facts["ceiling_Bps"] / 1e9, "floor_s": facts["p2p_latency_s"]}
 
 
 def figures(timing: dict, coll: str, n: int, nbytes: int, facts: dict) -> dict:
-    t = timing["median_s"]
-    algbw = nbytes / t / 1e9
+    st = timing["stats"]
+    algbw = nbytes / st.median / 1e9
     busbw = algbw * busbw_factor(coll, n)
-    iqr = timing["q3_s"] - timing["q1_s"]
-    samples = timing.pop("samples")
-    return {"median_s": t, "q1_s": timing["q1_s"], "q3_s": timing["q3_s"], "iqr_s": iqr, "n": timing["n"],
-            "rel_iqr": iqr / t, "noisy": iqr / t > 0.10, "first_call_s": timing["first_call_s"],
+    return {"median_s": st.median, "q1_s": st.q1, "q3_s": st.q3, "iqr_s": st.iqr, "n": st.n,
+            "rel_iqr": st.rel_iqr, "noisy": st.noisy, "first_call_s": timing["first_call_s"],
             "algbw_gbps": algbw, "busbw_gbps": busbw, "gbps": busbw, "value": busbw,
             "pct_ceiling": 100 * busbw * 1e9 / facts["ceiling_Bps"] if facts["ceiling_Bps"] else None,
-            "timing": {"timer": "perf_counter", "stop": "budget", "samples": [float(f"{s:.4g}") for s in samples],
+            "timing": {"timer": "perf_counter", "stop": "budget", "samples": [float(f"{s:.4g}") for s in timing["samples"]],
                        "slowest_rank": timing["slowest_rank"], "rank_medians_s": timing["rank_medians_s"],
                        "method": "barrier, then one call; median per rank; max over ranks"}}

@@ -175,7 +175,7 @@ def _section(data: dict, out_dir: Path, prefix: str) -> tuple[str, list]:
             for dt in sorted({e["dtype"] for e in entries if e["device"] == dev and analysis.ok(e)}):
                 add(plots.roofline(entries, peaks, dev, d, dt))
     if any(e.get("suite") == "collectives" for e in entries):   # busbw vs size, one line per rung
-        from .collectives_plot import section as collectives_section
+        from ..collectives.plot import section as collectives_section
         parts.append(collectives_section(entries, d, _img))
     over = [e for e in entries if e.get("suite") == "overhead"]
     if over:
@@ -204,7 +204,7 @@ def build_report(paths: list, out_dir, embed: bool = False) -> Path:
         prefix = plots.slug(Path(data["_path"]).stem) if len(datas) > 1 else ""
         sec, _ = _section(data, out_dir, prefix)
         body.append(sec)
-    from .roofline import section as bound_section   # the rungs at their speed-of-light bound (modelled)
+    from ..explain.roofline import section as bound_section   # the rungs at their speed-of-light bound (modelled)
     body.append(bound_section(out_dir, datas, img=_img)[0])
     page = (f"<!doctype html><html><head><meta charset=utf-8><title>kernelbench report</title>"
             f"<style>{CSS}</style></head><body><h1>kernelbench report</h1>"

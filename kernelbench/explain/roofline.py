@@ -18,7 +18,7 @@ LADDERS = ("matmul", "reduce")   # the ops with CUDA ladders in kernelbench.expl
 
 
 def _points(op: str, gpu: str) -> list:
-    from ..explain import ladder
+    from . import ladder
     out = []
     for ex in ladder(op, gpu=gpu, counters="recorded"):
         fl = ex.flops
@@ -33,11 +33,11 @@ def _points(op: str, gpu: str) -> list:
 
 
 def _measured(results: list, gpu_spec, op: str) -> list:
-    from ..explain.core import analytic
+    from .core import analytic
     pts = []
     for data in results or []:
         name = ((data.get("peaks") or {}).get("cuda") or {}).get("name") or ""
-        from ..explain.gpus import lookup_gpu
+        from .gpus import lookup_gpu
         if lookup_gpu(name) is not gpu_spec:
             continue
         for e in data.get("entries", []):
@@ -54,7 +54,7 @@ def roofline_png(op: str, gpu: str, out_dir: Path, results: Optional[list] = Non
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..explain import gpus as G
+    from . import gpus as G
     g = G.get(gpu)
     pts = _points(op, gpu)
     if not pts:
@@ -104,7 +104,7 @@ def section(out_dir: Path, results: Optional[list] = None, img=None, gpus: Optio
              "at its speed-of-light bound (kernelbench explain): a bound, never a measurement. Measured points of "
              "a committed run on the same GPU appear beside them as squares.</p>"]
     pngs = []
-    from ..explain.gpus import lookup_gpu
+    from .gpus import lookup_gpu
     names = {((d.get("peaks") or {}).get("cuda") or {}).get("name") for d in results or []}
     mine = [g.key for g in (lookup_gpu(n) for n in names if n) if g is not None and g.key]
     for gpu in gpus or sorted(set(mine)) or GPUS[:1]:

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..bench import analysis
-from .fmt import fmt_num, fmt_time
-from .plots import _save, plt, slug
+from ..report.fmt import fmt_num, fmt_time
+from ..report.plots import _save, plt, slug
 
 
 def _groups(entries: list) -> "OrderedDict":
