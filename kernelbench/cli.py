@@ -74,6 +74,9 @@ def cmd_run(args) -> int:
     from .bench.results import check_writable
     from .bench.run import run
     from .bench.suites import SUITES, Selection, parse_sizes
+    if args.strict:
+        print("kernelbench run: --strict is deprecated and does nothing: a rung that FAILED or raised always "
+              "exits 3", file=sys.stderr)
     suites = _split(args.suite)
     if args.suite is not None and not suites:
         _fail(f"--suite: empty (one of {', '.join(SUITES)}, all)")
@@ -134,7 +137,7 @@ def cmd_run(args) -> int:
         _fail(f"--out: {exc}")
     code, _ = run(suites, sel, out=str(out) if out else None, argv=["kernelbench"] + sys.argv[1:], console=_console(),
                   report_dir=args.report_dir, make_report=not args.no_report,
-                  keep_samples="all" if args.samples else True, strict=True)
+                  keep_samples="all" if args.samples else True)
     return code
 
 
@@ -287,8 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-report", action="store_true", help="do not write the HTML report and plots")
     r.add_argument("--samples", action="store_true", help="also keep every call of every round-robin turn "
                    "(the solo samples and each turn's median are always kept)")
-    r.add_argument("--strict", action="store_true", help="(kept for old scripts: run always exits 3 when a rung "
-                   "FAILED or raised)")
+    r.add_argument("--strict", action="store_true", help=argparse.SUPPRESS)   # deprecated: exit 3 is the default
     r.add_argument("--nproc", type=int, help="collectives: ranks to start (default: one per GPU, else 2)")
     r.add_argument("--max-bytes", help="collectives: largest buffer, e.g. 64MiB (default 256MiB; --quick 1MiB)")
     r.add_argument("--timeout", type=float, default=60.0, help="collectives: seconds an exchange may wait "

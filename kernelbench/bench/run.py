@@ -39,8 +39,8 @@ def measure_peaks(devices: list, quick: bool, log) -> dict:
 
 def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[list] = None,
         console: Optional[Console] = None, report_dir: Optional[str] = None, make_report: bool = True,
-        keep_samples=True, strict: bool = False) -> tuple[int, Optional[Path]]:
-    """Returns (exit code, result path)."""
+        keep_samples=True) -> tuple[int, Optional[Path]]:
+    """Returns (exit code: 3 when a rung FAILED or raised, 130 interrupted; result path)."""
     console = console or Console()
     load = MachineLoad().start()        # also the run's clock: load.t0
     for s in suites:
@@ -156,9 +156,4 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
         except Exception as exc:  # the measurements are safe on disk; the report can be redone
             console.print(f"[yellow]report not generated ({type(exc).__name__}: {exc}); "
                           f"run `kernelbench report {path}`[/]")
-    code = 0
-    if strict and (n["failed"] or n["error"]):
-        code = 3          # documented in kernelbench.cli: measured, but some rung FAILED or raised
-    if interrupted:
-        code = 130
-    return code, path
+    return (130 if interrupted else 3 if n["failed"] or n["error"] else 0), path
