@@ -18,19 +18,15 @@ def layer_order(device: str) -> tuple:
     return LAYERS
 
 
+def entry_id(e: dict) -> tuple:
+    """What one entry measures, across files: suite, case, rung (and the front door, overhead suite)."""
+    return (e.get("suite"), e.get("key"), e.get("impl"), e.get("front_door") if e.get("suite") == "overhead" else None)
+
+
 def ok(e: dict) -> bool:
     """Passed and timed (a zero or missing time is not a timing)."""
     t = e.get("median_s")
     return e.get("status") == "ok" and isinstance(t, (int, float)) and t > 0
-
-
-def library_ref(entries: list, candidates: list, preferred: tuple = ()) -> Optional[dict]:
-    """The library entry of one case: the fastest passing candidate matching a preferred pattern
-    (cuBLAS, CUB), else the fastest passing candidate."""
-    cands = [e for e in entries if ok(e) and e["impl"] in candidates]
-    pref = [e for e in cands if any(fnmatch.fnmatch(e["impl"], p) for p in preferred)]
-    pool = pref or cands
-    return min(pool, key=lambda e: e["median_s"]) if pool else None
 
 
 def _table_key(e: dict) -> tuple:
@@ -41,7 +37,6 @@ def _table_key(e: dict) -> tuple:
 def choose_reference(group: list) -> Optional[str]:
     """The one library rung of a table: among the candidates (preferred patterns first, then in
     the candidates' order), the one timed in the most of the table's cases."""
-    import fnmatch as _fn
     cands: list = []
     preferred: tuple = ()
     for e in group:
@@ -57,7 +52,7 @@ def choose_reference(group: list) -> Optional[str]:
         return None
 
     def rank(c):
-        pref = any(_fn.fnmatch(c, p) for p in preferred)
+        pref = any(fnmatch.fnmatch(c, p) for p in preferred)
         return (not pref, -timed.get(c, 0), cands.index(c))
     return min((c for c in cands if timed.get(c)), key=rank)
 
@@ -87,11 +82,6 @@ BUSY_CORES = 0.15         # other processes using more than this many cores: the
 TICK_S = 0.004            # the scheduler tick of the measuring machine (HZ=250): spin stalls are multiples
 
 
-def _rel(e: dict, key: str) -> float:
-    v = e.get(key)
-    return float(v) if v is not None else 0.0
-
-
 def apply_method_agreement(entries: list, tolerance: float = METHOD_TOLERANCE) -> None:
     """For every entry timed both ways (solo, then round-robin), e["methods"] says whether the two
     figures agree: |log(rr / solo)| within log(1 + tol), tol = max(`tolerance`, the two relative
@@ -109,7 +99,7 @@ def apply_method_agreement(entries: list, tolerance: float = METHOD_TOLERANCE) -
         shift = sorted(ratios.values())[len(ratios) // 2] if len(group) >= 3 else 1.0
         for e in group:
             r = ratios[id(e)]
-            tol = max(tolerance, _rel(e, "rel_iqr") + _rel(e["solo"], "rel_iqr"))
+            tol = max(tolerance, (e.get("rel_iqr") or 0.0) + (e["solo"].get("rel_iqr") or 0.0))
             within = abs(math.log(r)) <= math.log1p(tol)
             m = {"solo_s": e["solo"]["median_s"], "round_robin_s": e["median_s"], "ratio": r, "tolerance": tol,
                  "case_shift": shift}

@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from . import cases
 from .cases import Case, Skip, is_torch
 
 
@@ -26,9 +27,8 @@ def frontdoors() -> dict:
         with quiet_tf_logs():
             return kernelbench.frontdoors()
     except Exception as exc:  # the API is missing or broken: no native rung can run
-        return {"torch": {"built": False, "cpu": False, "cuda": False, "reason": f"frontdoors() failed: {exc}"},
-                "tf": {"built": False, "cpu": False, "cuda": False, "reason": f"frontdoors() failed: {exc}"},
-                "pybind": {"built": False, "cpu": False, "cuda": False, "reason": f"frontdoors() failed: {exc}"}}
+        return {door: {"built": False, "cpu": False, "cuda": False, "reason": f"frontdoors() failed: {exc}"}
+                for door in ("torch", "tf", "pybind")}
 
 
 @functools.lru_cache(maxsize=None)
@@ -42,14 +42,6 @@ def cuda_available() -> bool:
 
 def devices_present() -> list:
     return ["cpu", "cuda"] if cuda_available() else ["cpu"]
-
-
-def has_torch() -> bool:
-    try:
-        import torch  # noqa: F401
-        return True
-    except ImportError:
-        return False
 
 
 # ------------------------------------------------------------------------------ conversions
@@ -154,17 +146,14 @@ def native_call(impl_name: str, case: Case, arrays: list) -> Callable[[], Any]:
     if case.op == "matmul":
         a, b = arrays
         return lambda: kb.matmul(a, b, impl=impl_name)
-    x = arrays[0]
-    if case.op == "reduce":
-        v, d, k = case.variant, case.dim, case.keepdim
-        return lambda: kb.reduce(x, op=v, dim=d, keepdim=k, impl=impl_name)
-    if case.op == "softmax":
-        return lambda: kb.softmax(x, log=False, impl=impl_name)
-    if case.op == "log_softmax":
-        return lambda: kb.softmax(x, log=True, impl=impl_name)
-    if case.op == "l2norm":
-        return lambda: kb.l2norm(x, impl=impl_name)
-    raise ValueError(f"op: unknown {case.op!r}")
+    x, v, d, k = arrays[0], case.variant, case.dim, case.keepdim
+    calls = {"reduce": lambda: kb.reduce(x, op=v, dim=d, keepdim=k, impl=impl_name),
+             "softmax": lambda: kb.softmax(x, log=False, impl=impl_name),
+             "log_softmax": lambda: kb.softmax(x, log=True, impl=impl_name),
+             "l2norm": lambda: kb.l2norm(x, impl=impl_name)}
+    if case.op not in calls:
+        raise ValueError(f"op: unknown {case.op!r}")
+    return calls[case.op]
 
 
 def tf_sync(state: dict) -> Callable[[], None]:
@@ -256,7 +245,7 @@ def prepare(impl, case: Case, master: list, flush: bool = True, fds: Optional[di
         call = (lambda: fn(*arrays, **kw)) if kw else (lambda: fn(*arrays))
     if case.device == "cpu":
         return Prepared(call, door, backend, WallClock(), noop, arrays)
-    if not has_torch():
+    if cases._torch() is None:
         raise Skip("timing GPU work needs torch (CUDA events, L2 flush)")
     if door == "tf":   # a stream we cannot record events on: flush, sync, wall clock, sync
         state: dict = {}

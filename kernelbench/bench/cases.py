@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Optional
 
 from . import figures
@@ -111,30 +111,24 @@ class Case:
     def scaled(self, factor: int, note: str = "") -> "Case":
         """The same problem with fewer elements: matmul dims / factor, else the largest kept dim /
         factor^3 (the work of a matmul shrinks like factor^3)."""
-        if self.op == "matmul":
-            dims = list(self.shape)
-            start = 1 if len(dims) == 4 else 0
-            for i in range(start, len(dims)):
-                dims[i] = max(1, dims[i] // factor)
-            return replace(self, shape=tuple(dims), note=note)
         dims = list(self.shape)
-        cand = [i for i in range(len(dims)) if i != self.dim] or [0]
-        i = max(cand, key=lambda j: dims[j])
-        dims[i] = max(1, dims[i] // factor ** 3)
+        if self.op == "matmul":
+            dims[len(dims) - 3:] = [max(1, d // factor) for d in dims[len(dims) - 3:]]   # not the batch
+        else:
+            i = max([j for j in range(len(dims)) if j != self.dim] or [0], key=lambda j: dims[j])
+            dims[i] = max(1, dims[i] // factor ** 3)
         return replace(self, shape=tuple(dims), note=note)
 
     def to_dict(self) -> dict:
-        return {"op": self.op, "device": self.device, "dtype": self.dtype, "shape": list(self.shape),
-                "variant": self.variant, "dim": self.dim, "keepdim": self.keepdim,
-                "trans_a": self.trans_a, "trans_b": self.trans_b, "tag": self.tag, "note": self.note,
-                **({"precision": self.precision} if self.precision else {})}
+        d = {**asdict(self), "shape": list(self.shape)}
+        if not self.precision:
+            del d["precision"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Case":
-        return cls(op=d["op"], device=d["device"], dtype=d["dtype"], shape=tuple(d["shape"]),
-                   variant=d.get("variant"), dim=d.get("dim"), keepdim=d.get("keepdim", False),
-                   trans_a=d.get("trans_a", False), trans_b=d.get("trans_b", False),
-                   tag=d.get("tag", ""), note=d.get("note", ""), precision=d.get("precision", ""))
+        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d and f.name != "shape"},
+                   shape=tuple(d["shape"]))
 
 
 # --------------------------------------------------------------------------------------- inputs

@@ -164,24 +164,12 @@ class Runner:
         return out
 
     def _interleave(self, g: Group, case: Case, entries: list) -> None:
-        """CPU: time every measured rung of the case again, round-robin: in each round every rung
-        gets one turn, in a shuffled order.  On a shared or throttling machine speed drifts over
-        seconds, so rungs timed one after the other can differ by 30 % for nothing; the turns of a
-        round see the same moments, so the ratios between rungs (the point of the ladder) hold.
-
-        Why a turn is not one call: after a call, a runtime's workers keep spinning on a core (an
-        OpenBLAS worker ~0.1 s, a libgomp worker ~4 ms).  The next runtime's two-thread team then
-        shares the other core, and with a 4 ms scheduler tick (HZ=250, no preemption) each barrier
-        of its call waits for the tick: 4-16 ms per call where the kernel takes microseconds.  So
-        each turn first waits until the process's other threads are idle (handover.quiesce, at
-        most quiesce_max_s), then makes calls that are thrown away for turn_warmup_s (waking this
-        runtime's parked workers), and keeps only the calls after them (timer.turn).
-        `python scripts/handover_experiment.py` measures all of this.  Another *process* keeping a
-        core busy puts the team on one core the same way; no protocol fixes that, so the load other
-        processes put on the machine is measured per case (machine_busy) and flagged.
-
-        The entry's figure is the median over rounds of each turn's median, its spread the IQR of
-        those; the solo figures stay under "solo" and the two are compared (analysis.methods)."""
+        """CPU: time every measured rung of the case again, round-robin, each round in a shuffled
+        order: a shared machine's speed drifts over seconds, and the turns of a round see the same
+        moments, so the ratios between rungs hold.  A turn waits for the other runtimes' spinning
+        workers to park (quiesce) and throws its first calls away (measure.turn's docstring says why;
+        scripts/handover_experiment.py measures it).  The figure is the median over rounds of each
+        turn's median; the solo figures stay under "solo" (compared: analysis.apply_method_agreement)."""
         preps, self._preps = self._preps, {}
         ok = [(e, preps[id(e)]) for e in entries if e.get("status") == "ok" and id(e) in preps]
         if len(ok) < 2:
@@ -212,8 +200,7 @@ class Runner:
             ts = turns[id(e)]
             per_turn = [t.stats.median for t, _ in ts]
             st = summarize(per_turn)
-            e["solo"] = {"median_s": e["median_s"], "iqr_s": e["iqr_s"], "q1_s": e["q1_s"], "q3_s": e["q3_s"],
-                         "n": e["n"], "rel_iqr": e["rel_iqr"]}
+            e["solo"] = {k: e[k] for k in ("median_s", "iqr_s", "q1_s", "q3_s", "n", "rel_iqr")}
             e.update(_stat_fields(st))
             e["figure"] = "round-robin"
             rr = {"rounds": rounds, "turn_warmup_s": budget.turn_warmup_s, "turn_measure_s": budget.turn_measure_s,

@@ -13,8 +13,6 @@ from ..tolerance import *  # noqa: F401,F403 -- the tolerance model, importable 
 from ..tolerance import _tolerance_constants  # noqa: F401
 
 ITEMSIZE = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4}
-def itemsize(dtype: str) -> int:
-    return ITEMSIZE[dtype]
 
 
 def matmul_dims(shape) -> tuple[int, int, int, int]:
@@ -26,22 +24,12 @@ def matmul_dims(shape) -> tuple[int, int, int, int]:
     raise ValueError(f"matmul shape: expected (M, N, K) or (batch, M, N, K), got {shape}")
 
 
-def _numel(shape) -> int:
-    return int(math.prod(shape)) if shape else 1
-
-
-def reduce_out_numel(shape, dim: Optional[int]) -> int:
-    if dim is None:
-        return 1
-    return _numel(shape) // shape[dim] if shape[dim] else 0
-
-
 def flop_count(op: str, shape, dim: Optional[int] = None, variant: Optional[str] = None) -> float:
     """Floating-point operations of one call (an FMA counts 2)."""
     if op == "matmul":
         b, m, n, k = matmul_dims(shape)
         return 2.0 * b * m * n * k
-    n = _numel(shape)
+    n = math.prod(shape)
     if op == "reduce":
         return float(n)
     if op in ("softmax", "log_softmax"):
@@ -53,14 +41,14 @@ def flop_count(op: str, shape, dim: Optional[int] = None, variant: Optional[str]
 
 def byte_count(op: str, shape, dtype: str, dim: Optional[int] = None, variant: Optional[str] = None) -> float:
     """Bytes read + written by one call, every operand touched once."""
-    s = itemsize(dtype)
+    s = ITEMSIZE[dtype]
     if op == "matmul":
         b, m, n, k = matmul_dims(shape)
         return float((m * k + k * n + m * n) * s * b)
-    n = _numel(shape)
+    n = math.prod(shape)
     if op == "reduce":
-        out_size = 8 if variant in ("argmax", "argmin") else s
-        return float(n * s + reduce_out_numel(shape, dim) * out_size)
+        out_numel = 1 if dim is None else n // shape[dim] if shape[dim] else 0
+        return float(n * s + out_numel * (8 if variant in ("argmax", "argmin") else s))
     if op in ("softmax", "log_softmax"):
         return float(2 * n * s)
     if op == "l2norm":
@@ -81,16 +69,13 @@ def primary_metric(op: str, shape=None) -> str:
 
 
 def throughput(flops: float, nbytes: float, seconds: Optional[float]) -> dict:
-    if not seconds or seconds <= 0:
-        return {"tflops": None, "gbps": None}
-    return {"tflops": flops / seconds / 1e12, "gbps": nbytes / seconds / 1e9}
+    ok = seconds is not None and seconds > 0
+    return {"tflops": flops / seconds / 1e12 if ok else None, "gbps": nbytes / seconds / 1e9 if ok else None}
 
 
 def pct(value: Optional[float], peak: Optional[float]) -> Optional[float]:
     """value / peak in percent (both in the same unit), None when either is unknown."""
-    if value is None or not peak:
-        return None
-    return 100.0 * value / peak
+    return None if value is None or not peak else 100.0 * value / peak
 
 
 def arithmetic_intensity(flops: float, nbytes: float) -> Optional[float]:

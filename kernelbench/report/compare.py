@@ -11,9 +11,12 @@ commit.  Different hardware (CPU model, GPU, thread count) is refused unless `cr
 then every verdict is labelled "cross-machine" and none counts as a regression."""
 from __future__ import annotations
 
+from collections import Counter
+
 from ..bench import analysis
 from .fmt import fmt_pct, fmt_time
 from ..bench.measure import mann_whitney_p
+from ..bench.results import environment_summary
 
 ALPHA = 0.01
 
@@ -23,15 +26,11 @@ class CrossMachine(ValueError):
 
 
 def _index(entries: list) -> dict:
-    out = {}
-    for e in entries:
-        out[(e.get("suite"), e.get("key"), e.get("impl"), e.get("front_door") if e.get("suite") == "overhead" else None)] = e
-    return out
+    return {analysis.entry_id(e): e for e in entries}
 
 
 def noise(e: dict) -> float:
-    r = e.get("rel_iqr")
-    return float(r) if r is not None else 0.0
+    return float(e.get("rel_iqr") or 0.0)
 
 
 def samples(e: dict) -> list:
@@ -46,20 +45,12 @@ def samples(e: dict) -> list:
 
 # ------------------------------------------------------------------------------ provenance
 def provenance(d: dict) -> dict:
-    env = d.get("environment") or {}
-    cpu = env.get("cpu") or {}
-    gpu = env.get("gpu") or {}
-    peaks = d.get("peaks") or {}
-    threads = d.get("threads") or {}
-    git = d.get("git") or {}
-    versions = {k: v for k, v in (env.get("versions") or {}).items() if k != "torch_threads" and v}
-    return {"CPU model": cpu.get("model") or (peaks.get("cpu") or {}).get("name"),
-            "GPU": (gpu.get("name") if isinstance(gpu, dict) else None) or (peaks.get("cuda") or {}).get("name"),
+    s, threads = environment_summary(d), d.get("threads") or {}
+    versions = {k: v for k, v in ((d.get("environment") or {}).get("versions") or {}).items() if k != "torch_threads" and v}
+    return {"CPU model": s["cpu"], "GPU": s["gpu"],
             "threads": (threads.get("affinity") or threads.get("os_cpu_count"), threads.get("torch"),
                         threads.get("OMP_NUM_THREADS")),
-            "devices": tuple(d.get("devices") or ()),
-            "library versions": versions,
-            "commit": (git.get("commit") or "")[:10] + ("+dirty" if git.get("dirty") else "")}
+            "devices": tuple(d.get("devices") or ()), "library versions": versions, "commit": s["commit"]}
 
 
 HARDWARE = ("CPU model", "GPU", "threads")
@@ -88,9 +79,7 @@ def judge(ea: dict, eb: dict, min_change: float = 0.05, alpha: float = ALPHA) ->
     p = mann_whitney_p(sa, sb) if len(sa) >= 2 and len(sb) >= 2 else None
     beyond = ratio > 1 + thr or ratio < 1 / (1 + thr)
     significant = p is None or p < alpha
-    verdict = "same"
-    if beyond and significant:
-        verdict = "regression" if ratio > 1 else "improvement"
+    verdict = ("regression" if ratio > 1 else "improvement") if beyond and significant else "same"
     return {"ratio": ratio, "threshold": thr, "p": p, "verdict": verdict,
             "basis": "rank test + spread" if p is not None else "no samples: spread only"}
 
@@ -172,9 +161,7 @@ def main(a_path: str, b_path: str, min_change: float = 0.05, only_changes: bool 
     rows = compare(a, b, min_change, cross_machine=bool(hw))
     console.print(compare_table(rows, a_path, b_path, only_changes))
     regs = regressions(rows)
-    summary: dict[str, int] = {}
-    for r in rows:
-        summary[r["verdict"]] = summary.get(r["verdict"], 0) + 1
+    summary = Counter(r["verdict"] for r in rows)
     console.print(", ".join(f"{v}: {n}" for v, n in sorted(summary.items())))
     if regs:
         console.print(f"[bold red]{len(regs)} regression(s) beyond the noise[/]")

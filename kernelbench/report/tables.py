@@ -36,7 +36,7 @@ def _latest(datas: list) -> list:
             e = replace(e, extra=dict(e.extra)) if isinstance(e, Entry) else dict(e)
             e["_file"] = d.get("_path")
             e["_data"] = d
-            seen[(e.get("suite"), e.get("key"), e.get("impl"), e.get("front_door") if e.get("suite") == "overhead" else None)] = e
+            seen[analysis.entry_id(e)] = e
     return list(seen.values())
 
 
