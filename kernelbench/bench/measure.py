@@ -144,7 +144,15 @@ def release_flush_buffers() -> None:
     _FLUSH_BUFFERS.clear()
 
 
-class WallClock:
+class _Clock:
+    buf = None
+
+    @property
+    def l2_flush(self) -> bool:
+        return self.buf is not None
+
+
+class WallClock(_Clock):
     """perf_counter around n calls and one sync (sync first, so earlier work is not counted)."""
 
     def __init__(self, flush: bool = False, name: str = "perf_counter", now: Callable[[], float] = time.perf_counter,
@@ -155,10 +163,6 @@ class WallClock:
                 self.buf = flush_buffer()
             except Exception:  # no torch / GPU here: time without the flush, and say so
                 self.buf = None
-
-    @property
-    def l2_flush(self) -> bool:
-        return self.buf is not None
 
     def time(self, call: Callable[[], object], sync: Callable[[], None], n: int = 1) -> float:
         if self.buf is not None:
@@ -174,7 +178,7 @@ class WallClock:
         return (self.now() - t0) / n
 
 
-class CudaEvents:
+class CudaEvents(_Clock):
     """torch.cuda.Event pairs on the current stream around n calls, per call."""
     name = "cuda_events"
 
@@ -182,10 +186,6 @@ class CudaEvents:
         import torch
         self.torch = torch
         self.buf = flush_buffer() if flush else None
-
-    @property
-    def l2_flush(self) -> bool:
-        return self.buf is not None
 
     def time(self, call: Callable[[], object], sync: Callable[[], None], n: int = 1) -> float:
         torch = self.torch

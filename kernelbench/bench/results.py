@@ -287,12 +287,20 @@ def clean(obj):
     return str(obj)
 
 
+def _target(path) -> Path:
+    """A .json path as given, else a new file in that folder; the folder created."""
+    p = Path(path)
+    if p.suffix != ".json":
+        if p.exists() and not p.is_dir():
+            raise NotADirectoryError(f"{p} exists and is not a folder (name a .json file or a folder)")
+        p = default_path(str(p))
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return p
+
+
 def write(path, data: dict) -> Path:
     """Write atomically (temp file + rename); returns the path.  Creates the folder."""
-    path = Path(path)
-    if path.suffix != ".json":
-        path = default_path(str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = _target(path)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(clean(data), indent=1, sort_keys=False, allow_nan=False) + "\n")
     os.replace(tmp, path)
@@ -302,12 +310,7 @@ def write(path, data: dict) -> Path:
 def check_writable(path) -> Path:
     """The path `write` will use, checked before a run measures anything: its folder is created
     and a file can be made there.  Raises OSError (with the reason) otherwise."""
-    p = Path(path)
-    if p.suffix != ".json":
-        if p.exists() and not p.is_dir():
-            raise NotADirectoryError(f"{p} exists and is not a folder (name a .json file or a folder)")
-        p = default_path(str(p))
-    p.parent.mkdir(parents=True, exist_ok=True)
+    p = _target(path)
     if p.is_dir():
         raise IsADirectoryError(f"{p} is a folder")
     probe = p.with_suffix(".json.tmp")
@@ -323,14 +326,11 @@ def read(path) -> Results:
     """A result file, checked and migrated to this version: every problem is one ResultFileError line."""
     try:
         text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ResultFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ResultFileError(f"{path}: is a folder, not a result file") from None
-    except UnicodeDecodeError:
-        raise ResultFileError(f"{path}: not a text file (not UTF-8)") from None
-    except OSError as exc:
-        raise ResultFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = ("no such file" if isinstance(exc, FileNotFoundError) else "is a folder, not a result file"
+               if isinstance(exc, IsADirectoryError) else "not a text file (not UTF-8)"
+               if isinstance(exc, UnicodeDecodeError) else f"cannot read ({exc.strerror or exc})")
+        raise ResultFileError(f"{path}: {why}") from None
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:

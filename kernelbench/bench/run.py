@@ -116,15 +116,7 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
         console.print(f"[red]deriving figures failed: {type(exc).__name__}: {exc}[/]")
     path = results.write(out or results.default_path(), data)
     try:
-        for (series, dtype) in analysis.sweep_series(entries):
-            console.print(con.sweep_table(entries, series, dtype, width=console.width))
-        if any(e["suite"] == "ladder" for e in entries):
-            lt = con.layers_table(entries, width=console.width)
-            if lt is not None:
-                console.print(lt)
-        ot = con.overhead_table(entries, width=console.width)
-        if ot is not None:
-            console.print(ot)
+        con.print_summaries(entries, console)
     except Exception as exc:
         console.print(f"[red]summary tables failed: {type(exc).__name__}: {exc}[/]")
     n = {s: sum(1 for e in entries if e["status"] == s) for s in ("ok", "failed", "error", "skipped")}

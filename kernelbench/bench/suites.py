@@ -199,11 +199,6 @@ def _sizes_for(sel: Selection, op: str) -> Optional[list]:
 
 
 # ----------------------------------------------------------------------------------- impls
-def _registry():
-    from .. import registry
-    return registry
-
-
 def applicable(impl, case: Case) -> bool:
     """Does this rung implement this problem at all (op, variant, whole-tensor vs dim, dtype)?
     Rungs that do not are left out of the case; rungs that could but cannot run *here* are
@@ -226,8 +221,8 @@ def case_layout(case: Case) -> str:
 
 
 def _impls(op: str, device: str) -> list:
-    reg = _registry()
-    return [i for i in reg.list_impls(op=None, device=device) if i.op == op]
+    from .. import registry
+    return [i for i in registry.list_impls(op=None, device=device) if i.op == op]
 
 
 def reference_candidates(op: str, device: str) -> tuple[list, tuple]:
@@ -276,16 +271,12 @@ def _dtype_groups(suite: str, case: Case, sel: Selection, budget: Budget, **kw) 
     """The case at the selected dtype (float32 by default) -- and, when no dtype was asked for,
     once more at a rung's own dtype for the rungs that lack float32 (tensor cores)."""
     groups = []
-    g = _group(suite, case, sel, budget, **kw)
-    if g:
-        groups.append(g)
+    groups.extend(filter(None, [_group(suite, case, sel, budget, **kw)]))
     if case.op == "matmul" and case.dtype == "float32" and not case.precision:
         # fp32 data with TF32 math: a precision of its own, beside cuBLAS with TF32 on
         tf32 = [i for i in _impls(case.op, case.device) if i.precision == "tf32" and sel.impl_ok(i.name)]
         if tf32:
-            g3 = _group(suite, replace(case, precision="tf32"), sel, budget, **kw)
-            if g3:
-                groups.append(g3)
+            groups.extend(filter(None, [_group(suite, replace(case, precision="tf32"), sel, budget, **kw)]))
     if sel.dtype is None:
         lacking = [i for i in _impls(case.op, case.device)
                    if case.dtype not in i.dtypes and sel.impl_ok(i.name)]
@@ -302,9 +293,7 @@ def _dtype_groups(suite: str, case: Case, sel: Selection, budget: Budget, **kw) 
                 if case.op == "matmul" and any(i.native for i in own):   # + frameworks, compilers at that dtype
                     cands += [i for i in _impls(case.op, case.device)
                               if i.layer in ("framework", "compiler") and dt in i.dtypes and i not in cands]
-                g2 = _group(suite, c2, sel, budget, candidates=cands, **kw)
-                if g2:
-                    groups.append(g2)
+                groups.extend(filter(None, [_group(suite, c2, sel, budget, candidates=cands, **kw)]))
     return groups
 
 
@@ -370,10 +359,8 @@ def plan_sweep(sel: Selection, devices: list) -> list:
                 if not sel.impl_globs:
                     native = [i for i in cands if i.native]
                     cands = [i for i in cands if not i.native and i.layer != "compiler"] + native[-1:]
-                g = _group("sweep", case, sel, budget, candidates=cands, too_slow="skip", probe=False,
-                           series=name)
-                if g:
-                    groups.append(g)
+                groups.extend(filter(None, [_group("sweep", case, sel, budget, candidates=cands, too_slow="skip",
+                                                   probe=False, series=name)]))
     return groups
 
 
@@ -396,9 +383,8 @@ def plan_cpu_gemm(sel: Selection, devices: list) -> list:
         case = Case("matmul", "cpu", dt, shape, tag="cpu-gemm")
         cands = [i for i in _impls("matmul", "cpu")
                  if applicable(i, case) and (i.layer == "framework" or (i.native and i.rank == 1))]
-        g = _group("cpu-gemm", case, sel, budget, candidates=cands, too_slow="skip", probe=False)
-        if g:
-            groups.append(g)
+        groups.extend(filter(None, [_group("cpu-gemm", case, sel, budget, candidates=cands, too_slow="skip",
+                                           probe=False)]))
     return groups
 
 
@@ -424,9 +410,7 @@ def plan_shapes(sel: Selection, devices: list) -> list:
                 for rows in SHAPES_ROWS[(dev, sel.quick)]:
                     cases.append(Case(op, dev, dt, rows))
         for case in cases:
-            g = _group("shapes", case, sel, budget, too_slow="skip", probe=True)
-            if g:
-                groups.append(g)
+            groups.extend(filter(None, [_group("shapes", case, sel, budget, too_slow="skip", probe=True)]))
     return groups
 
 

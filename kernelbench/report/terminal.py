@@ -48,6 +48,21 @@ def fit_columns(widths: dict, width: Optional[int], drop_order=DROP_ORDER, flexi
     return cols
 
 
+def _fitted(title, heads: tuple, rows: list, width: Optional[int], right, drop_order, flexible: str = "status",
+            flex_min: int = STATUS_MIN, pin: bool = False, **table_kw) -> tuple[Table, list]:
+    """A table of `rows` ({heading: Text}; None: a section break) that fits `width` (fit_columns; `pin`:
+    no column narrower than its widest cell); returns (table, headings left out)."""
+    widths = {c: max([len(c)] + [r[c].cell_len for r in rows if r]) for c in heads}
+    cols = fit_columns(widths, width, drop_order, flexible, flex_min)
+    t = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left", **table_kw)
+    for c in cols:
+        t.add_column(c, justify="right" if c in right else "left", no_wrap=c != flexible, overflow="fold",
+                     min_width=(flex_min if c == flexible else widths[c]) if pin else None)
+    for r in rows:
+        t.add_section() if r is None else t.add_row(*[r[c] for c in cols])
+    return t, [c for c in heads if c not in cols]
+
+
 def case_table(entries: list, title: Optional[str] = None, width: Optional[int] = None) -> Table:
     e0 = entries[0]
     unit = METRIC_UNIT[e0.get("metric") or "gbps"]
@@ -69,21 +84,15 @@ def case_table(entries: list, title: Optional[str] = None, width: Optional[int] 
         rows.append({"rung": Text(name, style=style), "layer": Text(e.get("layer", "")),
                      "time": Text(fmt_time(e.get("median_s")), style=style),
                      "IQR": Text(iqr + (" ~" if e.get("noisy") else ""), style="yellow" if e.get("noisy") else ""),
-                     "unit": Text(fmt_num(e.get("value")), style=style), "% peak": Text(peak),
+                     unit: Text(fmt_num(e.get("value")), style=style), "% peak": Text(peak),
                      "% lib": Text(fmt_pct(e.get("pct_library"))), "max err": Text(fmt_err(e.get("max_abs_err"))),
                      "status": Text(st, style=st_style)})
-    heads = {c: (unit if c == "unit" else c) for c in CASE_COLUMNS}
-    widths = {c: max([len(heads[c])] + [r[c].cell_len for r in rows]) for c in CASE_COLUMNS}
-    cols = fit_columns(widths, width)
-    t = Table(title=Text(title or f"{e0['suite']} · {e0['label']} · {e0['dtype']} · {dev}", style="bold"),
-              box=box.SIMPLE_HEAVY, title_justify="left", caption_justify="left")
-    for c in cols:
-        t.add_column(heads[c], justify="left" if c in ("rung", "layer", "status") else "right",
-                     no_wrap=c != "status", overflow="fold", min_width=STATUS_MIN if c == "status" else widths[c])
-    for r in rows:
-        t.add_row(*[r[c] for c in cols])
+    heads = tuple(unit if c == "unit" else c for c in CASE_COLUMNS)
+    title = Text(title or f"{e0['suite']} · {e0['label']} · {e0['dtype']} · {dev}", style="bold")
+    t, dropped = _fitted(title, heads, rows, width, set(heads) - {"rung", "layer", "status"}, DROP_ORDER, pin=True,
+                         caption_justify="left")
+    cols = [c for c in heads if c not in dropped]
     caption = []
-    dropped = [heads[c] for c in CASE_COLUMNS if c not in cols]
     if dropped:
         caption.append(f"columns left out to fit {width} columns: {', '.join(dropped)} "
                        f"(`kernelbench show FILE --width 160` prints them)")
@@ -169,18 +178,8 @@ def layers_table(entries: list, width: Optional[int] = None) -> Optional[Table]:
             first = False
         rows.append(None)
     heads = ("case", "layer", "best rung", "time", "throughput", "% peak", "% lib")
-    widths = {c: max([len(c)] + [r[c].cell_len for r in rows if r]) for c in heads}
-    cols = fit_columns(widths, width, drop_order=("% peak", "throughput", "layer"), flexible="case", flex_min=16)
-    t = Table(title="layers · the best rung of each layer, per case", box=box.SIMPLE_HEAVY, title_justify="left")
-    for c in cols:
-        t.add_column(c, justify="right" if c in ("time", "throughput", "% peak", "% lib") else "left",
-                     no_wrap=c != "case", overflow="fold")
-    for r in rows:
-        if r is None:
-            t.add_section()
-        else:
-            t.add_row(*[r[c] for c in cols])
-    dropped = [c for c in heads if c not in cols]
+    t, dropped = _fitted("layers · the best rung of each layer, per case", heads, rows, width,
+                         ("time", "throughput", "% peak", "% lib"), ("% peak", "throughput", "layer"), "case", 16)
     if dropped:
         t.caption = Text(f"columns left out to fit {width} columns: {', '.join(dropped)}", style="dim")
     return t
@@ -195,20 +194,23 @@ def overhead_table(entries: list, width: Optional[int] = None) -> Optional[Table
              "rung": Text(e["impl"]), "wall / call": Text(fmt_time(e.get("wall_s"))),
              "device / call": Text(fmt_time(e.get("device_s"))), "host overhead": Text(fmt_time(e.get("overhead_s"))),
              "status": Text(status_text(e))} for e in rows]
-    widths = {c: max([len(c)] + [r[c].cell_len for r in data]) for c in heads}
-    cols = fit_columns(widths, width, drop_order=("device / call", "host overhead", "dev", "case"))
-    t = Table(title="overhead · per-call cost at tiny sizes", box=box.SIMPLE_HEAVY, title_justify="left")
-    for c in cols:
-        t.add_column(c, justify="right" if "call" in c or "overhead" in c else "left", no_wrap=c != "status",
-                     overflow="fold")
-    for r in data:
-        t.add_row(*[r[c] for c in cols])
+    t, dropped = _fitted("overhead · per-call cost at tiny sizes", heads, data, width,
+                         [c for c in heads if "call" in c or "overhead" in c], ("device / call", "host overhead", "dev", "case"))
     cap = "wall: back-to-back calls then one sync, divided by the count; device: CUDA events around the same loop"
-    dropped = [c for c in heads if c not in cols]
     if dropped:
         cap += f"; columns left out to fit {width} columns: {', '.join(dropped)}"
     t.caption = cap
     return t
+
+
+def print_summaries(entries: list, console) -> None:
+    """The tables after the per-case ones: the sweep pivots, the layers view, the overhead table."""
+    for (series, dtype) in analysis.sweep_series(entries):
+        console.print(sweep_table(entries, series, dtype, width=console.width))
+    for t in (layers_table(entries, width=console.width) if any(e.get("suite") == "ladder" for e in entries) else None,
+              overhead_table(entries, width=console.width)):
+        if t is not None:
+            console.print(t)
 
 
 def show(paths: list, console=None, width: Optional[int] = None) -> int:
@@ -228,14 +230,7 @@ def show(paths: list, console=None, width: Optional[int] = None) -> int:
             if suite in ("sweep", "overhead", "collectives"):
                 continue
             console.print(case_table(es, width=w))
-        for (series, dtype) in analysis.sweep_series(entries):
-            console.print(sweep_table(entries, series, dtype, width=console.width))
-        lt = layers_table(entries, width=console.width) if any(e.get("suite") == "ladder" for e in entries) else None
-        if lt is not None:
-            console.print(lt)
-        ot = overhead_table(entries, width=console.width)
-        if ot is not None:
-            console.print(ot)
+        print_summaries(entries, console)
         if any(e.get("suite") == "collectives" for e in entries):
             from ..collectives.table import tables as collectives_tables
             for t in collectives_tables(entries):
