@@ -12,6 +12,8 @@ import zlib
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Optional
 
+import numpy as np
+
 from . import figures
 from .. import tolerance
 
@@ -158,7 +160,6 @@ def _uniform(shape, dtype: str, device: str, seed: int, lo: float, hi: float):
         return x
     if device != "cpu":
         raise Skip("torch is needed to make inputs on a GPU")
-    import numpy as np
     if dtype == "bfloat16":
         raise Skip("bfloat16 inputs need torch")
     rng = np.random.default_rng(seed)
@@ -197,21 +198,16 @@ class Reference:
     scale: dict              # the scalars the tolerance was built from (recorded in the result)
 
 
-def _np():
-    import numpy as np
-    return np
-
-
 def _xp(x):
     """The array namespace of x: torch or numpy (both have sqrt, exp, log, abs, isnan)."""
-    return __import__("torch") if is_torch(x) else _np()
+    return __import__("torch") if is_torch(x) else np
 
 
 def _f64(x):
     if is_torch(x):
         import torch
         return x.to(torch.float64)
-    return _np().asarray(x, dtype=_np().float64)
+    return np.asarray(x, dtype=np.float64)
 
 
 def reduce64(x, how: str, dim=None, keepdim: bool = False):
@@ -222,7 +218,6 @@ def reduce64(x, how: str, dim=None, keepdim: bool = False):
             r = getattr(torch, how)(x)
             return r.reshape([1] * x.ndim) if keepdim else r
         return getattr(torch, how)(x, dim=dim, keepdim=keepdim)
-    np = _np()
     return np.asarray(getattr(np, {"amax": "max", "amin": "min"}.get(how, how))(x, axis=dim, keepdims=keepdim))
 
 
@@ -303,7 +298,6 @@ def _gather(x, idx, dim):
     if is_torch(x):
         import torch
         return torch.gather(x, dim, idx.to(torch.int64).unsqueeze(dim)).squeeze(dim)
-    np = _np()
     return np.take_along_axis(x, np.expand_dims(np.asarray(idx).astype(np.int64), dim), axis=dim).squeeze(dim)
 
 
@@ -334,7 +328,7 @@ def check(case: Case, inputs: list, ref: Reference, out) -> Check:
         return Check(False, math.nan, math.inf, "NaN in the output")
     err, tol = _scalar(diff.max()), ref.tol
     if hasattr(tol, "shape") and tuple(tol.shape) == tuple(diff.shape):
-        ratio = _scalar((diff / (tol.clamp_min(1e-300) if is_torch(tol) else _np().maximum(tol, 1e-300))).max())
+        ratio = _scalar((diff / (tol.clamp_min(1e-300) if is_torch(tol) else np.maximum(tol, 1e-300))).max())
     else:
         ratio = tolerance.err_ratio(err, _scalar(tol))
     ok = ratio <= 1.0 or err == 0.0
