@@ -173,8 +173,9 @@ def sim_sources() -> list[str]:
 
 # The executor's own sources that ThreadSanitizer must not instrument (their bookkeeping is shared by
 # the fibers of a block): compiled with -DKBSIM_TSAN_RUNTIME instead of -fsanitize=thread.
-SIM_EXECUTOR_UNINSTRUMENTED = ("csrc/sim/kbsim.cpp", "csrc/sim/kbsim_access.cpp", "csrc/sim/kbsim_counters.cpp",
-                               "csrc/sim/kbsim_extent.cpp", "csrc/sim/kbsim_hopper.cpp", "csrc/sim/kbsim_memmodel.cpp")
+SIM_EXECUTOR_UNINSTRUMENTED = tuple(f"csrc/sim/kbsim_{room}.cpp" for room in (
+    "fiber", "scheduler", "collectives", "memory", "async", "launch", "diagnose", "runtime",
+    "access", "counters", "extent", "hopper", "memmodel"))
 
 
 def write_sim_ninja(lines: list[str], add, cuda_home: str) -> list[str]:

@@ -1,7 +1,7 @@
 // kbsim.h: the CPU SIMT executor's view of CUDA, force-included (g++ -include) before every CUDA
 // rung source when it is compiled for the CPU.  The kernel sources stay single: this header maps
 // CUDA's built-ins (threadIdx..., __syncthreads, warp shuffles and votes, atomics, __shared__)
-// onto the executor in kbsim.cpp, which runs each CUDA thread as a fiber, the blocks one after
+// onto the executor (csrc/sim/kbsim_*.cpp, docs/sim.md), which runs each CUDA thread as a fiber, the blocks one after
 // another, and checks what a GPU would not forgive (see docs/sim.md).
 // What it models: grids, blocks, warps of 32; block and warp barriers; shuffles exactly as the
 // PTX ISA defines shfl.sync (width, clamping, own value for out-of-range lanes); votes; atomics;
@@ -46,13 +46,20 @@ struct ThreadCtx {
 extern ThreadCtx* g_ctx;
 
 // ---- block and warp synchronisation (file/line name the call site in diagnoses) --------------
+// What a block barrier computes from the threads' predicates: nothing (__syncthreads), or
+// __syncthreads_count / _and / _or.
+enum class BarrierVote : int { None = -1, Count, And, Or };
+// Which lane a shuffle reads (PTX shfl.sync's modes): __shfl_sync, _up, _down, _xor.
+enum class ShflMode : int { Idx, Up, Down, Bfly };
+// A warp vote: __ballot_sync, __any_sync, __all_sync.
+enum class VoteMode : int { Ballot, Any, All };
 void syncthreads(const char* file, int line);
-int syncthreads_vote(int kind, int pred, const char* file, int line);  // kind: 0 count, 1 and, 2 or
+int syncthreads_vote(BarrierVote kind, int pred, const char* file, int line);
 void syncwarp(unsigned mask, const char* file, int line);
-// shfl.sync: kind 0 idx, 1 up, 2 down, 3 bfly; `bytes` of `in` (<= 16) per lane.
-void shfl(int kind, unsigned mask, const void* in, void* out, unsigned bytes, int lane_arg, int width,
+// shfl.sync: `bytes` of `in` (<= 16) per lane.
+void shfl(ShflMode mode, unsigned mask, const void* in, void* out, unsigned bytes, int lane_arg, int width,
           const char* file, int line);
-unsigned vote(int kind, unsigned mask, int pred, const char* file, int line);  // 0 ballot, 1 any, 2 all
+unsigned vote(VoteMode mode, unsigned mask, int pred, const char* file, int line);
 // Warp-collective exchange for instructions that read other lanes' registers (ldmatrix, mma.sync,
 // wmma): every lane of the warp must call it; on return all[i * bytes ...] holds lane i's bytes.
 void warp_allgather(const void* mine, void* all, std::size_t bytes, const char* what);
@@ -148,48 +155,48 @@ template <typename T, typename F> inline T cas_loop(T* p, F f, const char* file 
 // ---- barriers, warps -----------------------------------------------------------------------------
 inline void __syncthreads(const char* f = __builtin_FILE(), int l = __builtin_LINE()) { kbsim::syncthreads(f, l); }
 inline int __syncthreads_count(int p, const char* f = __builtin_FILE(), int l = __builtin_LINE()) {
-  return kbsim::syncthreads_vote(0, p, f, l);
+  return kbsim::syncthreads_vote(kbsim::BarrierVote::Count, p, f, l);
 }
 inline int __syncthreads_and(int p, const char* f = __builtin_FILE(), int l = __builtin_LINE()) {
-  return kbsim::syncthreads_vote(1, p, f, l);
+  return kbsim::syncthreads_vote(kbsim::BarrierVote::And, p, f, l);
 }
 inline int __syncthreads_or(int p, const char* f = __builtin_FILE(), int l = __builtin_LINE()) {
-  return kbsim::syncthreads_vote(2, p, f, l);
+  return kbsim::syncthreads_vote(kbsim::BarrierVote::Or, p, f, l);
 }
 inline void __syncwarp(unsigned mask = 0xffffffffu, const char* f = __builtin_FILE(), int l = __builtin_LINE()) {
   kbsim::syncwarp(mask, f, l);
 }
 template <typename T>
-inline T kbsim_shfl(int kind, unsigned mask, T v, int lane_arg, int width, const char* f, int l) {
+inline T kbsim_shfl(kbsim::ShflMode mode, unsigned mask, T v, int lane_arg, int width, const char* f, int l) {
   static_assert(sizeof(T) <= 16, "shuffles move at most 16 bytes");
   T r;
-  kbsim::shfl(kind, mask, &v, &r, sizeof(T), lane_arg, width, f, l);
+  kbsim::shfl(mode, mask, &v, &r, sizeof(T), lane_arg, width, f, l);
   return r;
 }
 template <typename T>
 inline T __shfl_sync(unsigned m, T v, int src, int w = 32, const char* f = __builtin_FILE(), int l = __builtin_LINE()) {
-  return kbsim_shfl(0, m, v, src, w, f, l);
+  return kbsim_shfl(kbsim::ShflMode::Idx, m, v, src, w, f, l);
 }
 template <typename T>
 inline T __shfl_up_sync(unsigned m, T v, unsigned d, int w = 32, const char* f = __builtin_FILE(), int l = __builtin_LINE()) {
-  return kbsim_shfl(1, m, v, (int)d, w, f, l);
+  return kbsim_shfl(kbsim::ShflMode::Up, m, v, (int)d, w, f, l);
 }
 template <typename T>
 inline T __shfl_down_sync(unsigned m, T v, unsigned d, int w = 32, const char* f = __builtin_FILE(), int l = __builtin_LINE()) {
-  return kbsim_shfl(2, m, v, (int)d, w, f, l);
+  return kbsim_shfl(kbsim::ShflMode::Down, m, v, (int)d, w, f, l);
 }
 template <typename T>
 inline T __shfl_xor_sync(unsigned m, T v, int lm, int w = 32, const char* f = __builtin_FILE(), int l = __builtin_LINE()) {
-  return kbsim_shfl(3, m, v, lm, w, f, l);
+  return kbsim_shfl(kbsim::ShflMode::Bfly, m, v, lm, w, f, l);
 }
 inline unsigned __ballot_sync(unsigned m, int p, const char* f = __builtin_FILE(), int l = __builtin_LINE()) {
-  return kbsim::vote(0, m, p, f, l);
+  return kbsim::vote(kbsim::VoteMode::Ballot, m, p, f, l);
 }
 inline int __any_sync(unsigned m, int p, const char* f = __builtin_FILE(), int l = __builtin_LINE()) {
-  return (int)kbsim::vote(1, m, p, f, l);
+  return (int)kbsim::vote(kbsim::VoteMode::Any, m, p, f, l);
 }
 inline int __all_sync(unsigned m, int p, const char* f = __builtin_FILE(), int l = __builtin_LINE()) {
-  return (int)kbsim::vote(2, m, p, f, l);
+  return (int)kbsim::vote(kbsim::VoteMode::All, m, p, f, l);
 }
 inline unsigned __activemask() { return 0xffffffffu; }
 inline void __threadfence() { kbsim::threadfence(); }

@@ -14,16 +14,9 @@
 #include <mutex>
 #include <sstream>
 
-#include "kbsim.h"
-#undef threadIdx
-#undef blockIdx
-#undef blockDim
-#undef gridDim
-#undef warpSize
-#undef __shared__
+#include "kbsim_internal.h"  // kbsim.h without the CUDA built-in names
 
 namespace kbsim {
-std::recursive_mutex& launch_mutex();  // kbsim.cpp: held by every launch
 namespace {
 constexpr int kMaxObservers = 16;
 struct Slot {

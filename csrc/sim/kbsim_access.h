@@ -70,10 +70,10 @@ bool events_wanted();                    // any event observer registered (skip 
 void access_suppress(bool on);           // plain hooks off while an emulation reads for a lane
 
 // An observer's way to fail the launch (a diagnosis): ends the running CUDA thread; the message gets
-// the kernel, block and thread appended (kbsim.cpp).  Never returns.
+// the kernel, block and thread appended (kbsim_diagnose.cpp).  Never returns.
 [[noreturn]] void fail_current_thread(const std::string& msg);
 
-// ---- for kbsim.cpp: where the running fiber's memory lies -------------------------------------
+// ---- for the executor (kbsim_fiber.cpp, kbsim_launch.cpp): where the running fiber's memory lies ---
 // resume() calls this before switching to a fiber: its stack and its block's dynamic shared memory.
 void access_enter_fiber(const void* stack_lo, std::size_t stack_size, const void* dyn, std::size_t dyn_size);
 void access_leave_fiber();

@@ -8,14 +8,7 @@
 #include <cstdint>
 #include <unordered_map>
 
-#include "kbsim.h"
-#include "kbsim_access.h"
-#undef threadIdx
-#undef blockIdx
-#undef blockDim
-#undef gridDim
-#undef warpSize
-#undef __shared__
+#include "kbsim_internal.h"  // kbsim.h without the CUDA built-in names
 
 namespace kbsim {
 namespace {

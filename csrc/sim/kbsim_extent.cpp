@@ -7,11 +7,9 @@
 #include <sstream>
 
 #include "common/kb_types.h"
-#include "kbsim_access.h"
+#include "kbsim_internal.h"
 
 namespace kbsim {
-std::recursive_mutex& launch_mutex();  // kbsim.cpp
-[[noreturn]] void fail_current_thread(const std::string& msg);
 
 namespace {
 unsigned dtype_bytes(kb::DType d) {

@@ -6,14 +6,7 @@
 #include <string>
 #include <unordered_set>
 
-#include "kbsim.h"
-#include "kbsim_access.h"
-#undef threadIdx
-#undef blockIdx
-#undef blockDim
-#undef gridDim
-#undef warpSize
-#undef __shared__
+#include "kbsim_internal.h"  // kbsim.h without the CUDA built-in names
 
 namespace kbsim {
 BlockInterleaver* g_interleaver = nullptr;

@@ -88,6 +88,6 @@ class BlockInterleaver {
   unsigned long long switches_ = 0, hidden_ = 0;
 };
 
-// Non-null while an interleaved launch runs (kbsim.cpp sets it).
+// Non-null while an interleaved launch runs (kbsim_launch.cpp sets it).
 extern BlockInterleaver* g_interleaver;
 }  // namespace kbsim
