@@ -38,7 +38,7 @@ def test_report_page_and_plots(report):
     html = page.read_text()
     names = sorted(p.name for p in out.glob("*.png"))
     for prefix in ("ladder_matmul_cpu", "ladder_matmul_cuda", "sweep_sum", "roofline_cpu", "roofline_cuda",
-                   "layers_cpu", "overhead"):
+                   "layers_cpu", "overhead", "bound_roofline_matmul_", "bound_roofline_reduce_"):
         assert any(n.startswith(prefix) for n in names), (prefix, names)
     links = re.findall(r'<img alt="[^"]+" src="([^"]+\.png)">', html)
     assert sorted(links) == names                          # every plot linked once, none embedded

@@ -119,25 +119,33 @@ class Runner:
             self.progress.update(self.task, description=text, advance=step)
 
     # ---------------------------------------------------------------- groups
+    def _inputs(self, case: Case) -> tuple:
+        """(master inputs, reference, outcome): a non-empty outcome says why there are none."""
+        setup = _Outcome()
+        if case.device == "cuda" and not cuda_available():
+            setup.update(status="skipped", reason="no CUDA device")
+            return None, None, setup
+        with recorded(setup, "inputs / reference: "):
+            master = make_inputs(case)
+            return master, reference(case, master), setup
+        return None, None, setup
+
+    def _entry(self, g: Group, impl, case: Case, out: list) -> Entry:
+        e = new_entry(g.suite, impl, case, g.references, g.preferred, g.series)
+        out.append(e)
+        self.entries.append(e)
+        return e
+
     def run_group(self, g: Group) -> list:
         case = g.case
         out: list = []
         self._advance(f"{g.suite} · {case.label} · inputs")
-        master = ref = None
-        setup = _Outcome()
-        if case.device == "cuda" and not cuda_available():
-            setup.update(status="skipped", reason="no CUDA device")
-        else:
-            with recorded(setup, "inputs / reference: "):
-                master = make_inputs(case)
-                ref = reference(case, master)
+        master, ref, setup = self._inputs(case)
         extras: list = []           # measurements at a smaller size, shown after the case
         load = MachineLoad().start()
         for impl in g.impls:
             self._advance(f"{g.suite} · {case.label} · {impl.name}")
-            e = new_entry(g.suite, impl, case, g.references, g.preferred, g.series)
-            out.append(e)
-            self.entries.append(e)
+            e = self._entry(g, impl, case, out)
             if setup:
                 e.update(setup)
             else:
@@ -226,15 +234,11 @@ class Runner:
 
     def _scaled(self, g: Group, impls: list, case: Case) -> list:
         """Measure too-slow rungs at the smaller `case`, and the library rungs there too (once)."""
-        out, setup = [], _Outcome()
-        with recorded(setup, "inputs / reference: "):
-            master = make_inputs(case)
-            ref = reference(case, master)
+        out: list = []
+        master, ref, setup = self._inputs(case)
         if setup:
             for impl in impls:
-                out.append(new_entry(g.suite, impl, case, g.references, g.preferred, g.series))
-                out[-1].update(setup)
-            self.entries += out
+                self._entry(g, impl, case, out).update(setup)
             return out
         todo = list(impls)
         if case.key not in self.scaled_refs_done:
@@ -242,11 +246,8 @@ class Runner:
             todo += [i for i in g.impls if i.name in g.references and all(i is not j for j in impls)]
         for i in todo:
             self._advance(f"{g.suite} · {case.label} · {i.name}")
-            e = new_entry(g.suite, i, case, g.references, g.preferred, g.series)
-            e["note"] = case.note
+            e = self._entry(g, i, case, out)
             self.measure_impl(g, i, case, master, ref, e)
-            out.append(e)
-            self.entries.append(e)
         self._interleave(g, case, out)
         del master, ref
         self._free()
