@@ -285,14 +285,13 @@ __device__ __forceinline__ void load_kmajor_tile(T* dst, const T* src, kb_int64 
       const int r = c / (BK / VW), q = (c % (BK / VW)) * VW;
       const kb_int64 gr = r0 + r, gq = k0 + q;
       if (vec && gr < r_lim && gq + VW <= k_lim) {
-        const uint4 v = *reinterpret_cast<const uint4*>(src + gr * ld + gq);
-        if constexpr (ROUND_TF32) {
-          const T* e = reinterpret_cast<const T*>(&v);
+        uint4 v = *reinterpret_cast<const uint4*>(src + gr * ld + gq);
+        if constexpr (ROUND_TF32) {  // rounded in registers, stored as one 16-byte access (4 scalar
+          T* e = reinterpret_cast<T*>(&v);  // stores 16 bytes apart were 4-way bank conflicts)
 #pragma unroll
-          for (int k = 0; k < VW; ++k) put(r, q + k, e[k]);
-        } else {
-          *reinterpret_cast<uint4*>(dst + r * LDS + q) = v;
+          for (int k = 0; k < VW; ++k) e[k] = tf32_round(e[k]);
         }
+        *reinterpret_cast<uint4*>(dst + r * LDS + q) = v;
       } else {
 #pragma unroll
         for (int k = 0; k < VW; ++k) put(r, q + k, (gr < r_lim && gq + k < k_lim) ? src[gr * ld + gq + k] : zero);
