@@ -1,6 +1,7 @@
-// The tensor-core rungs 10, 11, 12 and 15 run on the CPU SIMT executor (csrc/sim), checked against
-// a float64 reference: compiled by g++ with -DKB_SIM -include csrc/sim/kbsim.h together with the
-// rung sources, from tests/test_tensor_core_layouts.py.
+// The tensor-core rungs the executor emulates run on the CPU SIMT executor (csrc/sim), checked
+// against a float64 reference: compiled by g++ with -DKB_SIM -include csrc/sim/kbsim.h together with
+// the rung sources, from tests/test_tensor_core_layouts.py, which derives the rungs from their table
+// lines and passes their launchers as -DKB_SIM_LAUNCHERS="X(matmul_NN_x) X(...)".
 //   tensor_core_sim <launcher> <f16|bf16|f32> [corrupt]
 // prints one "ok ..." / "FAIL ..." line per problem and "<n> failed" last; `corrupt` flips one
 // output element after each launch (the check must then fail).
@@ -10,7 +11,13 @@
 #include <random>
 #include <string>
 #include <vector>
-#include "cuda/matmul/matmul_launchers.h"
+#include "common/kb_tables.h"
+
+namespace kb {   // the launchers under test, defined in their rung files
+#define X(f) void f(const MatmulArgs&, void*);
+KB_SIM_LAUNCHERS
+#undef X
+}  // namespace kb
 
 static bool g_corrupt = false;
 
@@ -85,11 +92,14 @@ int main(int argc, char** argv) {
   if (argc < 3) return 2;
   const std::string rung = argv[1], dt = argv[2];
   g_corrupt = argc > 3 && std::string(argv[3]) == "corrupt";
-  kb::MatmulFn fn = rung == "matmul_10_wmma"                  ? kb::matmul_10_wmma
-                    : rung == "matmul_11_mma_sync"            ? kb::matmul_11_mma_sync
-                    : rung == "matmul_12_swizzled_multistage" ? kb::matmul_12_swizzled_multistage
-                    : rung == "matmul_15_tf32_mma_sync"       ? kb::matmul_15_tf32_mma_sync
-                                                              : nullptr;
+  static const struct { const char* name; kb::MatmulFn fn; } launchers[] = {
+#define X(f) {#f, kb::f},
+      KB_SIM_LAUNCHERS
+#undef X
+  };
+  kb::MatmulFn fn = nullptr;
+  for (const auto& l : launchers)
+    if (rung == l.name) fn = l.fn;
   if (!fn) return 2;
   int f = dt == "f32" ? suite<float>(fn, kb::DType::F32)
           : dt == "bf16" ? suite<__nv_bfloat16>(fn, kb::DType::BF16)

@@ -75,7 +75,7 @@ def test_misuse_is_reported(driver, case, message):
     assert re.fullmatch("report: " + message, r.stdout.strip()), r.stdout
 
 
-# ---- TF32: a precision of its own (cuda_15_tf32_mma_sync, cublas_tf32_torch) ------------------------
+# ---- TF32: a precision of its own (the rungs with the tf32 trait, cublas_tf32_torch) ------------------------
 def _tf32(x):
     """cvt.rna.tf32.f32 in numpy: round to nearest (ties away) at mantissa bit 13."""
     import numpy as np
@@ -127,19 +127,23 @@ def test_tf32_bench_tolerance_is_looser_than_fp32_and_scales_with_sqrt_k():
 def test_gpu_ladder_measures_tensor_cores_in_bf16_and_tf32_apart():
     from kernelbench.bench.suites import Selection, plan
     from kernelbench.registry import list_impls
-    if not any(i.name == "cuda_11_mma_sync" for i in list_impls(op="matmul", device="cuda")):
+    ours = [i for i in list_impls(op="matmul", device="cuda") if i.native]
+    if not ours:
         pytest.skip("no CUDA kernel table in this build")
+    # from the table lines: tensor-core rungs need sm_80 or newer; the tf32 trait marks TF32 math
+    tensor_cores = {i.name for i in ours if i.min_arch >= 80 and i.precision != "tf32"}
+    tf32_rungs = {i.name for i in ours if i.precision == "tf32"}
+    assert tensor_cores and tf32_rungs
     groups, _ = plan(["ladder"], Selection(ops=("matmul",)), ["cuda"])
     by_key = {g.case.key: g for g in groups}
     fp32 = by_key["matmul/cuda/float32/4096x4096x4096"]
     bf16 = by_key["matmul/cuda/bfloat16/4096x4096x4096"]
     tf32 = by_key["matmul/cuda/float32/4096x4096x4096/tf32"]
     names = lambda g: [i.name for i in g.impls]  # noqa: E731
-    assert {"cuda_10_wmma", "cuda_11_mma_sync", "cuda_12_swizzled_multistage", "cuda_13_wgmma_tma",
-            "cuda_14_warp_specialized", "cublas_torch", "torch_compile_cuda"} <= set(names(bf16))
+    assert tensor_cores | {"cublas_torch", "torch_compile_cuda"} <= set(names(bf16))
     assert "cublas_torch" in bf16.references
-    assert names(tf32)[0] == "cuda_15_tf32_mma_sync" and tf32.references == ["cublas_tf32_torch"]
-    assert not {"cuda_15_tf32_mma_sync", "cublas_tf32_torch"} & set(names(fp32))
+    assert names(tf32)[0] in tf32_rungs and tf32_rungs <= set(names(tf32)) and tf32.references == ["cublas_tf32_torch"]
+    assert not (tf32_rungs | {"cublas_tf32_torch"}) & set(names(fp32))
 
 
 # ---- GPU only: the sm_90a rungs on the TMA path (never emulated; skipped without an H100/H200) ------
@@ -153,7 +157,12 @@ def _sm90():
     return torch.cuda.get_device_capability() == (9, 0)
 
 
-SM90_RUNGS = ("cuda_13_wgmma_tma", "cuda_14_warp_specialized")
+def _sm90_rungs():
+    from kernelbench.registry import list_impls   # min_arch 90 (sm_90a) in their table lines
+    return tuple(i.name for i in list_impls(op="matmul", device="cuda") if i.native and i.min_arch == 90)
+
+
+SM90_RUNGS = _sm90_rungs()
 # Leading dimensions multiples of 8 (the TMA path, not the rung-12 fallback) except A^T with
 # M = 129 (that fallback): edges of every tile size, K below one 64-deep tile, one row, batches
 # with and without broadcast.
@@ -194,15 +203,27 @@ def test_sm90a_rungs_refuse_other_gpus(rung):
     from kernelbench.registry import get_impl
     assert get_impl("matmul", rung).unavailable_reason().startswith("needs sm_90a (this GPU is sm_")
     a = torch.ones(64, 64, device="cuda", dtype=torch.bfloat16)
-    # older GPUs: the table line's min_arch (kb::refuses); newer ones: the launcher's own sm_90 check
+    # the table line's min_arch 90, checked by the dispatcher (MatmulKernel::fn) against the device
     with pytest.raises(ValueError, match=r"needs sm_90a|needs a newer GPU \(its min_arch is above"):
         kb.matmul(a, a, impl=rung)
 
 
 # ---- the rungs themselves on the CPU SIMT executor (csrc/sim) ------------------------------------
-SIM_RUNGS = [("matmul_10_wmma", "f16"), ("matmul_10_wmma", "bf16"), ("matmul_11_mma_sync", "f16"),
-             ("matmul_11_mma_sync", "bf16"), ("matmul_12_swizzled_multistage", "f16"),
-             ("matmul_12_swizzled_multistage", "bf16"), ("matmul_15_tf32_mma_sync", "f32")]
+def _sim_rungs():
+    """The tensor-core rungs the executor emulates, from their table lines: min_arch 80 (the sm_90a
+    ones need TMA / wgmma, not emulated); fp16 and bf16 each, fp32 for TF32 math.  With each rung's
+    launcher (matmul_ + the name less cuda_) and source file."""
+    from kernelbench.registry import list_impls
+    out = []
+    for i in list_impls(op="matmul", device="cuda"):
+        if i.native and i.min_arch == 80:
+            for dt in (("f32",) if i.precision == "tf32" else ("f16", "bf16")):
+                out.append(("matmul_" + i.name[len("cuda_"):], dt, i.source))
+    return out
+
+
+SIM_CASES = _sim_rungs()
+SIM_RUNGS = [(launcher, dt) for launcher, dt, _ in SIM_CASES]
 SIM_PROBLEMS = 11
 
 
@@ -223,9 +244,10 @@ def sim_driver(tmp_path_factory) -> Path:
     if not (ROOT / "csrc" / "sim" / "kbsim.cpp").exists() or inc is None:
         pytest.skip("no CPU executor sources (csrc/sim/kbsim.cpp) or no CUDA headers")
     exe = tmp_path_factory.mktemp("tcsim") / "tensor_core_sim"
-    srcs = [ROOT / "csrc" / "cuda" / "matmul" / f for f in
-            ("10_wmma.cu", "11_mma_sync.cu", "12_swizzled_multistage.cu", "15_tf32_mma_sync.cu")]
-    cmd = [CXX, "-std=c++17", "-O1", "-DKB_SIM", "-DKB_WITH_CUDA", "-include", str(ROOT / "csrc" / "sim" / "kbsim.h"),
+    srcs = sorted({ROOT / src for _, _, src in SIM_CASES})
+    launchers = " ".join(sorted({f"X({launcher})" for launcher, _ in SIM_RUNGS}))   # the driver's list, from the tables
+    cmd = [CXX, "-std=c++17", "-O1", "-DKB_SIM", "-DKB_WITH_CUDA", f"-DKB_SIM_LAUNCHERS={launchers}",
+           "-include", str(ROOT / "csrc" / "sim" / "kbsim.h"),
            "-I", inc, "-I", str(ROOT / "csrc"), "-x", "c++", *map(str, srcs),
            str(ROOT / "csrc" / "common" / "kb_common.cpp"),
            *sorted(str(p) for p in (ROOT / "csrc" / "sim").glob("kbsim*.cpp") if p.name != "kbsim_py.cpp"),  # the executor
@@ -246,8 +268,8 @@ def test_tensor_core_rung_on_the_cpu_executor(sim_driver, rung, dtype):
 
 
 def test_executor_check_catches_a_wrong_element(sim_driver):
-    r = subprocess.run([str(sim_driver), "matmul_11_mma_sync", "bf16", "corrupt"], capture_output=True, text=True,
-                       timeout=300)
+    launcher = next(launcher for launcher, dt in SIM_RUNGS if dt == "bf16")
+    r = subprocess.run([str(sim_driver), launcher, "bf16", "corrupt"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 1 and r.stdout.splitlines()[-1] == f"{SIM_PROBLEMS} failed", r.stdout
     assert "ok 5x6x0 batch 1" not in r.stdout and "FAIL 129x67x75 batch 2 ta0 tb0" in r.stdout
 
