@@ -435,20 +435,25 @@ static DType parse_dtype(const std::string& s) {
   throw ArgumentError("dtype: expected f32, f64, f16 or bf16, got '" + s + "'");
 }
 
-// `one RUNG DTYPE M N K [BATCH]`: one rung on one problem (kernelbench sim --check memory|races).
+// `one RUNG DTYPE M N K [BATCH]`: one rung on one problem shape, in every layout the rung takes (A
+// and B each row-major or transposed; kernelbench sim --check memory|races).
 static void check_one(int argc, char** argv) {
   if (argc < 7) throw ArgumentError("usage: one RUNG DTYPE M N K [BATCH]");
   const std::string name = argv[2];
   const DType d = parse_dtype(argv[3]);
-  Case cs{std::string(argv[4]) + "x" + argv[5] + "x" + argv[6], std::atoll(argv[4]), std::atoll(argv[5]),
-          std::atoll(argv[6]), argc > 7 ? std::atoll(argv[7]) : 1};
+  const std::string shape = std::string(argv[4]) + "x" + argv[5] + "x" + argv[6];
   for (const auto& k : cuda_matmul_kernels()) {
     if (name != k.name) continue;
     if (!(k.dtypes & dtype_bit(d))) throw ArgumentError("dtype: " + name + " does not take " + argv[3]);
-    DeviceProblem dp = make_problem(cs, d);
-    const std::vector<double> ref = host_reference(cs, dp);
-    check_rung(k, cs, d, dp, ref);
-    free_problem(dp);
+    for (int layout = 0; layout < 4; ++layout) {
+      const bool ta = layout & 1, tb = layout & 2;
+      Case cs{shape + (ta ? " tA" : "") + (tb ? " tB" : ""), std::atoll(argv[4]), std::atoll(argv[5]),
+              std::atoll(argv[6]), argc > 7 ? std::atoll(argv[7]) : 1, ta, tb};
+      DeviceProblem dp = make_problem(cs, d);
+      const std::vector<double> ref = host_reference(cs, dp);
+      check_rung(k, cs, d, dp, ref);  // a layout its table line refuses must be refused
+      free_problem(dp);
+    }
     return;
   }
   throw ArgumentError("impl: no CUDA matmul rung named '" + name + "'");
