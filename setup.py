@@ -145,42 +145,30 @@ def write_ninja(cuda_home: str | None, archs: list[str]) -> Path:
 
 # The CPU SIMT executor (csrc/sim, docs/sim.md): the same CUDA rung sources compiled by the host
 # compiler against kbsim.h.  Misaligned vector accesses trap (UBSan alignment check, trap mode: no
-# runtime library), so they fail like on a GPU.  Variants: plain (libkb_sim.a, the _sim module,
+# runtime library), so they fail like on a GPU.  Variants: plain (libsim.a, the _sim module,
 # sim/selftest_*), and AddressSanitizer / ThreadSanitizer builds of the self-tests, built on
-# demand (`ninja -C build/kb_native sim-asan sim-tsan`, as tests/test_sim.py does).
-SIM_VARIANTS = {
-    "sim": "-O2 -g -fsanitize=alignment -fsanitize-undefined-trap-on-error -DKBSIM_ACCESS_HOOKS",
-    "sim_asan": "-O1 -g -fno-omit-frame-pointer -fsanitize=address -fsanitize=alignment "
-                "-fsanitize-undefined-trap-on-error",
-    "sim_tsan": "-O1 -g -fsanitize=thread -fsanitize=alignment -fsanitize-undefined-trap-on-error",
-}
+# demand (`ninja -C build/kb_native sim-asan sim-tsan`, as tests/test_sim.py does).  Their sources and
+# flags (kernels, executor) are csrc/build.json's "sim"; in the plain variant the CUDA sources also
+# get the per-access hooks' flags (csrc/sim/kbsim_access.h: every load and store calls kbsim's
+# __tsan_{read,write}N, GCC's ThreadSanitizer instrumentation without its runtime; vectorizing and
+# store merging off so that a source-level access stays one access; loops of constant trip count
+# unrolled, what `#pragma unroll` asks nvcc for, so that register tiles stay registers: rung 05 at
+# 513x511x257 runs in 0.58 s instead of 1.30 s, unhooked 0.21 s; 2-vCPU Xeon, user time).
+SIM = CFG["sim"]
 
 
-# The per-access hooks (csrc/sim/kbsim_access.h): in the plain variant every load and store of the
-# CUDA sources calls kbsim's __tsan_{read,write}N (GCC's ThreadSanitizer instrumentation without its
-# runtime); vectorizing and store merging are off so that a source-level access stays one access, and
-# loops of constant trip count are unrolled (what `#pragma unroll` asks nvcc for, which GCC ignores),
-# so that register tiles (acc[TM][TN]) become registers instead of memory every access is hooked for:
-# rung 05 at 513x511x257 runs in 0.58 s instead of 1.30 s (unhooked: 0.21 s; 2-vCPU Xeon, user time).
-ACCESS_HOOK_FLAGS = ("-fsanitize=thread --param tsan-instrument-func-entry-exit=0 -fno-tree-vectorize "
-                     "-fno-store-merging -fpeel-loops --param max-completely-peel-times=64 "
-                     "--param max-completely-peeled-insns=4000")
+def sim_executor_sources() -> list[str]:
+    return [src for pattern in SIM["executor_sources"] for src in sorted(glob.glob(pattern, root_dir=ROOT))
+            if not fnmatch.fnmatch(os.path.basename(src), SIM["executor_exclude"])]
 
 
 def sim_sources() -> list[str]:
-    return sources("cuda_sources") + sources("common_sources") + list(SIM_EXECUTOR_UNINSTRUMENTED)
-
-
-# The executor's own sources that ThreadSanitizer must not instrument (their bookkeeping is shared by
-# the fibers of a block): compiled with -DKBSIM_TSAN_RUNTIME instead of -fsanitize=thread.
-SIM_EXECUTOR_UNINSTRUMENTED = tuple(f"csrc/sim/kbsim_{room}.cpp" for room in (
-    "fiber", "scheduler", "collectives", "memory", "async", "launch", "diagnose", "runtime",
-    "access", "counters", "extent", "hopper", "memmodel"))
+    return sources("cuda_sources") + sources("common_sources") + sim_executor_sources()
 
 
 def write_sim_ninja(lines: list[str], add, cuda_home: str) -> list[str]:
     cxx = os.environ.get("CXX", "g++")
-    base = f"-std=c++17 -fPIC -DKB_WITH_CUDA -DKB_SIM -I{cuda_home}/include -I$root/csrc"
+    base = " ".join(SIM["flags"]) + f" -I{cuda_home}/include -I$root/csrc"
     lines.append(f"rule simcxx\n  command = {cxx} {base} $flags -MMD -MF $out.d -c $in -o $out\n"
                  "  depfile = $out.d\n  deps = gcc\n  description = SIM $in")
     lines.append(f"rule simcu\n  command = {cxx} {base} $flags -x c++ -include $root/csrc/sim/kbsim.h "
@@ -189,14 +177,16 @@ def write_sim_ninja(lines: list[str], add, cuda_home: str) -> list[str]:
                  "  description = LINK $out")
     selftests = sorted(glob.glob("csrc/cuda/*/selftest_*.cu", root_dir=ROOT))
     defaults = []
-    for variant, flags in SIM_VARIANTS.items():
+    executor = sim_executor_sources()
+    for variant, variant_flags in SIM["variants"].items():
+        flags, executor_flags = " ".join(variant_flags["kernels"]), " ".join(variant_flags["executor"])
         objs = []
         for src in sim_sources() + selftests:
             obj = f"{variant}/{src.replace('/', '_')}.o"
             rule = "simcu" if src.endswith(".cu") else "simcxx"
-            own = flags.replace("-fsanitize=thread", "-DKBSIM_TSAN_RUNTIME") if src in SIM_EXECUTOR_UNINSTRUMENTED else flags
+            own = executor_flags if src in executor else flags
             if variant == "sim" and src.endswith(".cu") and src not in selftests:  # self-tests: host code only
-                own += " " + ACCESS_HOOK_FLAGS
+                own += " " + " ".join(SIM["access_hook_flags"])
             lines.append(f"build {obj}: {rule} $root/{src}\n  flags = {own}")
             if src not in selftests:
                 objs.append(obj)
@@ -298,7 +288,7 @@ def plan_extensions() -> tuple[list[Extension], dict]:
         try:
             import pybind11
             exts.append(Extension(
-                "kernelbench._sim", [CFG["pybind_source"], "csrc/sim/kbsim_py.cpp"], language="c++",
+                "kernelbench._sim", [CFG["pybind_source"], SIM["pybind_source"]], language="c++",
                 include_dirs=[pybind11.get_include(), f"{cuda_home}/include", "csrc"],
                 define_macros=[("KB_WITH_CUDA", "1"), ("KB_SIM", "1"), ("KB_PYBIND_NAME", "_sim")],
                 extra_compile_args=cxx + ["-fsanitize=alignment", "-fsanitize-undefined-trap-on-error"],
@@ -371,5 +361,7 @@ class BuildNativeThenExtensions(build_ext):
         super().build_extension(ext)
 
 
-EXTENSIONS, STATE = plan_extensions()
-setup(ext_modules=EXTENSIONS, cmdclass={"build_ext": BuildNativeThenExtensions})
+# pip and setuptools run this file as __main__; the tests import it for its functions (no build then).
+if __name__ == "__main__":
+    EXTENSIONS, STATE = plan_extensions()
+    setup(ext_modules=EXTENSIONS, cmdclass={"build_ext": BuildNativeThenExtensions})

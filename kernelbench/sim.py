@@ -16,6 +16,8 @@ executor is never used in place of a GPU without being asked for by name.
 """
 from __future__ import annotations
 
+import fnmatch
+import json
 import os
 import re
 import shutil
@@ -287,25 +289,38 @@ def counters(impl: str, shape, dtype: str = "float32", *, op: str = "sum", dim: 
     return launches
 
 
-# The host compiler's flags of the executor's hooked build (setup.py: SIM_VARIANTS["sim"] + ACCESS_HOOK_FLAGS).
-HOOK_FLAGS = ("-fsanitize=thread --param tsan-instrument-func-entry-exit=0 -fno-tree-vectorize -fno-store-merging "
-              "-fpeel-loops --param max-completely-peel-times=64 --param max-completely-peeled-insns=4000")
+# The executor's build: sources and flags (csrc/build.json's "sim", which setup.py reads too).
+BUILD_SIM = json.loads((ROOT / "csrc" / "build.json").read_text())["sim"]
+
+
+def executor_sources() -> list[Path]:
+    """The executor's own sources (csrc/sim/kbsim_*.cpp, without the Python door's)."""
+    return [p for pattern in BUILD_SIM["executor_sources"] for p in sorted(ROOT.glob(pattern))
+            if not fnmatch.fnmatch(p.name, BUILD_SIM["executor_exclude"])]
+
+
+def executor_flags(variant: str) -> tuple[list[str], list[str]]:
+    """(kernels, executor) compiler flags of a build variant ("sim", "sim_asan", "sim_tsan"), each with
+    the executor's common flags and include paths."""
+    cuda_home = Path(os.environ.get("CUDA_HOME", "/usr/local/cuda"))
+    common = [*BUILD_SIM["flags"], f"-I{cuda_home / 'include'}", f"-I{ROOT / 'csrc'}"]
+    flags = BUILD_SIM["variants"][variant]
+    return common + flags["kernels"], common + flags["executor"]
 
 
 def build_hooked_program(source: Path, out_dir: Path, name: Optional[str] = None) -> Path:
     """Compile a standalone .cu program (with its own main) for the executor, its kernels with the
-    per-access hooks (counters, extent check), linked with the executor's own sources (csrc/sim/*.cpp,
-    compiled once into build/kbsim_hooked/ and reused while no executor source or header is newer).
+    per-access hooks (counters, extent check), linked with the executor's own sources (csrc/sim/kbsim_*.cpp,
+    compiled once into build/kbsim_hooked/ and reused while no executor source, header or build.json is newer).
     The executable goes to out_dir.  Raises RuntimeError with the compiler's log."""
     import fcntl
-    cuda_home = Path(os.environ.get("CUDA_HOME", "/usr/local/cuda"))
-    common = ["-std=c++17", "-O2", "-g", "-fsanitize=alignment", "-fsanitize-undefined-trap-on-error", "-DKB_WITH_CUDA",
-              "-DKB_SIM", "-DKBSIM_ACCESS_HOOKS", f"-I{cuda_home / 'include'}", f"-I{ROOT / 'csrc'}"]
+    kernel_flags, common = executor_flags("sim")
     objs_dir = ROOT / "build" / "kbsim_hooked"
     objs_dir.mkdir(parents=True, exist_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
-    executor = [p for p in sorted((ROOT / "csrc" / "sim").glob("*.cpp")) if not p.name.endswith("_py.cpp")]
-    headers = [*(ROOT / "csrc" / "sim").glob("*.h"), *(ROOT / "csrc" / "common").glob("*.h")]
+    executor = executor_sources()
+    headers = [*(ROOT / "csrc" / "sim").glob("*.h"), *(ROOT / "csrc" / "common").glob("*.h"),
+               ROOT / "csrc" / "build.json"]
     newest_header = max(h.stat().st_mtime for h in headers)
     objs = [objs_dir / (src.stem + ".o") for src in executor]
     with open(objs_dir / ".lock", "w") as lock:   # parallel test workers share the objects
@@ -320,8 +335,9 @@ def build_hooked_program(source: Path, out_dir: Path, name: Optional[str] = None
             if p.returncode:
                 raise RuntimeError(log[-3000:])
     exe = out_dir / (name or Path(source).stem)
-    p = subprocess.run(["g++", *common, *HOOK_FLAGS.split(), "-x", "c++", "-include", str(ROOT / "csrc/sim/kbsim.h"),
-                        str(source), "-x", "none", *map(str, objs), "-o", str(exe),
+    p = subprocess.run(["g++", *kernel_flags, *BUILD_SIM["access_hook_flags"], "-x", "c++",
+                        "-include", str(ROOT / "csrc/sim/kbsim.h"), str(source), "-x", "none", *map(str, objs),
+                        "-o", str(exe),
                         "-rdynamic", "-lpthread"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if p.returncode:
         raise RuntimeError(p.stdout[-3000:])

@@ -1,7 +1,9 @@
 """Shared fixtures: which front doors and devices exist here, and array makers per front door."""
 from __future__ import annotations
 
+import importlib.util
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +12,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import kernelbench  # noqa: E402
 from kernelbench import _frontdoors  # noqa: E402
+
+
+def setup_py():
+    """setup.py as a module: its functions (find_cuda_home, sm90a_for, dump_tables, ...) without a
+    build, which it runs only as __main__ (as pip and setuptools run it)."""
+    spec = importlib.util.spec_from_file_location("kernelbench_setup", Path(__file__).resolve().parents[1] / "setup.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def torch_cuda_available() -> bool:

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import setup_py
 
 ROOT = Path(__file__).resolve().parents[1]
 CUDA_HOME = Path(os.environ.get("CUDA_HOME", "/usr/local/cuda"))
@@ -18,11 +19,8 @@ MATMUL = ROOT / "csrc" / "cuda" / "matmul"
 
 
 def setup_functions() -> dict:
-    """sm90a_for / gencode_flags from setup.py (which runs the build when imported)."""
-    src = (ROOT / "setup.py").read_text()
-    ns: dict = {}
-    exec(src[src.index("def sm90a_for"):src.index("def write_ninja")], ns)
-    return ns
+    """sm90a_for / gencode_flags from setup.py."""
+    return vars(setup_py())
 
 
 def test_a_requested_90_is_built_as_90a():

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from conftest import setup_py
 
 ROOT = Path(__file__).resolve().parent.parent
 CFG = json.loads((ROOT / "csrc" / "build.json").read_text())
@@ -17,17 +18,7 @@ CU_FILES = sorted(p for p in (ROOT / "csrc").rglob("*.cu"))
 ARCHS = ["-gencode=arch=compute_80,code=sm_80", "-gencode=arch=compute_90a,code=sm_90a"]
 
 
-def _setup_helpers():
-    # setup.py runs setup() at import; read just the function we need from its source instead.
-    src = (ROOT / "setup.py").read_text()
-    start = src.index("def find_cuda_home")
-    end = src.index("\ndef ", start + 10)
-    ns = {"os": os, "shutil": shutil, "Path": Path}
-    exec(src[start:end], ns)  # noqa: S102 - our own file
-    return ns["find_cuda_home"]
-
-
-CUDA_HOME = _setup_helpers()()
+CUDA_HOME = setup_py().find_cuda_home()
 needs_nvcc = pytest.mark.skipif(CUDA_HOME is None, reason="nvcc not found")
 
 

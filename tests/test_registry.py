@@ -9,7 +9,6 @@ facts-only JSON written at build time), and that the check fails when either sid
 from __future__ import annotations
 
 import dataclasses
-import glob
 import json
 import os
 import shutil
@@ -17,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import setup_py
 
 import kernelbench as kb
 from kernelbench import _frontdoors, registry
@@ -125,15 +125,8 @@ def test_a_table_line_without_description_or_registry_entry_is_reported():
 
 
 def _setup_dump_tables():
-    """setup.py's dump_tables (setup.py runs setup() at import: exec just that function)."""
-    src = (ROOT / "setup.py").read_text()
-    start = src.index("def dump_tables")
-    end = src.index("\ndef ", start + 10)
-    ns = {"os": os, "glob": glob, "subprocess": subprocess, "Path": Path, "ROOT": ROOT,
-          "NATIVE_DIR": ROOT / "build" / "kb_native", "TABLES_JSON": ROOT / "kernelbench" / "_kb_tables.json",
-          "log": print}
-    exec(src[start:end], ns)  # noqa: S102 - our own file
-    return ns["dump_tables"]
+    """setup.py's dump_tables."""
+    return setup_py().dump_tables
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from kernelbench import sim
 from kernelbench.registry import list_impls
 
 ROOT = Path(__file__).resolve().parents[1]
-CUDA_HOME = Path(os.environ.get("CUDA_HOME", "/usr/local/cuda"))
 
 pytestmark = pytest.mark.skipif(sim.available() is not None, reason=str(sim.available()))
 
@@ -104,30 +103,23 @@ def test_sanitizer_pass_is_clean(driver, check):
 
 
 # ------------------------------------------------------------------ the checks can fail
-VARIANT_FLAGS = {
-    "plain": ("-O2 -g", "-O2 -g"),
-    "asan": ("-O1 -g -fsanitize=address", "-O1 -g -fsanitize=address"),
-    "tsan": ("-O1 -g -fsanitize=thread", "-O1 -g -DKBSIM_TSAN_RUNTIME"),  # (kernels, executor)
-}
-
-
-# The executor's own sources (csrc/sim/kbsim_*.cpp; kbsim_py.cpp is the Python door's).
-EXECUTOR_SOURCES = sorted(p for p in (ROOT / "csrc" / "sim").glob("kbsim*.cpp") if p.name != "kbsim_py.cpp")
+# The three builds of the executor (csrc/build.json's "sim" variants): plain, AddressSanitizer, ThreadSanitizer.
+VARIANTS = {"plain": "sim", "asan": "sim_asan", "tsan": "sim_tsan"}
 
 
 @pytest.fixture(scope="session")
 def broken(tmp_path_factory):
     """tests/sim/broken_kernels.cu built three ways: plain executor, AddressSanitizer, ThreadSanitizer."""
     out = tmp_path_factory.mktemp("broken")
-    common = ["-std=c++17", "-fsanitize=alignment", "-fsanitize-undefined-trap-on-error", "-DKB_WITH_CUDA",
-              "-DKB_SIM", f"-I{CUDA_HOME / 'include'}", f"-I{ROOT / 'csrc'}"]
     exes = {}
     procs = []
-    for variant, (kflags, eflags) in VARIANT_FLAGS.items():
+    executor = sim.executor_sources()
+    for variant, build in VARIANTS.items():
+        kflags, eflags = (" ".join(f) for f in sim.executor_flags(build))
         exe = out / f"broken_{variant}"
-        objs = [out / f"{src.stem}_{variant}.o" for src in EXECUTOR_SOURCES]
-        cmd = " && ".join(f"g++ {' '.join(common)} {eflags} -c {src} -o {obj}" for src, obj in zip(EXECUTOR_SOURCES, objs))
-        cmd += (f" && g++ {' '.join(common)} {kflags} -x c++ -include {ROOT / 'csrc/sim/kbsim.h'} "
+        objs = [out / f"{src.stem}_{variant}.o" for src in executor]
+        cmd = " && ".join(f"g++ {eflags} -c {src} -o {obj}" for src, obj in zip(executor, objs))
+        cmd += (f" && g++ {kflags} -x c++ -include {ROOT / 'csrc/sim/kbsim.h'} "
                 f"{ROOT / 'tests/sim/broken_kernels.cu'} -x none {' '.join(map(str, objs))} -o {exe} -rdynamic "
                 "-lpthread")
         procs.append((variant, subprocess.Popen(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -20,29 +20,24 @@ CUDA_HOME = Path(os.environ.get("CUDA_HOME", "/usr/local/cuda"))
 pytestmark = pytest.mark.skipif(not (CUDA_HOME / "include" / "cuda_runtime.h").exists(),
                                 reason="no CUDA headers (CUDA_HOME)")
 
-# (kernels, executor) flags; the executor is never instrumented by ThreadSanitizer (docs/sim.md).
-VARIANTS = {
-    "plain": ("-O2 -g", "-O2 -g"),
-    "asan": ("-O1 -g -fsanitize=address", "-O1 -g -fsanitize=address"),
-    "tsan": ("-O1 -g -fsanitize=thread", "-O1 -g -DKBSIM_TSAN_RUNTIME"),
-}
+# The three builds of the executor (csrc/build.json's "sim" variants: (kernels, executor) flags).
+VARIANTS = {"plain": "sim", "asan": "sim_asan", "tsan": "sim_tsan"}
 
 
 @pytest.fixture(scope="session")
 def hopper(tmp_path_factory):
     """tests/sim/broken_hopper.cu built against every executor source, three ways."""
     out = tmp_path_factory.mktemp("hopper")
-    common = ["-std=c++17", "-fsanitize=alignment", "-fsanitize-undefined-trap-on-error", "-Wno-psabi",
-              "-DKB_WITH_CUDA", "-DKB_SIM", f"-I{CUDA_HOME / 'include'}", f"-I{ROOT / 'csrc'}"]
-    executor = sorted(p for p in (ROOT / "csrc" / "sim").glob("kbsim*.cpp") if p.name != "kbsim_py.cpp")
+    executor = sim.executor_sources()
     exes, procs = {}, []
-    for variant, (kflags, eflags) in VARIANTS.items():
+    for variant, build in VARIANTS.items():
+        kflags, eflags = (" ".join([*f, "-Wno-psabi"]) for f in sim.executor_flags(build))
         objs = [out / f"{p.stem}_{variant}.o" for p in executor]
-        steps = [f"g++ {' '.join(common)} {eflags} -c {src} -o {obj}" for src, obj in zip(executor, objs)]
-        steps.append(f"g++ {' '.join(common)} {kflags} -c {ROOT / 'csrc/common/kb_common.cpp'} "
+        steps = [f"g++ {eflags} -c {src} -o {obj}" for src, obj in zip(executor, objs)]
+        steps.append(f"g++ {kflags} -c {ROOT / 'csrc/common/kb_common.cpp'} "
                      f"-o {out / f'kb_common_{variant}.o'}")
         exe = out / f"broken_hopper_{variant}"
-        steps.append(f"g++ {' '.join(common)} {kflags} -x c++ -include {ROOT / 'csrc/sim/kbsim.h'} "
+        steps.append(f"g++ {kflags} -x c++ -include {ROOT / 'csrc/sim/kbsim.h'} "
                      f"{ROOT / 'tests/sim/broken_hopper.cu'} -x none {' '.join(map(str, objs))} "
                      f"{out / f'kb_common_{variant}.o'} -o {exe} -rdynamic -lpthread")
         procs.append(subprocess.Popen(" && ".join(steps), shell=True, stdout=subprocess.PIPE,

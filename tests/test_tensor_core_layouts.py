@@ -241,8 +241,8 @@ def _cuda_include():
 @pytest.fixture(scope="module")
 def sim_driver(tmp_path_factory) -> Path:
     inc = _cuda_include()
-    if not (ROOT / "csrc" / "sim" / "kbsim.cpp").exists() or inc is None:
-        pytest.skip("no CPU executor sources (csrc/sim/kbsim.cpp) or no CUDA headers")
+    if not (ROOT / "csrc" / "sim" / "kbsim_scheduler.cpp").exists() or inc is None:
+        pytest.skip("no CPU executor sources (csrc/sim/kbsim_*.cpp) or no CUDA headers")
     exe = tmp_path_factory.mktemp("tcsim") / "tensor_core_sim"
     srcs = sorted({ROOT / src for _, _, src in SIM_CASES})
     launchers = " ".join(sorted({f"X({launcher})" for launcher, _ in SIM_RUNGS}))   # the driver's list, from the tables
