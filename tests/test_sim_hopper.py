@@ -6,6 +6,7 @@ themselves run in tests/test_sim.py's matrix and sanitizer pass."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -152,3 +153,16 @@ def test_large_k_same_sign_fp16_within_tolerance_under_both_accumulation_models(
     # the stricter model errs more (truncation is biased), and both stay inside the tolerance
     assert ratios["1"] > ratios["0"], ratios
     assert ratios["1"] <= 1.0 and ratios["0"] <= 1.0, ratios
+
+
+# Issue 17's acceptance run (what `kernelbench sim RUNG --shape 129x127x200 --dtype bf16 --check C`
+# runs): the sm_90a rungs at an odd shape in bf16, every layout (A, B each
+# row-major or transposed), on the AddressSanitizer and ThreadSanitizer builds (~5 s each).
+@pytest.mark.skipif(sim.available() is not None, reason=str(sim.available()))
+@pytest.mark.parametrize("check", ["memory", "races"])
+@pytest.mark.parametrize("rung", ["cuda_13_wgmma_tma", "cuda_14_warp_specialized"])
+def test_sm90a_rung_passes_every_layout_under_the_sanitizers(rung, check):
+    rc, out = sim.run_driver(check, "matmul", ["one", rung, "bf16", "129", "127", "200"])
+    assert rc == 0, out[-3000:]
+    for layout in ("", " tA", " tB", " tA tB"):
+        assert re.search(rf"^PASS {rung}\s+bf16\s+129x127x200{layout}\s+max rel err", out, re.M), (layout, out[-3000:])
