@@ -11,15 +11,7 @@ from typing import Callable, Optional
 from ..bench import analysis
 from ..report.fmt import fmt_num, fmt_time
 from ..report.plots import _save, plt, slug
-
-
-def _groups(entries: list) -> "OrderedDict":
-    out: "OrderedDict" = OrderedDict()
-    for e in entries:
-        if e.get("suite") == "collectives":
-            k = (e.get("op"), e.get("variant"), e.get("dtype"), e.get("device"), e.get("world_size"), e.get("backend"))
-            out.setdefault(k, []).append(e)
-    return out
+from .table import groups
 
 
 def _size_label(b: int) -> str:
@@ -72,7 +64,7 @@ def busbw_plot(es: list, title: str, out_dir: Path) -> Optional[Path]:
 def section(entries: list, out_dir: Path, img: Callable[[Path], str]) -> str:
     """The HTML of every collectives group in `entries` ('' when there is none)."""
     parts = []
-    for (coll, op, dt, dev, n, backend), es in _groups(entries).items():
+    for (coll, op, dt, dev, n, backend), es in groups(entries).items():
         if not parts:
             parts.append("<h2>collectives</h2><p>Collectives across ranks (kernelbench/collectives, "
                          "docs/collectives.md): time = the max over ranks of each rank's median; algbw = S/t; "

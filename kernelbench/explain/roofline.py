@@ -55,6 +55,7 @@ def roofline_png(op: str, gpu: str, out_dir: Path, results: Optional[list] = Non
     import matplotlib.pyplot as plt
 
     from . import gpus as G
+    from ..report.plots import roofline_axes
     g = G.get(gpu)
     pts = _points(op, gpu)
     if not pts:
@@ -82,12 +83,7 @@ def roofline_png(op: str, gpu: str, out_dir: Path, results: Optional[list] = Non
     meas = _measured(results, g, op)
     for p in meas:
         ax.scatter(p["x"], p["y"], s=30, marker="s", color="#2ca02c")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("FLOP per byte (o: unique DRAM bytes; hollow red: counted L1 sectors)")
-    ax.set_ylabel("FLOP/s")
-    ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=7, loc="lower right")
+    roofline_axes(ax, "FLOP per byte (o: unique DRAM bytes; hollow red: counted L1 sectors)", "FLOP/s")
     ax.set_title(f"{op} rungs on {g.name} at their speed-of-light bound (modelled from counts, not measured; "
                  f"x: analytic only{'; squares: measured' if meas else ''})", fontsize=8)
     out_dir.mkdir(parents=True, exist_ok=True)

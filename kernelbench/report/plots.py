@@ -134,6 +134,17 @@ def sweep_plot(entries: list, series: str, dtype: str, out_dir: Path) -> Optiona
     return _save(fig, out_dir / f"sweep_{slug(series)}_{dtype}.png")
 
 
+
+def roofline_axes(ax, xlabel: str, ylabel: str) -> None:
+    """Log-log axes, grid and legend of a roofline (the measured one here, the bound's in explain/)."""
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=7, loc="lower right")
+
+
 def roofline(entries: list, peaks: dict, device: str, out_dir: Path, dtype: str = "float32") -> Optional[Path]:
     """Arithmetic intensity (FLOP/byte) against achieved GFLOP/s, with the compute ceiling of the
     dtype and the bandwidth ceiling (datasheet; dotted: measured bandwidth)."""
@@ -187,12 +198,7 @@ def roofline(entries: list, peaks: dict, device: str, out_dir: Path, dtype: str 
     if cached:
         ax.text(0.01, 0.01, "hollow: data fits in cache (may sit above the DRAM roof)", transform=ax.transAxes,
                 fontsize=7, color="#555")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("arithmetic intensity (FLOP / byte, ideal traffic)")
-    ax.set_ylabel("achieved GFLOP/s")
-    ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=7, loc="lower right")
+    roofline_axes(ax, "arithmetic intensity (FLOP / byte, ideal traffic)", "achieved GFLOP/s")
     ax.set_title(f"roofline · {p.get('name', device)} · {dtype}  (o matmul, s reduce, ^ softmax, v log_softmax, "
                  f"D l2norm; labelled: the best of each layer per intensity)", fontsize=8)
     return _save(fig, out_dir / f"roofline_{device}_{dtype}.png")
