@@ -37,7 +37,7 @@ build: setup
 	$(PY) -m kernelbench info
 
 test: build
-	$(PY) -m pytest -q -n $(TEST_JOBS) -p no:cacheprovider tests
+	$(PY) -m pytest -q -n $(TEST_JOBS) -p no:cacheprovider --durations=25 tests
 
 # The long fuzz profile (tests/test_fuzz.py, docs/semantics.md): 15,000 random cases through every
 # door with a fresh seed, compiler rungs included; counts in build/fuzz-long.json.

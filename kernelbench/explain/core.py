@@ -442,6 +442,9 @@ def explain(rung: str, shape=None, dtype: Optional[str] = None, gpu: str = "h100
         if emulated:
             notes.append(f"{emulated:.3g} requests made by the executor's emulation of opaque instructions (WMMA "
                          "fragments) are not counted: the hardware's own loads for them are not known here")
+        if any(((v.facts or {}).get("mix") or {}).get(op) for v in views for op in ("TMA", "HGMMA")):
+            notes.append("TMA copies and wgmma's shared-memory operand reads are done by the executor's sm_90a model "
+                         "and not counted: they enter the bound only through the unique bytes (DRAM term)")
     else:
         cfg = _launch_config(impl, shape, dtype, dim)
         chosen = own
