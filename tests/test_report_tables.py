@@ -42,9 +42,9 @@ def test_regenerates_between_markers(tmp_path):
     assert tables.update_files([FIXTURE], [md], root=tmp_path, log=log.append) == 0
     text = md.read_text()
     assert "old hand-typed table" not in text and "Intro text stays." in text and "Between." in text
-    assert "| rung | layer | what it adds | time | TFLOP/s |" in text
+    assert "| rung | layer | what it adds | time | IQR | TFLOP/s |" in text
     assert "`numpy_cpu`" in text and "FAILED" in text
-    assert "Crossover (float32): GPU faster from 100,000 on" in text
+    assert "crossover (float32): GPU faster from 100,000 on" in text
     assert "handwritten-cuda" in text and "vendor-library" in text
     assert "keep me" in text and any("bogus" in line for line in log)
     assert "results_quick.json" in text                    # provenance of every table

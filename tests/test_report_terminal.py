@@ -8,7 +8,7 @@ from rich.console import Console
 
 from kernelbench import cli
 from kernelbench.bench import analysis
-from kernelbench.report import terminal as con
+from kernelbench.report import model, terminal as con
 from kernelbench.report.fmt import fmt_time
 from kernelbench.bench.results import read
 
@@ -38,14 +38,14 @@ def test_no_number_is_cut(path, width):
             if analysis.ok(e):
                 assert fmt_time(e["median_s"]) in text, (e["impl"], fmt_time(e["median_s"]))
     for series, dtype in analysis.sweep_series(entries):
-        text = _render(con.sweep_table(entries, series, dtype, width=width), width)
+        text = _render(con.render(model.sweep(entries, series, dtype), width), width)
         assert "…" not in text and max(len(ln) for ln in text.splitlines()) <= width
         for e in entries:
             if e.get("series") == series and analysis.ok(e):
                 assert fmt_time(e["median_s"]) in text
-    for t in (con.layers_table(entries, width=width), con.overhead_table(entries, width=width)):
+    for t in (model.layers(entries), model.overhead(entries)):
         if t is not None:
-            text = _render(t, width)
+            text = _render(con.render(t, width), width)
             assert "…" not in text and max(len(ln) for ln in text.splitlines()) <= width
 
 

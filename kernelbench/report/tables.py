@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
 from ..bench import analysis
 from ..bench.figures import EPS
-from .fmt import METRIC_UNIT, fmt_err, fmt_num, fmt_pct, fmt_time, status_text
-from ..bench.results import Entry, environment_summary, over_peak_note, read
+from ..bench.results import environment_summary, read
+from . import model
 from ..registry.core import OPS
 
 MARKER = re.compile(r"(<!-- kb:table:(?P<name>[A-Za-z0-9_.-]+) -->)(?P<body>.*?)(<!-- kb:end -->)", re.S)
@@ -33,17 +32,9 @@ def _latest(datas: list) -> list:
     seen: dict = {}
     for d in sorted(datas, key=lambda d: d.get("created") or ""):
         for e in d.get("entries") or []:
-            e = replace(e, extra=dict(e.extra)) if isinstance(e, Entry) else dict(e)
-            e["_file"] = d.get("_path")
-            e["_data"] = d
+            e["_file"], e["_data"] = d.get("_path"), d
             seen[analysis.entry_id(e)] = e
     return list(seen.values())
-
-
-def _prefer_full(sel: list) -> list:
-    """When full runs cover a table, leave out the entries of --quick runs (other sizes)."""
-    full = [e for e in sel if not e["_data"].get("quick")]
-    return full or sel
 
 
 def parse_name(name: str) -> dict:
@@ -67,67 +58,33 @@ def parse_name(name: str) -> dict:
     return spec
 
 
-def _src_link(e: dict, md_dir: Path, root: Path) -> str:
-    src = e.get("source")
-    name = f"`{e['impl']}`"
-    if not src:
-        return name
-    rel = os.path.relpath(root / src, md_dir)
-    return f"[{name}]({rel})"
-
-
 def _esc(s: str) -> str:
-    return (s or "").replace("|", "\\|").replace("\n", " ")
+    return (s or "").replace("|", "\\|").replace("*", "\\*").replace("\n", " ")
+
+
+def markdown(t: model.Table, md_dir: Path, root: Path) -> str:
+    """`t` as a markdown table under its bold title, its footnotes in italics below."""
+    def cell(c):
+        s = f"`{c.text}`" if c.code else _esc(c.text)
+        return (f"[{s}]({os.path.relpath(root / c.link, md_dir)})" if c.link else s) + _esc(c.tail)
+    lines = [f"**{_esc(t.title)}**", "", "| " + " | ".join(t.heads) + " |",
+             "|" + "".join("--:|" if h in t.right else "---|" for h in t.heads)]
+    lines += ["| " + " | ".join(map(cell, r)) + " |" for r in t.rows if r]
+    return "\n".join(lines + (["", "_" + "; ".join(_esc(n) for _, n in t.notes) + "._"] if t.notes else []))
 
 
 def _provenance(es: list, md_dir: Path) -> str:
     files = []
     for e in es:
-        d = e["_data"]
-        s = environment_summary(d)
-        dev = s["gpu"] if e["device"] == "cuda" else s["cpu"]
-        f = e.get("_file") or "?"
-        try:
-            f = os.path.relpath(f, md_dir)
-        except ValueError:
-            pass
-        item = f"{dev or e['device']} · {(s['created'] or '')[:10]} · commit {s['commit'] or '?'} · `{f}`"
-        if item not in files:
-            files.append(item)
+        s = environment_summary(e["_data"])
+        item = (f"{(s['gpu'] if e['device'] == 'cuda' else s['cpu']) or e['device']} · {(s['created'] or '')[:10]} · "
+                f"commit {s['commit'] or '?'} · `{os.path.relpath(e.get('_file') or '?', md_dir)}`")
+        files += [item] if item not in files else []
     return "_Measured on " + "; ".join(files) + "._"
 
 
-def _case_md(es: list, md_dir: Path, root: Path) -> str:
-    e0 = es[0]
-    unit = METRIC_UNIT[e0.get("metric") or "gbps"]
-    lines = [f"**{e0['label']} · {e0['dtype']} · {e0['device']}**", "",
-             f"| rung | layer | what it adds | time | {unit} | % of peak | % of library | max err | status |",
-             "|---|---|---|--:|--:|--:|--:|--:|---|"]
-    for e in es:
-        role = " (library)" if e.get("impl") == e.get("library_ref") else ""
-        st = _esc(status_text(e)) + (" ≠" if (e.get("methods") or {}).get("verdict") == "disagree" else "")
-        lines.append(f"| {_src_link(e, md_dir, root)}{role} | {e.get('layer', '')} | {_esc(e.get('adds', ''))} | "
-                     f"{fmt_time(e.get('median_s'))} | {fmt_num(e.get('value'))} | {fmt_pct(e.get('pct_peak'))} | "
-                     f"{fmt_pct(e.get('pct_library'))} | {fmt_err(e.get('max_abs_err'))} | {st} |")
-    foot = []
-    peak = next((e.get("peak_label") for e in es if e.get("peak_label")), None)
-    if peak:
-        foot.append(peak if peak.startswith("no % of peak") else f"% of peak against {peak}")
-    foot += [n for n in (over_peak_note(es),) if n]
-    if any((e.get("methods") or {}).get("verdict") == "disagree" for e in es):
-        foot.append("≠ solo and round-robin figures disagree beyond the noise (the entry's \"methods\" explains)")
-    notes = sorted({e["note"] for e in es if e.get("note")})
-    foot += notes
-    if foot:
-        lines += ["", "_" + "; ".join(_esc(f) for f in foot) + "._"]
-    return "\n".join(lines)
-
-
 def render(name: str, datas: list, md_path: Path, root: Path) -> str:
-    spec = parse_name(name)
-    md_dir = md_path.resolve().parent
-    entries = _latest(datas)
-    analysis.apply_library_ratios(entries)     # one library rung per table, the same in each of its cases
+    spec, md_dir = parse_name(name), md_path.resolve().parent
     kind = spec["kind"]
     if kind == "env":
         out = []
@@ -137,59 +94,22 @@ def render(name: str, datas: list, md_path: Path, root: Path) -> str:
                        f"{' + ' + s['gpu'] if s['gpu'] else ''}; {s['versions']}; commit {s['commit'] or '?'}; "
                        f"{(s['created'] or '')[:10]}")
         return "\n".join(out) or "_no result files_"
+    entries = _latest(datas)
+    analysis.apply_library_ratios(entries)     # one library rung per table, the same in each of its cases
+    suite = "ladder" if kind == "layers" else kind
+    sel = [e for e in entries if e.get("suite") == suite
+           and all(spec[k] is None or e.get(k) == spec[k] for k in ("op", "device", "dtype", "series"))]
+    if not sel:
+        what = f" of {spec['op']} on {spec['device']}" if spec["op"] else f" of {spec['series']}" if spec["series"] else ""
+        return f"_No {suite} measurements{what} in the result files._"
+    sel = [e for e in sel if not e["_data"].get("quick")] or sel   # --quick runs only where no full run covers it
     if kind in ("ladder", "shapes"):
-        sel = [e for e in entries if e.get("suite") == kind and e["op"] == spec["op"] and e["device"] == spec["device"]
-               and (spec["dtype"] is None or e["dtype"] == spec["dtype"])]
-        if not sel:
-            return f"_No {kind} measurements of {spec['op']} on {spec['device']} in the result files._"
-        sel = _prefer_full(sel)
-        groups = analysis.case_groups(sel)
-        body = [_case_md(es, md_dir, root) for es in groups.values()]
-        return "\n\n".join(body) + "\n\n" + _provenance(sel, md_dir)
-    if kind == "layers":
-        sel = [e for e in entries if e.get("suite") == "ladder" and e["op"] == spec["op"]
-               and e["device"] == spec["device"] and (spec["dtype"] is None or e["dtype"] == spec["dtype"])]
-        sel = _prefer_full(sel) if sel else sel
-        per = analysis.best_per_layer(sel)
-        if not per:
-            return f"_No ladder measurements of {spec['op']} on {spec['device']} in the result files._"
-        lines = ["| case | layer | best rung | time | throughput | % of peak | % of library |",
-                 "|---|---|---|--:|--:|--:|--:|"]
-        for key, layers in per.items():
-            for layer, e in layers.items():
-                unit = METRIC_UNIT[e.get("metric") or "gbps"]
-                lines.append(f"| {e['label']} · {e['dtype']} | {layer} | {_src_link(e, md_dir, root)} | "
-                             f"{fmt_time(e['median_s'])} | {fmt_num(e.get('value'))} {unit} | "
-                             f"{fmt_pct(e.get('pct_peak'))} | {fmt_pct(e.get('pct_library'))} |")
-        return "\n".join(lines) + "\n\n" + _provenance(sel, md_dir)
-    if kind == "sweep":
-        sel = [e for e in entries if e.get("suite") == "sweep" and e.get("series") == spec["series"]]
-        if not sel:
-            return f"_No sweep of {spec['series']} in the result files._"
-        sel = _prefer_full(sel)
-        sizes, by = analysis.sweep_grid(sel, spec["series"])
-        lines = ["| rung | device | dtype | " + " | ".join(f"{s:,}" for s in sizes) + " |",
-                 "|---|---|---|" + "--:|" * len(sizes)]
-        for (impl, dev, dt), per in by.items():
-            cells = [(fmt_time(per[s]["median_s"]) if analysis.ok(per[s]) else per[s]["status"]) if s in per else ""
-                     for s in sizes]
-            lines.append(f"| `{impl}` | {dev} | {dt} | " + " | ".join(cells) + " |")
-        cx = [c for c in analysis.crossovers(sel) if c["series"] == spec["series"]]
-        tail = "".join(f"\n\n_Crossover ({c['dtype']}): {c['note']}._" for c in cx)
-        return "\n".join(lines) + tail + "\n\n" + _provenance(sel, md_dir)
-    if kind == "overhead":
-        sel = [e for e in entries if e.get("suite") == "overhead" and (spec["device"] is None or e["device"] == spec["device"])]
-        if not sel:
-            return "_No overhead measurements in the result files._"
-        sel = _prefer_full(sel)
-        lines = ["| case | device | front door | rung | wall / call | device / call | host overhead | status |",
-                 "|---|---|---|---|--:|--:|--:|---|"]
-        for e in sel:
-            lines.append(f"| {e['label']} | {e['device']} | {e.get('front_door') or ''} | `{e['impl']}` | "
-                         f"{fmt_time(e.get('wall_s'))} | {fmt_time(e.get('device_s'))} | {fmt_time(e.get('overhead_s'))} | "
-                         f"{_esc(status_text(e))} |")
-        return "\n".join(lines) + "\n\n" + _provenance(sel, md_dir)
-    raise ValueError(name)
+        tables = [model.case(es) for es in analysis.case_groups(sel).values()]
+    elif kind == "sweep":
+        tables = [model.sweep(sel, spec["series"], dt) for dt in sorted({e["dtype"] for e in sel})]
+    else:
+        tables = [model.layers(sel) if kind == "layers" else model.overhead(sel)]
+    return "\n\n".join(markdown(t, md_dir, root) for t in tables) + "\n\n" + _provenance(sel, md_dir)
 
 
 def update_text(text: str, datas: list, md_path: Path, root: Path) -> tuple[str, list, list]:

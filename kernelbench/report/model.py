@@ -1,0 +1,155 @@
+"""One row model per table kind (case, sweep, layers, overhead, environment), built once from the
+entries and rendered three ways: rich (terminal.py), markdown (tables.py), HTML (html.py)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ..bench import analysis
+from ..bench.measure import NOISE_THRESHOLD
+from ..bench.results import environment_summary, over_peak_note
+from .fmt import METRIC_UNIT, fmt_err, fmt_num, fmt_pct, fmt_time, status_text
+
+
+@dataclass
+class Cell:
+    text: str = ""
+    style: str = ""              # emphasis: best | good | bad | dim | noisy | new
+    link: Optional[str] = None   # a source file, relative to the repository
+    code: bool = False           # a rung name
+    tail: str = ""               # plain text after the (linked) text: " (ref)"
+    title: str = ""              # hover text (HTML)
+
+
+@dataclass
+class Table:
+    title: str
+    heads: list
+    right: set = field(default_factory=set)    # numeric columns
+    rows: list = field(default_factory=list)   # lists of Cells; None: a break between groups
+    notes: list = field(default_factory=list)  # footnotes: (the column they explain or None, text)
+    drop: tuple = ()          # terminal: the columns left out, in this order, when it is too narrow
+    quiet: tuple = ()         # ... of which these (prose) without saying so
+    flex: tuple = ("status", 12)   # terminal: the column that may wrap, and its narrowest width
+    split: int = 0            # terminal: repeat the first `split` columns and split the rest instead
+
+
+def rung(e, style: str = "", tail: str = "") -> Cell:
+    return Cell(e["impl"], style, e.get("source") or None, True, tail)
+
+
+def status(e, marks: str = "") -> Cell:
+    st, why = e.get("status"), (e.get("methods") or {}).get("explanation") or ""
+    return Cell(status_text(e) + marks, "good" if st == "ok" else "bad" if st in ("failed", "error") else "dim",
+                title=why)
+
+
+def disagree(e) -> str:
+    return " ≠" if (e.get("methods") or {}).get("verdict") == "disagree" else ""
+
+
+def case(entries: list, title: Optional[str] = None) -> Table:
+    """Rows = the rungs of one case; the fastest times emphasised (within 1 % / 10 % of the best)."""
+    e0, okays = entries[0], analysis.ranked(entries)
+    best = okays[0]["median_s"] if okays else None
+    unit = METRIC_UNIT[e0.get("metric") or "gbps"]
+    t = Table(title or f"{e0['suite']} · {e0['label']} · {e0['dtype']} · {e0['device']}",
+              ["rung", "layer", "what it adds", "time", "IQR", unit, "% peak", "% lib", "max err", "status"],
+              {"time", "IQR", unit, "% peak", "% lib", "max err"},
+              drop=("what it adds", "layer", "max err", "% peak", "IQR", "% lib"), quiet=("what it adds",))
+    cached = False
+    for e in entries:
+        r = e["median_s"] / best if analysis.ok(e) and best else math.inf
+        fast = "best" if r <= 1.01 else "good" if r <= 1.10 else ""
+        star = "*" if e.get("peak_level") not in (None, "dram") and e.get("pct_peak") is not None else ""
+        cached |= bool(star)
+        iqr = fmt_pct(100 * e["rel_iqr"]) if e.get("rel_iqr") is not None else "-"
+        t.rows.append([rung(e, fast, " (ref)" if e.get("library_ref") == e["impl"] else ""), Cell(e.get("layer") or ""),
+                       Cell(e.get("adds") or ""), Cell(fmt_time(e.get("median_s")), fast),
+                       Cell(iqr + " ~", "noisy") if e.get("noisy") else Cell(iqr), Cell(fmt_num(e.get("value")), fast),
+                       Cell(fmt_pct(e.get("pct_peak")) + star), Cell(fmt_pct(e.get("pct_library"))),
+                       Cell(fmt_err(e.get("max_abs_err"))), status(e, disagree(e))])
+    peak = next((e.get("peak_label") for e in entries if e.get("peak_label")), None)
+    if peak:
+        t.notes += [("% peak", peak if peak.startswith("no % of peak") else f"% peak: against {peak}")]
+        t.notes += [("% peak", n) for n in (over_peak_note(entries),) if n]
+    if cached:
+        t.notes.append(("% peak", "* the data fits in cache: % of a cache-level figure, not of DRAM bandwidth"))
+    lib = next((e.get("library_ref") for e in entries if e.get("library_ref")), None)
+    if lib:
+        t.notes.append(("% lib", f"% lib: time of {lib} (ref) / time of the rung"))
+    t.notes += [(None, n) for n in sorted({e["note"] for e in entries if e.get("note")})]
+    if any(e.get("noisy") for e in entries):
+        t.notes.append(("IQR", f"~ noisy: IQR > {NOISE_THRESHOLD:.0%} of the median"))
+    busy = max([e["machine_busy"] for e in entries if e.get("machine_busy") is not None], default=None)
+    if busy is not None and busy > analysis.BUSY_CORES:
+        t.notes.append((None, f"! other processes kept {busy:.2f} cores busy while this case was measured: not a "
+                              f"quiet machine, the times are suspect"))
+    if any(disagree(e) for e in entries):
+        t.notes.append((None, "≠ the solo and round-robin figures disagree beyond the noise (the entry's \"methods\" "
+                              "says by how much)"))
+    return t
+
+
+def sweep(entries: list, series: str, dtype: str) -> Table:
+    """Rows = rungs, columns = sizes, the time per call in each cell."""
+    sizes, grid = analysis.sweep_grid(entries, series, dtype)
+    heads = [f"{s:,}" for s in sizes]
+    t = Table(f"sweep · {series} · {dtype} · time per call", ["rung", "device"] + heads, set(heads), split=2)
+    for (_, dev, _), per in grid.items():
+        cells = [Cell() if e is None else Cell(fmt_time(e["median_s"]) + disagree(e)) if analysis.ok(e) else
+                 Cell(e["status"], "dim", title=status_text(e, plain=True)) for e in map(per.get, sizes)]
+        t.rows.append([rung(next(iter(per.values()))), Cell(dev)] + cells)
+    t.notes = [(None, f"crossover ({dtype}): {c['note']}") for c in analysis.crossovers(entries)
+               if c["series"] == series and c["dtype"] == dtype]
+    return t
+
+
+def layers(entries: list) -> Optional[Table]:
+    """The best rung of each layer, per case of the ladder."""
+    per = analysis.best_per_layer(entries)
+    heads = ["case", "layer", "best rung", "time", "throughput", "% peak", "% lib"]
+    t = Table("layers · the best rung of each layer, per case", heads, set(heads[3:]),
+              drop=("% peak", "throughput", "layer"), flex=("case", 16))
+    for best in per.values():
+        for n, (layer, e) in enumerate(best.items()):
+            t.rows.append([Cell("" if n else f"{e['label']} · {e['dtype']} · {e['device']}"), Cell(layer), rung(e),
+                           Cell(fmt_time(e["median_s"])),
+                           Cell(f"{fmt_num(e.get('value'))} {METRIC_UNIT[e.get('metric') or 'gbps']}"),
+                           Cell(fmt_pct(e.get("pct_peak"))), Cell(fmt_pct(e.get("pct_library")))])
+        t.rows.append(None)
+    return t if per else None
+
+
+def overhead(entries: list) -> Optional[Table]:
+    """The per-call cost of each front door at tiny sizes."""
+    es = [e for e in entries if e.get("suite") == "overhead"]
+    heads = ["case", "device", "front door", "rung", "wall / call", "device / call", "host overhead", "status"]
+    t = Table("overhead · per-call cost at tiny sizes", heads, set(heads[4:7]),
+              drop=("device / call", "host overhead", "device", "case"))
+    t.rows = [[Cell(e["label"]), Cell(e["device"]), Cell(e.get("front_door") or ""), rung(e)]
+              + [Cell(fmt_time(e.get(k))) for k in ("wall_s", "device_s", "overhead_s")] + [status(e)] for e in es]
+    t.notes = [(None, "wall: back-to-back calls then one sync, divided by the count; device: CUDA events around "
+                      "the same loop")]
+    return t if es else None
+
+
+def environment(data: dict) -> Table:
+    """Where a result file was measured: machine, versions, peaks, threads."""
+    s = environment_summary(data)
+    rows = [("host", s["host"]), ("created", s["created"]), ("git commit", s["commit"]), ("CPU", s["cpu"]),
+            ("GPU", s["gpu"] or "none"), ("versions", s["versions"]), ("suites", ", ".join(data.get("suites") or [])),
+            ("quick", data.get("quick")), ("interrupted", data.get("interrupted"))]
+    for dev, pk in (data.get("peaks") or {}).items():
+        m = pk.get("measured") or {}
+        fl = ", ".join(f"{k} {v / 1e12:.3g} TFLOP/s" for k, v in (pk.get("flops") or {}).items())
+        rows.append((f"{dev} peak FLOP/s", f"{fl} — {pk.get('flops_source', '')}"))
+        for name, bw, how in (("peak", pk.get("bandwidth"), pk.get("bandwidth_source")),
+                              ("measured", m.get("bandwidth"), m.get("bandwidth_method"))):
+            rows += [(f"{dev} {name} bandwidth", f"{bw / 1e9:.4g} GB/s — {how or ''}")] if bw else []
+        rows += [(f"{dev} best library GEMM ({dt})", f"{lib['flops'] / 1e12:.4g} TFLOP/s — {lib['impl']}")
+                 for dt, lib in (m.get("library_flops") or {}).items()]
+    th = data.get("threads") or {}
+    rows += [("threads", ", ".join(f"{k}={v}" for k, v in th.items() if v is not None))] if th else []
+    return Table("", ["", ""], rows=[[Cell(str(k)), Cell(str(v if v not in (None, "") else "-"))] for k, v in rows])
