@@ -1,12 +1,10 @@
 """The one measurement primitive: every timing in kernelbench is `measure(call, sync, rule, clock)`.
 
-A clock times `n` back-to-back calls and one sync: `WallClock` (perf_counter; CPU work, or GPU work
-on a stream we cannot see, e.g. TensorFlow) or `CudaEvents` (torch.cuda.Event pairs on the current
-stream).  Either may write a >= 256 MB buffer before each sample to flush the GPU's L2.  `measure`
-warms up, then takes samples until a `StopRule` says stop; the solo timing, the round-robin turns,
-the per-call overhead, the peak probes and the probe estimate all call it.  Statistics are numpy's
-and scipy's; the clock is an argument, so a fake one drives the tests.  Also here: how busy the other
-threads of this process (`quiesce`) and the other processes of the machine (`MachineLoad`) are.
+A clock times `n` back-to-back calls and one sync: `WallClock` (perf_counter: CPU work, or GPU work
+on a stream we cannot see, e.g. TensorFlow) or `CudaEvents` (torch.cuda.Event pairs); either may
+write a >= 256 MB buffer before each sample to flush the GPU's L2.  `measure` warms up, then
+samples until a `StopRule` says stop; the clock is an argument, so a fake one drives the tests.
+Also here: statistics (numpy, scipy) and who else is busy (`quiesce`, `MachineLoad`).
 """
 from __future__ import annotations
 
@@ -15,7 +13,7 @@ import os
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -30,16 +28,14 @@ def noop() -> None:
 
 # ------------------------------------------------------------------------------ statistics
 def median_ci(samples: Sequence[float], z: float = 1.96) -> tuple[float, float]:
-    """Distribution-free confidence interval of the median from order statistics: ranks
-    n/2 -+ z*sqrt(n)/2 (normal approximation of the binomial); with few samples, the whole range."""
+    """Distribution-free confidence interval of the median: the order statistics of ranks
+    n/2 -+ z sqrt(n)/2 (normal approximation of the binomial); few samples: the whole range."""
     xs = sorted(samples)
-    n = len(xs)
-    if n == 0:
+    if not xs:
         raise ValueError("median_ci of no samples")
-    half = z * math.sqrt(n) / 2.0
-    lo = max(0, int(math.floor(n / 2.0 - half)))
-    hi = min(n - 1, int(math.ceil(n / 2.0 + half)) - 1)
-    return xs[lo], xs[max(lo, hi)]
+    n, half = len(xs), z * math.sqrt(len(xs)) / 2.0
+    lo = max(0, math.floor(n / 2.0 - half))
+    return xs[lo], xs[max(lo, min(n - 1, math.ceil(n / 2.0 + half) - 1))]
 
 
 @dataclass(frozen=True)
@@ -79,8 +75,7 @@ def summarize(samples: Sequence[float]) -> Stats:
     x = np.asarray(samples, dtype=float)
     q1, med, q3 = (float(v) for v in np.quantile(x, (0.25, 0.5, 0.75)))
     lo, hi = median_ci(x)
-    return Stats(median=med, q1=q1, q3=q3, iqr=q3 - q1, min=float(x.min()), max=float(x.max()),
-                 mean=float(x.mean()), n=len(x), ci_lo=float(lo), ci_hi=float(hi))
+    return Stats(med, q1, q3, q3 - q1, float(x.min()), float(x.max()), float(x.mean()), len(x), float(lo), float(hi))
 
 
 def median(samples: Sequence[float]) -> float:
@@ -88,8 +83,8 @@ def median(samples: Sequence[float]) -> float:
 
 
 def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
-    """Two-sided p-value of the Mann-Whitney U test (scipy: normal approximation, tie and continuity
-    corrections) that `a` and `b` come from one distribution; 1.0 with fewer than 2 samples a side."""
+    """Two-sided p-value of scipy's Mann-Whitney U test (asymptotic) that `a` and `b` come from one
+    distribution; 1.0 with fewer than 2 samples a side."""
     if len(a) < 2 or len(b) < 2 or len(set(a) | set(b)) < 2:
         return 1.0
     from scipy.stats import mannwhitneyu
@@ -98,9 +93,9 @@ def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
 
 @dataclass(frozen=True)
 class StopRule:
-    """When to stop sampling: at `max_reps`; once `budget_s` has elapsed with `min_reps` samples
-    (or `hard_factor * budget_s` whatever the count); or once there are `min_reps` samples and the
-    median's confidence interval is within `target_rel_ci` of it (None: never "stable")."""
+    """Stop at `max_reps`; or once `budget_s` has passed with `min_reps` samples (or
+    `hard_factor * budget_s` whatever the count); or with `min_reps` samples whose median's CI is
+    within `target_rel_ci` of it (None: never)."""
     min_reps: int = 5
     max_reps: int = 200
     budget_s: float = 1.0
@@ -111,11 +106,9 @@ class StopRule:
         n = len(samples)
         if n >= self.max_reps:
             return "max_reps"
-        if n == 0:
-            return None
-        if elapsed_s >= self.budget_s and (n >= self.min_reps or elapsed_s >= self.hard_factor * self.budget_s):
+        if n and elapsed_s >= self.budget_s and (n >= self.min_reps or elapsed_s >= self.hard_factor * self.budget_s):
             return "budget"
-        if self.target_rel_ci is not None and n >= self.min_reps and summarize(samples).rel_ci <= self.target_rel_ci:
+        if self.target_rel_ci is not None and n >= max(1, self.min_reps) and summarize(samples).rel_ci <= self.target_rel_ci:
             return "stable"
         return None
 
@@ -144,20 +137,13 @@ def release_flush_buffers() -> None:
     _FLUSH_BUFFERS.clear()
 
 
-class _Clock:
-    buf = None
-
-    @property
-    def l2_flush(self) -> bool:
-        return self.buf is not None
-
-
-class WallClock(_Clock):
-    """perf_counter around n calls and one sync (sync first, so earlier work is not counted)."""
+class WallClock:
+    """perf_counter around n calls and one sync (sync first, so earlier work is not counted);
+    `before` (e.g. a barrier of ranks) runs before each sample, outside the timed region."""
 
     def __init__(self, flush: bool = False, name: str = "perf_counter", now: Callable[[], float] = time.perf_counter,
                  before: Optional[Callable[[], None]] = None):
-        self.now, self.name, self.buf, self.before = now, name, None, before   # before: e.g. a barrier of ranks
+        self.now, self.name, self.buf, self.before = now, name, None, before
         if flush:
             try:
                 self.buf = flush_buffer()
@@ -178,20 +164,18 @@ class WallClock(_Clock):
         return (self.now() - t0) / n
 
 
-class CudaEvents(_Clock):
+class CudaEvents:
     """torch.cuda.Event pairs on the current stream around n calls, per call."""
-    name = "cuda_events"
+    name, before = "cuda_events", None
 
     def __init__(self, flush: bool = True):
         import torch
-        self.torch = torch
-        self.buf = flush_buffer() if flush else None
+        self.torch, self.buf = torch, flush_buffer() if flush else None
 
     def time(self, call: Callable[[], object], sync: Callable[[], None], n: int = 1) -> float:
-        torch = self.torch
         if self.buf is not None:
             self.buf.zero_()
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start, end = (self.torch.cuda.Event(enable_timing=True) for _ in range(2))
         start.record()
         for _ in range(n):
             call()
@@ -211,8 +195,6 @@ class Samples:
     warmup_calls: int
     warmup_s: float
     first_s: Optional[float] = None      # the very first call (warm-up or kept)
-    calls_per_sample: int = 1
-    extra: dict = field(default_factory=dict)
 
     @property
     def stats(self) -> Stats:
@@ -221,9 +203,7 @@ class Samples:
     def to_dict(self, keep_samples: bool = True) -> dict:
         d = {"timer": self.clock, "stop": self.stop, "warmup_reps": self.warmup_calls, "warmup_s": self.warmup_s,
              "l2_flush": self.l2_flush, **self.stats.to_dict()}
-        if keep_samples:
-            d["samples"] = list(self.seconds)
-        return d
+        return {**d, "samples": list(self.seconds)} if keep_samples else d
 
 
 def measure(call: Callable[[], object], sync: Callable[[], None] = noop, rule: StopRule = StopRule(),
@@ -232,24 +212,15 @@ def measure(call: Callable[[], object], sync: Callable[[], None] = noop, rule: S
     """Call (and sync) for `warmup_s` (at least `min_warmup` times), then take samples of
     `calls_per_sample` calls each with `clock` (default: the wall clock) until `rule` stops."""
     clock = clock if clock is not None else WallClock(now=now)
-    wall = WallClock(now=now, before=getattr(clock, "before", None))   # warm-up: no flush, same barrier
-    first = None
+    wall = WallClock(now=now, before=clock.before)   # warm-up: no flush, same barrier
+    warm: list = []
     start = now()
-    n_warm = 0
-    while n_warm < min_warmup or (now() - start < warmup_s and n_warm < max_warmup):
-        t = wall.time(call, sync)
-        first = t if first is None else first
-        n_warm += 1
-    t_warm = now() - start
-    samples: list = []
-    start = now()
-    while True:
+    while len(warm) < min_warmup or (now() - start < warmup_s and len(warm) < max_warmup):
+        warm.append(wall.time(call, sync))
+    t_warm, samples, start = now() - start, [], now()
+    while not samples or not (reason := rule.check(samples, now() - start)):
         samples.append(float(clock.time(call, sync, calls_per_sample)))
-        reason = rule.check(samples, now() - start)
-        if reason:
-            break
-    return Samples(samples, reason, clock.name, clock.l2_flush, n_warm, t_warm,
-                   first if first is not None else samples[0], calls_per_sample)
+    return Samples(samples, reason, clock.name, clock.buf is not None, len(warm), t_warm, (warm or samples)[0])
 
 
 def timed(call: Callable[[], object], sync: Callable[[], None] = noop,
@@ -264,9 +235,9 @@ def timed(call: Callable[[], object], sync: Callable[[], None] = noop,
 def turn(call: Callable[[], object], sync: Callable[[], None], warmup_s: float, measure_s: float,
          max_calls: int = 2000, keep_first: bool = False, now: Callable[[], float] = time.perf_counter) -> Samples:
     """One rung's turn in a round-robin round: the first calls after another runtime ran pay the
-    hand-over (its parked workers woken, the other's still spinning), so calls are thrown away for
-    `warmup_s` (at least one) and the calls of the next `measure_s` (at least one) kept.  With
-    `keep_first` (a rung so slow that a hand-over is inside one call's noise) the first call is the turn."""
+    hand-over (its workers woken, the other's still spinning), so calls are thrown away for
+    `warmup_s` (at least one) and those of the next `measure_s` (at least one) kept.  `keep_first`
+    (a rung so slow that a hand-over is inside one call's noise): the first call is the turn."""
     if keep_first:
         return measure(call, sync, fixed(1), now=now)
     rule = StopRule(min_reps=1, max_reps=max_calls, budget_s=measure_s, target_rel_ci=None, hard_factor=1.0)
@@ -274,20 +245,13 @@ def turn(call: Callable[[], object], sync: Callable[[], None], warmup_s: float, 
 
 
 # ------------------------------------------------------------------------------ who else is busy
-_TASKS = "/proc/self/task"
-
-
 def thread_cpu_ns() -> dict:
     """{thread id: CPU nanoseconds} of this process's threads (/proc/self/task/*/schedstat: ns, where
     psutil's per-thread times have 10 ms ticks); {} where unavailable."""
     out = {}
-    try:
-        tids = os.listdir(_TASKS)
-    except OSError:
-        return out
-    for tid in tids:
+    for tid in os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else ():
         try:
-            with open(f"{_TASKS}/{tid}/schedstat") as f:
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
                 out[int(tid)] = int(f.read().split()[0])
         except (OSError, ValueError, IndexError):
             continue
@@ -302,37 +266,30 @@ def others_busy_ns(before: dict, after: dict, me: Optional[int] = None) -> int:
 
 def quiesce(max_wait_s: float = 0.3, window_s: float = 0.002, busy_frac: float = 0.05,
             now: Callable[[], float] = time.perf_counter) -> dict:
-    """Wait until the other threads of this process ran less than `busy_frac` of a core over one
-    `window_s` (the thread pools of numpy, torch, OpenMP, TF spin after a call); give up after
-    `max_wait_s`.  {"waited_s", "settled": True | False | None (no /proc: slept one window)}."""
-    me = threading.get_native_id()
-    start = now()
-    snap = thread_cpu_ns()
-    if not snap:
-        time.sleep(window_s)
-        return {"waited_s": now() - start, "settled": None}
+    """Wait until the other threads of this process (numpy, torch, OpenMP, TF pools spin after a
+    call) ran less than `busy_frac` of a core over one `window_s`, at most `max_wait_s`.
+    {"waited_s", "settled": True | False | None (no /proc: slept one window)}."""
+    me, start, snap = threading.get_native_id(), now(), thread_cpu_ns()
     while True:
         time.sleep(window_s)
+        if not snap:
+            return {"waited_s": now() - start, "settled": None}
         nxt = thread_cpu_ns()
         busy, snap = others_busy_ns(snap, nxt, me), nxt
-        if busy < busy_frac * window_s * 1e9:
-            return {"waited_s": now() - start, "settled": True}
-        if now() - start >= max_wait_s:
-            return {"waited_s": now() - start, "settled": False}
+        if busy < busy_frac * window_s * 1e9 or now() - start >= max_wait_s:
+            return {"waited_s": now() - start, "settled": busy < busy_frac * window_s * 1e9}
 
 
 class MachineLoad:
-    """Cores' worth of CPU the *other* processes used between start() and stop(): the machine's busy
-    time minus this process's (psutil).  A figure measured meanwhile is suspect: a two-thread team
-    then shares one core, and a spinning barrier waits for the scheduler tick."""
+    """Cores' worth of CPU the *other* processes used between start() and stop() (psutil: the
+    machine's busy time minus this process's).  A figure measured meanwhile is suspect."""
 
     @staticmethod
     def _busy_own() -> tuple:
         import psutil
-        t = psutil.cpu_times()
-        busy = sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
-        own = psutil.Process().cpu_times()
-        return busy, own.user + own.system
+        t, own = psutil.cpu_times(), psutil.Process().cpu_times()
+        idle = t.idle + sum(getattr(t, k, 0.0) for k in ("iowait", "guest", "guest_nice"))
+        return sum(t) - idle, own.user + own.system
 
     def start(self) -> "MachineLoad":
         self.t0 = time.perf_counter()
@@ -345,9 +302,7 @@ class MachineLoad:
     def stop(self) -> Optional[float]:
         busy, own = self._busy_own()
         wall = self.elapsed()
-        if wall <= 0.05:
-            return None
-        return max(0.0, ((busy - self.busy0) - (own - self.own0)) / wall)
+        return max(0.0, ((busy - self.busy0) - (own - self.own0)) / wall) if wall > 0.05 else None
 
 
 def thread_info() -> dict:
@@ -357,9 +312,8 @@ def thread_info() -> dict:
             "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None}
     if "torch" in sys.modules:
         info["torch"] = sys.modules["torch"].get_num_threads()
-    if "numba" in sys.modules:
-        try:
-            info["numba"] = sys.modules["numba"].get_num_threads()
-        except Exception:  # noqa: BLE001 - numba without a threading layer yet
-            pass
+    try:
+        info["numba"] = sys.modules["numba"].get_num_threads()
+    except Exception:  # noqa: BLE001 - no numba imported, or no threading layer yet
+        pass
     return info
