@@ -156,10 +156,12 @@ def test_working_set_compared_with_its_level():
     assert peaks.bandwidth_for(p, 20 << 20)[2] == "L3"
     v, label, level = peaks.bandwidth_for(p, 256 << 20)
     assert (v, level) == (13e9, "dram") and "dram" in label
-    # without per-level figures: in-cache data get no % rather than a % of DRAM bandwidth
-    old = {"device": "cpu", "bandwidth": 13e9, "facts": {"llc_bytes": 32 << 20}}
-    assert peaks.bandwidth_for(old, 1 << 20) == (None, peaks.bandwidth_for(old, 1 << 20)[1], "cache")
-    assert peaks.bandwidth_for(old, 1 << 30)[2] == "dram"
+    # without per-level figures: data that may fit a cache get no % rather than a % of DRAM bandwidth
+    bare = {"device": "cpu", "bandwidth": 13e9, "bandwidth_source": "numpy copy"}
+    v, label, level = peaks.bandwidth_for(bare, 1 << 20)
+    assert (v, level) == (None, "cache") and label.startswith("no % of peak")
+    assert peaks.bandwidth_for(bare, 1 << 30) == (13e9, "numpy copy", "dram")
+    assert peaks.bandwidth_for(dict(bare, device="cuda"), 1 << 20)[2] == "dram"     # a GPU: its one figure
 
 
 def test_probe_levels_from_caches():
@@ -183,6 +185,7 @@ def test_cpu_peaks_are_measured_with_the_nominal_beside():
         if p["facts"].get("nominal_flops"):
             assert "nominal" in p["flops_source"]
     assert p["facts"]["matmul_blocking"]["float32"]["kc"] > 0
+    assert p["bandwidth"] == pr["levels"][-1]["bandwidth"] and "read probe" in p["bandwidth_source"]
     assert pr["seconds"] < 10          # generous: a loaded 2-core machine; quiet it takes < 2 s
 
 
@@ -200,3 +203,11 @@ def test_cpu_gemm_suite_plans_the_best_rung_beside_the_libraries():
         assert g.references                                              # measured beside a library
     assert {g.case.dtype for g in groups} == {"float32", "float64"}
     assert plan(["cpu-gemm"], Selection(quick=True), [])[0] == []        # no CPU: nothing
+
+
+def test_cpu_peaks_without_the_probes_measure_a_copy_and_compute_the_peak(monkeypatch):
+    monkeypatch.setattr(peaks, "measure_cpu_probes", lambda: None)
+    p = peaks.cpu_peaks(measure=True, copy_bytes=4 << 20)
+    assert p.bandwidth > 0 and p.bandwidth_source.startswith("numpy copy of 4 MB")
+    assert p.flops_source.endswith("(computed)") and "probes" not in p.measured
+    assert peaks.cpu_peaks(measure=False).bandwidth is None
