@@ -14,27 +14,22 @@ from ..bench.measure import NOISE_THRESHOLD
 from ..bench.results import read
 from . import model, plots
 
-CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1200px;color:#222}
-h1{font-size:1.5em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em} h3{font-size:1.05em;margin-bottom:.3em}
-table{border-collapse:collapse;font-size:.85em;margin:.5em 0 1em} th,td{padding:.2em .6em;border-bottom:1px solid #eee;text-align:right}
-th{background:#f6f6f6} td.l,th.l{text-align:left} .bad{color:#b00} .dim{color:#888} .good{color:#060}
+CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222} h1{font-size:1.5em}
+h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em} h3{font-size:1.05em;margin-bottom:.3em}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0 1em} th,td{padding:.2em .6em;border-bottom:1px solid #eee}
+th{background:#f6f6f6;text-align:left} .r{text-align:right} .bad{color:#b00} .dim{color:#888} .good{color:#060}
 .best{font-weight:600;color:#060} .noisy{color:#b80} .cap{font-size:.8em;color:#666;margin-top:-.6em}
-img{max-width:100%;border:1px solid #eee;margin:.4em 0} code{background:#f3f3f3;padding:0 .2em}
-"""
-
-
+img{max-width:100%;border:1px solid #eee;margin:.4em 0}"""
 REPO = Path(__file__).resolve().parents[2]
 _STATE: dict = {"embed": False, "out": Path(".")}
 
 
 def _img(path: Path) -> str:
+    src = html.escape(os.path.relpath(path, _STATE["out"]))
     if _STATE["embed"]:
-        data = base64.b64encode(path.read_bytes()).decode()
+        src = "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
         path.unlink()
-        return f'<img alt="{html.escape(path.name)}" src="data:image/png;base64,{data}">'
-    rel = os.path.relpath(path, _STATE["out"])
-    return f'<img alt="{html.escape(path.name)}" src="{html.escape(rel)}">'
+    return f'<img alt="{html.escape(path.name)}" src="{src}">'
 
 
 def _table(t: model.Table) -> str:
@@ -43,81 +38,72 @@ def _table(t: model.Table) -> str:
         s = html.escape(c.text)
         s = f'<a href="{html.escape(os.path.relpath(REPO / c.link, _STATE["out"]))}">{s}</a>' if c.link else s
         title = f' title="{html.escape(c.title)}"' if c.title else ""
-        return f'<td class="{c.style}{"" if right else " l"}"{title}>{s}{html.escape(c.tail)}</td>'
-    head = "".join(f"<th{'' if h in t.right else ' class=l'}>{html.escape(h)}</th>" for h in t.heads)
+        return f'<td class="{c.style}{" r" * right}"{title}>{s}{html.escape(c.tail)}</td>'
+    head = "".join(f"<th{' class=r' * (h in t.right)}>{html.escape(h)}</th>" for h in t.heads)
     rows = "".join("<tr>" + "".join(td(c, h in t.right) for c, h in zip(r, t.heads)) + "</tr>" for r in t.rows if r)
     notes = " · ".join(html.escape(n) for _, n in t.notes)
-    return (f"<h3>{html.escape(t.title)}</h3>" if t.title else "") + f"<table><tr>{head}</tr>{rows}</table>" + \
-        (f"<div class=cap>{notes}</div>" if notes else "")
+    return (f"<h3>{html.escape(t.title)}</h3>" * bool(t.title) + f"<table><tr>{head}</tr>{rows}</table>"
+            + f"<div class=cap>{notes}</div>" * bool(notes))
 
 
-def _section(data: dict, out_dir: Path, prefix: str) -> str:
+def _section(data: dict, d: Path) -> str:
+    """One result file: its environment, then per suite its tables and plots (PNGs under `d`)."""
     entries = data.get("entries") or []
     analysis.apply_library_ratios(entries)     # one library rung per table (older files: per case)
-    d = out_dir / prefix if prefix else out_dir
+    ladder, shapes = analysis.case_groups(entries, "ladder"), analysis.case_groups(entries, "shapes")
     parts = [f"<h2>{html.escape(Path(data.get('_path', 'results')).name)}</h2>", _table(model.environment(data))]
 
-    def add(png):
-        parts.extend([_img(png)] if png is not None else [])
-
-    ladder, shapes = analysis.case_groups(entries, "ladder"), analysis.case_groups(entries, "shapes")
+    def add(*items):   # HTML, or a plot's PNG path (None: no plot)
+        parts.extend(_img(x) if isinstance(x, Path) else x for x in items if x is not None)
     if ladder:
-        parts.append("<h2>ladder</h2><p>Every rung at one representative size per device; bars are % of the "
-                     "library rung (time ratio) and % of the device peak. FAILED rungs are never ranked.</p>")
+        add("<h2>ladder</h2><p>Every rung at one representative size per device; bars are % of the library rung "
+            "(time ratio) and % of the device peak. FAILED rungs are never ranked.</p>")
         for es in ladder.values():
-            parts.append(_table(model.case(es)))
-            add(plots.ladder_bars(es, d))
-        parts.append("<h2>layers</h2><p>The best rung of each layer, per case.</p>")
-        for dev in sorted({e["device"] for e in entries if e.get("suite") == "ladder"}):
-            add(plots.layers_chart(entries, dev, d))
+            add(_table(model.case(es)), plots.ladder_bars(es, d))
+        add("<h2>layers</h2><p>The best rung of each layer, per case.</p>",
+            *(plots.layers_chart(entries, dev, d) for dev in sorted({es[0]["device"] for es in ladder.values()})))
     series = analysis.sweep_series(entries)
     if series:
-        parts.append("<h2>sweep: CPU vs GPU</h2>")
-        for c in (data.get("analysis") or {}).get("crossovers") or analysis.crossovers(entries):
-            parts.append(f"<p><b>{html.escape(str(c['series']))}</b> ({c['dtype']}): {html.escape(c['note'])}</p>")
+        cx = (data.get("analysis") or {}).get("crossovers") or analysis.crossovers(entries)
+        add("<h2>sweep: CPU vs GPU</h2>",
+            *(f"<p><b>{html.escape(str(c['series']))}</b> ({c['dtype']}): {html.escape(c['note'])}</p>" for c in cx))
         for (s, dt) in series:
-            add(plots.sweep_plot(entries, s, dt, d))
-            parts.append(_table(model.sweep(entries, s, dt)))
+            add(plots.sweep_plot(entries, s, dt, d), _table(model.sweep(entries, s, dt)))
     if shapes:
-        parts.append("<h2>shapes</h2><p>Irregular, skinny, batched and transposed problems: the best rung of each "
-                     "layer per shape, then every rung.</p>")
-        for dev in sorted({e["device"] for e in entries if e.get("suite") == "shapes"}):
-            for ops in (("matmul",), ("reduce",), ("softmax", "log_softmax", "l2norm")):
-                add(plots.layers_chart(entries, dev, d, suite="shapes", ops=ops))
-        parts += [_table(model.case(es)) for es in shapes.values()]
-    devs = sorted({e["device"] for e in entries if analysis.ok(e) and e.get("suite") in ("ladder", "shapes")})
-    if devs:
-        parts.append("<h2>roofline</h2><p>Achieved GFLOP/s against arithmetic intensity (ideal traffic: every "
-                     "operand read or written once), under the device's bandwidth and compute ceilings.</p>")
-        for dev in devs:
-            for dt in sorted({e["dtype"] for e in entries if e["device"] == dev and analysis.ok(e)}):
-                add(plots.roofline(entries, data.get("peaks") or {}, dev, d, dt))
+        add("<h2>shapes</h2><p>Irregular, skinny, batched and transposed problems: the best rung of each layer per "
+            "shape, then every rung.</p>",
+            *(plots.layers_chart(entries, dev, d, suite="shapes", ops=ops)
+              for dev in sorted({es[0]["device"] for es in shapes.values()})
+              for ops in (("matmul",), ("reduce",), ("softmax", "log_softmax", "l2norm"))),
+            *(_table(model.case(es)) for es in shapes.values()))
+    timed = [e for e in entries if analysis.ok(e) and e.get("suite") in ("ladder", "shapes")]
+    if timed:
+        add("<h2>roofline</h2><p>Achieved GFLOP/s against arithmetic intensity (ideal traffic: every operand read "
+            "or written once), under the device's bandwidth and compute ceilings.</p>",
+            *(plots.roofline(entries, data.get("peaks") or {}, dev, d, dt)
+              for dev in sorted({e["device"] for e in timed})
+              for dt in sorted({e["dtype"] for e in entries if e["device"] == dev and analysis.ok(e)})))
     if any(e.get("suite") == "collectives" for e in entries):   # busbw vs size, one line per rung
         from ..collectives.plot import section as collectives_section
-        parts.append(collectives_section(entries, d, _img))
-    over = model.overhead(entries)
-    if over:
-        parts.append("<h2>overhead</h2>")
-        add(plots.overhead_chart(entries, d))
-        parts.append(_table(over))
+        add(collectives_section(entries, d, _img))
+    if model.overhead(entries):
+        add("<h2>overhead</h2>", plots.overhead_chart(entries, d), _table(model.overhead(entries)))
     return "\n".join(parts)
 
 
 def build_report(paths: list, out_dir, embed: bool = False) -> Path:
     """Write out_dir/index.html and the PNGs it links (or, with `embed`, one self-contained page and
     no PNG files); returns the page's path."""
+    from ..explain.roofline import section as bound_section   # the rungs at their speed-of-light bound (modelled)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _STATE["embed"], _STATE["out"] = embed, out_dir.resolve()
     datas = [read(p) for p in paths]
-    body = [_section(data, out_dir, plots.slug(Path(data["_path"]).stem) if len(datas) > 1 else "") for data in datas]
-    from ..explain.roofline import section as bound_section   # the rungs at their speed-of-light bound (modelled)
-    body.append(bound_section(out_dir, datas, img=_img)[0])
-    page = (f"<!doctype html><html><head><meta charset=utf-8><title>kernelbench report</title>"
-            f"<style>{CSS}</style></head><body><h1>kernelbench report</h1>"
-            f"<p>Median of repeated timings (IQR = interquartile range; ~ marks IQR &gt; {NOISE_THRESHOLD:.0%} of the median). "
-            f"Throughput counts ideal traffic. Generated from {', '.join(html.escape(str(p)) for p in paths)}.</p>"
-            + "\n".join(body) + "</body></html>")
-    index = out_dir / "index.html"
-    index.write_text(page)
-    return index
+    body = [_section(data, out_dir / plots.slug(Path(data["_path"]).stem) if len(datas) > 1 else out_dir)
+            for data in datas] + [bound_section(out_dir, datas, img=_img)[0]]
+    (out_dir / "index.html").write_text(
+        f"<!doctype html><html><head><meta charset=utf-8><title>kernelbench report</title><style>{CSS}</style>"
+        f"</head><body><h1>kernelbench report</h1><p>Median of repeated timings (IQR = interquartile range; ~ marks "
+        f"IQR &gt; {NOISE_THRESHOLD:.0%} of the median). Throughput counts ideal traffic. Generated from "
+        f"{', '.join(html.escape(str(p)) for p in paths)}.</p>" + "\n".join(body) + "</body></html>")
+    return out_dir / "index.html"
