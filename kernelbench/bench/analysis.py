@@ -155,18 +155,13 @@ def apply_measured_peaks(entries: list, peaks: dict) -> None:
         elif e.get("metric") == "tflops":
             e["pct_measured_peak"] = pct(e["tflops"] * 1e12, lib["flops"]) if lib else None
         else:      # in-cache data: no % of a DRAM bandwidth (pct_peak has its level's)
-            e["pct_measured_peak"] = pct(e["gbps"] * 1e9, m.get("bandwidth")) if e.get("peak_level") in (
-                None, "dram") else None
+            dram = e.get("peak_level") in (None, "dram")
+            e["pct_measured_peak"] = pct(e["gbps"] * 1e9, m.get("bandwidth")) if dram else None
 
 
-def sweep_series(entries: list) -> dict:
-    """{(series, dtype): {device: {size: fastest entry}}} of the sweep suite."""
-    out: dict = defaultdict(lambda: defaultdict(dict))
-    best = fastest([e for e in entries if e.get("suite") == "sweep"],
-                   lambda e: (e.get("series"), e["dtype"], e["device"], e.get("size")))
-    for (series, dtype, dev, size), e in best.items():
-        out[(series, dtype)][dev][size] = e
-    return out
+def sweep_series(entries: list) -> list:
+    """[(series, dtype)] of the sweep suite's passing entries, first seen first."""
+    return list(dict.fromkeys((e.get("series"), e["dtype"]) for e in entries if e.get("suite") == "sweep" and ok(e)))
 
 
 def sweep_grid(entries: list, series: str, dtype: Optional[str] = None) -> tuple:
@@ -181,9 +176,11 @@ def sweep_grid(entries: list, series: str, dtype: Optional[str] = None) -> tuple
 def crossovers(entries: list) -> list:
     """Per sweep series: the smallest size from which the fastest GPU rung beats the fastest CPU rung
     at every larger size measured on both (None when the GPU never wins or there is no GPU)."""
+    best = fastest([e for e in entries if e.get("suite") == "sweep"],
+                   lambda e: (e.get("series"), e["dtype"], e["device"], e.get("size")))
     res = []
-    for (series, dtype), per_dev in sweep_series(entries).items():
-        cpu, gpu = per_dev.get("cpu", {}), per_dev.get("cuda", {})
+    for (series, dtype), es in grouped(best.values(), lambda e: (e.get("series"), e["dtype"])).items():
+        cpu, gpu = ({e.get("size"): e for e in es if e["device"] == dev} for dev in ("cpu", "cuda"))
         common = sorted(set(cpu) & set(gpu))
         cross = None
         for s in reversed(common):
@@ -191,7 +188,7 @@ def crossovers(entries: list) -> list:
                 break
             cross = s
         res.append({"series": series, "dtype": dtype, "crossover_size": cross, "sizes_compared": common,
-                    "devices": sorted(per_dev),
+                    "devices": sorted({e["device"] for e in es}),
                     "note": ("no GPU in this run" if not gpu else
                              "the GPU never beat the CPU over the sizes measured" if cross is None else
                              f"GPU faster from {cross:,} on (device time, transfers excluded)")})
