@@ -5,33 +5,39 @@ import math
 import numpy as np
 import pytest
 
+from kernelbench import tolerance
 from kernelbench.bench import cases, figures, peaks
 from kernelbench.bench.cases import Case
 
 
 def test_matmul_counts():
-    assert figures.flop_count("matmul", (4096, 4096, 4096)) == 2 * 4096 ** 3
-    assert figures.flop_count("matmul", (8, 64, 32, 16)) == 2 * 8 * 64 * 32 * 16
+    def mm(shape, dtype="float32"):
+        return Case("matmul", "cpu", dtype, shape)
+    assert mm((4096, 4096, 4096)).flops == 2 * 4096 ** 3
+    assert mm((8, 64, 32, 16)).flops == 2 * 8 * 64 * 32 * 16
     # bytes: (MK + KN + MN) * itemsize * batch
-    assert figures.byte_count("matmul", (64, 32, 16), "float32") == (64 * 16 + 16 * 32 + 64 * 32) * 4
-    assert figures.byte_count("matmul", (2, 64, 32, 16), "float16") == (64 * 16 + 16 * 32 + 64 * 32) * 2 * 2
-    assert figures.primary_metric("matmul", (512, 512, 512)) == "tflops"
-    assert figures.primary_metric("matmul", (4096, 1, 4096)) == "gbps"      # GEMV is memory-bound
+    assert mm((64, 32, 16)).nbytes == (64 * 16 + 16 * 32 + 64 * 32) * 4
+    assert mm((2, 64, 32, 16), "float16").nbytes == (64 * 16 + 16 * 32 + 64 * 32) * 2 * 2
+    assert mm((512, 512, 512)).metric == "tflops"
+    assert mm((4096, 1, 4096)).metric == "gbps"      # GEMV is memory-bound
 
 
 def test_reduction_counts():
+    def red(shape, dtype="float32", dim=None, variant="sum", op="reduce"):
+        return Case(op, "cpu", dtype, shape, variant=variant if op == "reduce" else None, dim=dim)
     n = 1 << 28
-    assert figures.byte_count("reduce", (n,), "float32", None, "sum") == n * 4 + 4
-    assert figures.byte_count("reduce", (n,), "float32", None, "argmax") == n * 4 + 8
+    assert red((n,)).nbytes == n * 4 + 4
+    assert red((n,), variant="argmax").nbytes == n * 4 + 8
     shape = (128, 4096, 4095)
     numel = 128 * 4096 * 4095
-    assert figures.byte_count("reduce", shape, "float32", 1, "sum") == numel * 4 + 128 * 4095 * 4
-    assert figures.byte_count("reduce", shape, "bfloat16", 2, "max") == numel * 2 + 128 * 4096 * 2
-    assert figures.flop_count("reduce", shape, 1) == numel
-    assert figures.byte_count("softmax", (4096, 32768), "float32") == 2 * 4096 * 32768 * 4
-    assert figures.byte_count("log_softmax", (8, 16), "float16") == 2 * 8 * 16 * 2
-    assert figures.byte_count("l2norm", (4096, 1000), "float32") == 4096 * 1000 * 4 + 4096 * 4
-    assert figures.primary_metric("reduce") == "gbps"
+    assert red(shape, dim=1).nbytes == numel * 4 + 128 * 4095 * 4
+    assert red(shape, "bfloat16", 2, "max").nbytes == numel * 2 + 128 * 4096 * 2
+    assert red(shape, dim=1).flops == numel
+    assert red((4096, 32768), op="softmax").nbytes == 2 * 4096 * 32768 * 4
+    assert red((8, 16), "float16", op="log_softmax").nbytes == 2 * 8 * 16 * 2
+    assert red((8, 16), op="softmax").flops == 5 * 8 * 16 and red((8, 16), op="l2norm").flops == 2 * 8 * 16
+    assert red((4096, 1000), op="l2norm").nbytes == 4096 * 1000 * 4 + 4096 * 4
+    assert red((n,)).metric == "gbps"
 
 
 def test_throughput_and_percent_of_peak():
@@ -199,9 +205,9 @@ def test_case_names_and_scaling():
 
 
 def test_error_ratio_edge_cases():
-    assert figures.err_ratio(0.0, 0.0) == 0.0
-    assert math.isinf(figures.err_ratio(1.0, 0.0))
-    assert figures.err_ratio(1.0, 4.0) == 0.25
+    assert tolerance.err_ratio(0.0, 0.0) == 0.0
+    assert math.isinf(tolerance.err_ratio(1.0, 0.0))
+    assert tolerance.err_ratio(1.0, 4.0) == 0.25
 
 
 def test_matmul_tolerance_rejects_tf32_like_inputs():

@@ -117,7 +117,7 @@ def test_tf32_rungs_are_measured_only_beside_tf32_rungs():
 
 def test_tf32_bench_tolerance_is_looser_than_fp32_and_scales_with_sqrt_k():
     import math
-    from kernelbench.bench import figures
+    from kernelbench import tolerance as figures
     t32 = figures.matmul_tol("float32", 4096, 1.0, 1.0, 0.0)
     ttf = figures.matmul_tol("float32", 4096, 1.0, 1.0, 0.0, precision="tf32")
     assert ttf > 10 * t32

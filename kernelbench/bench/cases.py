@@ -79,15 +79,32 @@ class Case:
 
     @property
     def flops(self) -> float:
-        return figures.flop_count(self.op, self.shape, self.dim, self.variant)
+        """Floating-point operations of one call (an FMA counts 2; softmax 5 per element: max,
+        subtract, exp, add, scale; l2norm 2: a multiply-add)."""
+        if self.op == "matmul":
+            return 2.0 * math.prod(self.shape)
+        return float(math.prod(self.shape)) * {"reduce": 1, "softmax": 5, "log_softmax": 5, "l2norm": 2}[self.op]
 
     @property
     def nbytes(self) -> float:
-        return figures.byte_count(self.op, self.shape, self.dtype, self.dim, self.variant)
+        """Ideal bytes of one call: every operand read once, every output written once (a rung that
+        reads A twice gets no credit for it)."""
+        s, n = figures.ITEMSIZE[self.dtype], math.prod(self.shape)
+        if self.op == "matmul":
+            b, m, n, k = figures.matmul_dims(self.shape)
+            return float((m * k + k * n + m * n) * s * b)
+        if self.op == "reduce":
+            out = 1 if self.dim is None else n // self.shape[self.dim] if self.shape[self.dim] else 0
+            return float(n * s + out * (8 if self.variant in ("argmax", "argmin") else s))
+        return float(2 * n * s if self.op != "l2norm" else n * s + (n // self.shape[-1] if self.shape[-1] else 0) * s)
 
     @property
     def metric(self) -> str:
-        return figures.primary_metric(self.op, self.shape)
+        """"tflops" for matmul, "gbps" for the memory-bound ops and GEMV (M or N of 1)."""
+        if self.op != "matmul":
+            return "gbps"
+        _, m, n, _ = figures.matmul_dims(self.shape)
+        return "gbps" if 1 in (m, n) else "tflops"
 
     @property
     def seed(self) -> int:
