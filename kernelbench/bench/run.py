@@ -3,38 +3,52 @@ the result file (also after Ctrl-C), optionally the HTML report."""
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import Optional
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                           TimeElapsedColumn)
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from . import analysis, results
 from ..report import terminal as con
 from .backends import devices_present, frontdoors
 from .engine import Runner
+from .measure import MachineLoad, release_flush_buffers, thread_info
 from .peaks import cpu_peaks, gpu_peaks
 from .suites import SUITES, Selection, plan
-from .measure import MachineLoad, release_flush_buffers, thread_info
 
 
 def measure_peaks(devices: list, quick: bool, log) -> dict:
+    """The measured peaks of each device (never fatal: % of peak is then "-")."""
     peaks = {}
-    if "cpu" in devices:
+    for dev, probe in (("cpu", lambda: cpu_peaks(measure=True, copy_bytes=256 << 20)),
+                       ("cuda", lambda: gpu_peaks(measure=True, copy_bytes=(256 << 20) if quick else (1 << 30)))):
         try:
-            peaks["cpu"] = cpu_peaks(measure=True, copy_bytes=256 << 20).to_dict()
-        except Exception as exc:  # never fatal: % of peak is then "-"
-            log(f"[yellow]CPU peaks unavailable: {exc}[/]")
-    if "cuda" in devices:
-        try:
-            p = gpu_peaks(measure=True, copy_bytes=(256 << 20) if quick else (1 << 30))
+            p = probe() if dev in devices else None
             if p is not None:
-                peaks["cuda"] = p.to_dict()
+                peaks[dev] = p.to_dict()
         except Exception as exc:
-            log(f"[yellow]GPU peaks unavailable: {exc}[/]")
+            log(f"[yellow]{'GPU' if dev == 'cuda' else 'CPU'} peaks unavailable: {exc}[/]")
     return peaks
+
+
+def _warn(console: Console, entries: list) -> None:
+    """Say what makes the figures suspect: a busy machine, sweep artefacts, methods that disagree."""
+    busy = [e["machine_busy"] for e in entries if e.get("machine_busy") is not None]
+    if busy and max(busy) > analysis.BUSY_CORES:
+        console.print(f"[yellow]the machine was not quiet: other processes kept up to {max(busy):.2f} cores busy "
+                      f"during {sum(b > analysis.BUSY_CORES for b in busy)} of {len(busy)} measurements[/]")
+    nm = analysis.non_monotone(entries)
+    if nm:
+        console.print(f"[yellow]{len(nm)} sweep point(s) where a larger size took much less time than a smaller one "
+                      f"(an artefact, not the kernel): "
+                      + ", ".join(f"{a['impl']} {a['size']:,}" for a, _ in nm[:6]) + "[/]")
+    bad = analysis.disagreements(entries)
+    if bad:
+        console.print(f"[yellow]{len(bad)} entries whose solo and round-robin figures disagree beyond the noise "
+                      f"(\"methods\" in the entry explains; `kernelbench show` marks them ≠)[/]")
 
 
 def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[list] = None,
@@ -48,24 +62,21 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
             raise ValueError(f"--suite: unknown {s!r} (one of {', '.join(SUITES)}, all)")
     present = devices_present()
     devices = [d for d in present if d in sel.devices]
-    for d in sel.devices:
-        if d not in present and len(sel.devices) == 1:
-            console.print(f"[yellow]no {d.upper()} device here: nothing to run on it[/]")
-    sel_dict = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(sel).items()}
-    sel_dict["sizes"] = {k: [list(map(str, x)) for x in v] for k, v in sel.sizes.items()}
-    data = results.new_result(suites, argv or sys.argv, sel.quick, sel_dict)
+    if len(sel.devices) == 1 and sel.devices[0] not in present:
+        console.print(f"[yellow]no {sel.devices[0].upper()} device here: nothing to run on it[/]")
+    selection = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(sel).items()}
+    selection["sizes"] = {k: [list(map(str, x)) for x in v] for k, v in sel.sizes.items()}
+    data = results.new_result(suites, argv or sys.argv, sel.quick, selection)
     data["devices"] = devices
     with console.status("collecting the environment and measuring peaks ..."):
         try:
             data["environment"] = results.environment()
         except Exception as exc:
             data["environment"] = {"error": str(exc)}
-        fds = frontdoors()
-        data["frontdoors"] = fds
+        data["frontdoors"] = fds = frontdoors()
         data["peaks"] = measure_peaks(devices, sel.quick, console.print)
         data["threads"] = thread_info()
-    busy = load.stop()
-    data["machine_busy_at_start"] = busy
+    data["machine_busy_at_start"] = busy = load.stop()
     if busy is not None and busy > analysis.BUSY_CORES:
         console.print(f"[yellow]other processes keep {busy:.2f} cores busy: CPU figures measured now are suspect "
                       f"(each case records it; a quiet machine is needed for results worth committing)[/]")
@@ -75,26 +86,27 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
         console.print(f"[dim]not run here: {name} ({op}, vendor library): {why}[/]")
     total = sum(len(g.impls) for g in groups) + len(overhead)
     if total == 0:
-        console.print("[yellow]nothing to measure: no registered rung matches the filters "
-                      f"(op={','.join(sel.ops)}, impl={','.join(sel.impl_globs) or '*'}, devices={','.join(devices)})[/]")
-
-    def on_group_done(g, entries):
-        if g.suite != "sweep":
-            by_key: dict = {g.case.key: []}
-            for e in entries:
-                by_key.setdefault(e["key"], []).append(e)
-            for es in by_key.values():
-                if es:
-                    progress.console.print(con.case_table(es, width=progress.console.width))
-
+        console.print(f"[yellow]nothing to measure: no registered rung matches the filters (op={','.join(sel.ops)}, "
+                      f"impl={','.join(sel.impl_globs) or '*'}, devices={','.join(devices)})[/]")
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console, transient=True)
-    runner = Runner(data["peaks"], progress=progress, on_group_done=on_group_done, keep_samples=keep_samples,
-                    fds=fds)
+    task = progress.add_task("starting", total=total)
+
+    def on_group_done(g, entries):   # a table per case (the sweep's are pivots, printed at the end)
+        if g.suite == "sweep":
+            return
+        by_key: dict = {g.case.key: []}
+        for e in entries:
+            by_key.setdefault(e["key"], []).append(e)
+        for es in filter(None, by_key.values()):
+            progress.console.print(con.case_table(es, width=progress.console.width))
+
+    def step(text: str, advance: int = 0) -> None:
+        progress.update(task, description=text, advance=advance)
+    runner = Runner(data["peaks"], step=step, on_group_done=on_group_done, keep_samples=keep_samples, fds=fds)
     interrupted = False
     from ..rungs.frameworks import measurement_state
     with progress, measurement_state():   # TF32 off, Dynamo limits up -- and all restored after the run
-        runner.task = progress.add_task("starting", total=total)
         try:
             for g in groups:
                 runner.run_group(g)
@@ -103,8 +115,7 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
         except KeyboardInterrupt:
             interrupted = True
     release_flush_buffers()
-    entries = runner.entries
-    data["entries"] = entries
+    data["entries"] = entries = runner.entries
     data["interrupted"] = interrupted
     data["duration_s"] = load.elapsed()
     try:   # derived figures; a bug here must not lose the measurements
@@ -119,32 +130,15 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
         con.print_summaries(entries, console)
     except Exception as exc:
         console.print(f"[red]summary tables failed: {type(exc).__name__}: {exc}[/]")
-    n = {s: sum(1 for e in entries if e["status"] == s) for s in ("ok", "failed", "error", "skipped")}
+    n = Counter(e["status"] for e in entries)
     msg = (f"{len(entries)} measurements: {n['ok']} ok, {n['failed']} FAILED, {n['error']} errors, "
            f"{n['skipped']} skipped in {data['duration_s']:.0f} s -> {path}")
-    busy = [e["machine_busy"] for e in entries if e.get("machine_busy") is not None]
-    if busy and max(busy) > analysis.BUSY_CORES:
-        console.print(f"[yellow]the machine was not quiet: other processes kept up to {max(busy):.2f} cores busy "
-                      f"during {sum(b > analysis.BUSY_CORES for b in busy)} of {len(busy)} measurements[/]")
-    nm = analysis.non_monotone(entries)
-    if nm:
-        console.print(f"[yellow]{len(nm)} sweep point(s) where a larger size took much less time than a smaller one "
-                      f"(an artefact, not the kernel): "
-                      + ", ".join(f"{a['impl']} {a['size']:,}" for a, _ in nm[:6]) + "[/]")
-    bad = analysis.disagreements(entries)
-    if bad:
-        console.print(f"[yellow]{len(bad)} entries whose solo and round-robin figures disagree beyond the noise "
-                      f"(\"methods\" in the entry explains; `kernelbench show` marks them ≠)[/]")
-    if interrupted:
-        console.print(f"[yellow]interrupted: the results gathered so far are written.[/] {msg}")
-    else:
-        console.print(msg)
+    _warn(console, entries)
+    console.print(f"[yellow]interrupted: the results gathered so far are written.[/] {msg}" if interrupted else msg)
     if make_report and entries:
         try:
             from ..report.html import build_report
-            rdir = Path(report_dir) if report_dir else path.with_suffix("")
-            page = build_report([path], rdir)
-            console.print(f"report: {page}")
+            console.print(f"report: {build_report([path], Path(report_dir) if report_dir else path.with_suffix(''))}")
         except Exception as exc:  # the measurements are safe on disk; the report can be redone
             console.print(f"[yellow]report not generated ({type(exc).__name__}: {exc}); "
                           f"run `kernelbench report {path}`[/]")
