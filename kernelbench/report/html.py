@@ -87,7 +87,7 @@ def _section(data: dict, d: Path) -> str:
         from ..collectives.plot import section as collectives_section
         add(collectives_section(entries, d, _img))
     if model.overhead(entries):
-        add("<h2>overhead</h2>", plots.overhead_chart(entries, d), _table(model.overhead(entries)))
+        add("<h2>overhead</h2>", _table(model.overhead(entries)))
     return "\n".join(parts)
 
 

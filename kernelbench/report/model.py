@@ -45,16 +45,21 @@ def status(e, marks: str = "") -> Cell:
                 title=why)
 
 
+def first(entries: list, key: str):
+    """The first non-empty value of `key` in the entries (None: none)."""
+    return next((e.get(key) for e in entries if e.get(key)), None)
+
+
 def disagree(e) -> str:
     return " ≠" if (e.get("methods") or {}).get("verdict") == "disagree" else ""
 
 
-def case(entries: list, title: Optional[str] = None) -> Table:
+def case(entries: list) -> Table:
     """Rows = the rungs of one case; the fastest times emphasised (within 1 % / 10 % of the best)."""
     e0, okays = entries[0], analysis.ranked(entries)
     best = okays[0]["median_s"] if okays else None
     unit = METRIC_UNIT[e0.get("metric") or "gbps"]
-    t = Table(title or f"{e0['suite']} · {e0['label']} · {e0['dtype']} · {e0['device']}",
+    t = Table(f"{e0['suite']} · {e0['label']} · {e0['dtype']} · {e0['device']}",
               ["rung", "layer", "what it adds", "time", "IQR", unit, "% peak", "% lib", "max err", "status"],
               {"time", "IQR", unit, "% peak", "% lib", "max err"},
               drop=("what it adds", "layer", "max err", "% peak", "IQR", "% lib"), quiet=("what it adds",))
@@ -70,25 +75,19 @@ def case(entries: list, title: Optional[str] = None) -> Table:
                        Cell(iqr + " ~", "noisy") if e.get("noisy") else Cell(iqr), Cell(fmt_num(e.get("value")), fast),
                        Cell(fmt_pct(e.get("pct_peak")) + star), Cell(fmt_pct(e.get("pct_library"))),
                        Cell(fmt_err(e.get("max_abs_err"))), status(e, disagree(e))])
-    peak = next((e.get("peak_label") for e in entries if e.get("peak_label")), None)
-    if peak:
-        t.notes += [("% peak", peak if peak.startswith("no % of peak") else f"% peak: against {peak}")]
-        t.notes += [("% peak", n) for n in (over_peak_note(entries),) if n]
-    if cached:
-        t.notes.append(("% peak", "* the data fits in cache: % of a cache-level figure, not of DRAM bandwidth"))
-    lib = next((e.get("library_ref") for e in entries if e.get("library_ref")), None)
-    if lib:
-        t.notes.append(("% lib", f"% lib: time of {lib} (ref) / time of the rung"))
-    t.notes += [(None, n) for n in sorted({e["note"] for e in entries if e.get("note")})]
-    if any(e.get("noisy") for e in entries):
-        t.notes.append(("IQR", f"~ noisy: IQR > {NOISE_THRESHOLD:.0%} of the median"))
-    busy = max([e["machine_busy"] for e in entries if e.get("machine_busy") is not None], default=None)
-    if busy is not None and busy > analysis.BUSY_CORES:
-        t.notes.append((None, f"! other processes kept {busy:.2f} cores busy while this case was measured: not a "
-                              f"quiet machine, the times are suspect"))
-    if any(disagree(e) for e in entries):
-        t.notes.append((None, "≠ the solo and round-robin figures disagree beyond the noise (the entry's \"methods\" "
-                              "says by how much)"))
+    peak, lib = first(entries, "peak_label"), first(entries, "library_ref")
+    busy = max([e.get("machine_busy") or 0 for e in entries])
+    notes = [("% peak", peak and (peak if peak.startswith("no % of peak") else f"% peak: against {peak}")),
+             ("% peak", peak and over_peak_note(entries)),
+             ("% peak", cached and "* the data fits in cache: % of a cache-level figure, not of DRAM bandwidth"),
+             ("% lib", lib and f"% lib: time of {lib} (ref) / time of the rung"),
+             *((None, n) for n in sorted({e["note"] for e in entries if e.get("note")})),
+             ("IQR", any(e.get("noisy") for e in entries) and f"~ noisy: IQR > {NOISE_THRESHOLD:.0%} of the median"),
+             (None, busy > analysis.BUSY_CORES and f"! other processes kept {busy:.2f} cores busy while this case was "
+                                                   f"measured: not a quiet machine, the times are suspect"),
+             (None, any(map(disagree, entries)) and "≠ the solo and round-robin figures disagree beyond the noise "
+                                                    "(the entry's \"methods\" says by how much)")]
+    t.notes = [(c, n) for c, n in notes if n]
     return t
 
 

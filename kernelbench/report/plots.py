@@ -1,5 +1,5 @@
 """The report's plots (matplotlib, Agg backend): ladder bars, the sweep with its crossover, the
-roofline, the layers chart, the front-door overhead.  Each returns its PNG's path (None: no data)."""
+roofline, the layers chart.  Each returns its PNG's path (None: no data)."""
 from __future__ import annotations
 
 import math
@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from ..bench import analysis  # noqa: E402
 from ..registry.core import LAYERS  # noqa: E402
 from .fmt import METRIC_UNIT, fmt_pct, fmt_time  # noqa: E402
+from .model import first  # noqa: E402
 
 LAYER_COLORS = {
     "handwritten-cuda": "#1f77b4", "numba": "#ff7f0e", "cupy-nvrtc": "#9467bd", "vendor-library": "#2ca02c",
@@ -45,7 +46,7 @@ def ladder_bars(entries: list, out_dir: Path) -> Optional[Path]:
     rungs have no bar, only their status."""
     if not entries:
         return None
-    e0, lib = entries[0], next((e.get("library_ref") for e in entries if e.get("library_ref")), "")
+    e0, lib, peak = entries[0], first(entries, "library_ref"), first(entries, "peak_label")
     fig, ax = plt.subplots(figsize=(13, max(2.5, 0.42 * len(entries) + 1.3)))
     times = [e["median_s"] if analysis.ok(e) else None for e in entries]
     known = [t for t in times if t] or [3e-6, 1.0]
@@ -68,7 +69,6 @@ def ladder_bars(entries: list, out_dir: Path) -> Optional[Path]:
     ax.invert_yaxis()
     ax.grid(axis="x", which="major", alpha=0.3)
     fig.suptitle(f"{e0['label']} · {e0['dtype']} · {e0['device']}", fontsize=11)
-    peak = next((e.get("peak_label") for e in entries if e.get("peak_label")), "")
     ax.set_title(f"library: {lib or 'none measured'}   peak: {peak or 'unknown'}", fontsize=7, color="#555")
     _layer_legend(ax, [x for x in LAYERS if any(e.get("layer") == x for e in entries)], loc="lower right")
     return _save(fig, out_dir / f"ladder_{slug(e0['key'])}.png")
@@ -193,25 +193,3 @@ def layers_chart(entries: list, device: str, out_dir: Path, suite: str = "ladder
     ax.set_ylim(0, max([100] + [e.get("pct_library") or 0 for b in per for e in b.values()]) * 1.35)
     name = ("layers" if suite == "ladder" else f"{suite}_layers") + ("_" + "_".join(ops) if ops is not None else "")
     return _save(fig, out_dir / f"{name}_{device}.png")
-
-
-def overhead_chart(entries: list, out_dir: Path) -> Optional[Path]:
-    """Wall and device time per call of each front door at tiny sizes."""
-    rows = sorted((e for e in entries if e.get("suite") == "overhead" and analysis.ok(e)),
-                  key=lambda e: (e["device"], e["op"], e["wall_s"]))
-    if not rows:
-        return None
-    fig, ax = plt.subplots(figsize=(9, max(2.5, 0.3 * len(rows) + 1)))
-    y = list(range(len(rows)))
-    ax.barh(y, [e["wall_s"] * 1e6 for e in rows], color="#bbbbbb", label="wall per call")
-    ax.barh(y, [(e.get("device_s") or 0) * 1e6 for e in rows], color="#1f77b4", label="device per call")
-    ax.set_yticks(y)
-    ax.set_yticklabels([f"{e['op']} · {e['device']} · {e.get('front_door')} · {e['impl']}" for e in rows],
-                       fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xscale("log")
-    ax.set_xlabel("µs per call (tiny inputs)")
-    ax.legend(fontsize=7)
-    ax.grid(axis="x", which="both", alpha=0.3)
-    ax.set_title("overhead · per-call cost of each front door", fontsize=10)
-    return _save(fig, out_dir / "overhead.png")
