@@ -1,4 +1,5 @@
-// CPU matmul rungs: launchers (same contract as CUDA, stream ignored) and element access.
+// CPU matmul rungs: element access and the facts rungs 04/05 report.  Launchers follow the CUDA
+// contract (stream ignored); each is declared by its table line (csrc/common/kb_table_line.h).
 #pragma once
 #include "../../common/kb_tables.h"
 #include "../../common/kb_types.h"
@@ -13,11 +14,6 @@ inline T b_at(const MatmulArgs& p, const T* b, kb_int64 q, kb_int64 j) {
   return p.trans_b ? b[j * p.ldb + q] : b[q * p.ldb + j];
 }
 
-void cpu_matmul_01_naive(const MatmulArgs& p, void* stream);
-void cpu_matmul_02_loop_order(const MatmulArgs& p, void* stream);
-void cpu_matmul_03_cache_blocked(const MatmulArgs& p, void* stream);
-void cpu_matmul_04_avx2_packed(const MatmulArgs& p, void* stream);
-void cpu_matmul_05_analytic_blocking(const MatmulArgs& p, void* stream);
 // Which micro-kernel cpu_04 picks on this CPU for `dtype` ("avx512", "avx2" or "scalar"),
 // after the KB_CPU_ISA cap; for reports.
 const char* cpu_matmul_04_isa(DType dtype);

@@ -1,5 +1,6 @@
-// CPU reduction rungs: launchers (same contract as CUDA, stream ignored) and the pieces the rungs
-// share: a partial result, torch's rule for which candidate wins, and how a result is stored.
+// CPU reduction rungs (launchers: the CUDA contract, stream ignored, declared by their table lines,
+// csrc/common/kb_table_line.h) and the pieces the rungs share: a partial result, torch's rule for
+// which candidate wins, and how a result is stored.
 #pragma once
 #include <cmath>
 #include <cstddef>
@@ -8,13 +9,6 @@
 #include "../../common/kb_types.h"
 
 namespace kb {
-void cpu_reduce_01_scalar(const ReduceArgs& p, void* stream);
-void cpu_reduce_02_multi_accumulators(const ReduceArgs& p, void* stream);
-void cpu_reduce_03_avx2(const ReduceArgs& p, void* stream);
-void cpu_reduce_04_avx2_openmp(const ReduceArgs& p, void* stream);
-void cpu_reduce_05_kahan(const ReduceArgs& p, void* stream);
-void cpu_reduce_06_softmax(const RowwiseArgs& p, void* stream);
-void cpu_reduce_07_l2norm(const RowwiseArgs& p, void* stream);
 
 // The result of reducing part of a row: the sum (Sum, Mean) or the winning value and its index
 // (Max, Min, ArgMax, ArgMin; the index is relative to the start of the part).
