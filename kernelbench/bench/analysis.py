@@ -1,6 +1,5 @@
-"""What is derived from the measurements (pure functions over entries, so a stored file can be
-re-derived): % of the library rung, solo vs round-robin agreement, measured peaks, the sweep's
-CPU-vs-GPU crossover, the best rung of each layer."""
+"""What is derived from the measurements, as pure functions over entries (a stored file is re-derived):
+% of the library rung, solo vs round-robin agreement, measured peaks, crossovers, the best per layer."""
 from __future__ import annotations
 
 import fnmatch
@@ -89,26 +88,21 @@ def apply_method_agreement(entries: list, tolerance: float = METHOD_TOLERANCE) -
         shift = sorted(ratios)[len(ratios) // 2] if len(group) >= 3 else 1.0
         for e, r in zip(group, ratios):
             tol = max(tolerance, (e.get("rel_iqr") or 0.0) + (e["solo"].get("rel_iqr") or 0.0))
-            m = {"solo_s": e["solo"]["median_s"], "round_robin_s": e["median_s"], "ratio": r, "tolerance": tol,
-                 "case_shift": shift, "verdict": "agree", "explanation": ""}
             within = abs(math.log(r)) <= math.log1p(tol)
             drift = abs(math.log(r / shift)) <= math.log1p(tol) and abs(math.log(shift)) <= math.log(DRIFT_MAX)
-            if not within and drift:
-                m["verdict"] = "drift"
-                m["explanation"] = (f"every rung of this case moved by x{shift:.2f} between the solo timings and the "
-                                    f"round-robin rounds (machine speed drift); its ratio to the others agrees")
-            elif not within:
-                m["verdict"] = "disagree"
-                m["explanation"] = (f"round-robin {r:.2f}x the solo figure, beyond the noise (+-{100 * tol:.0f}%) and "
-                                    f"beyond the case's drift (x{shift:.2f})")
-                if stalled_turns(e):
-                    m["explanation"] += (f"; {stalled_turns(e)} of the round-robin turns took >= 1 ms and >= 10x the "
-                                         f"fastest turn (a spinning thread team waiting for the {TICK_S * 1e3:g} ms "
-                                         f"scheduler tick)")
-                if (e.get("machine_busy") or 0) > BUSY_CORES:
-                    m["explanation"] += (f"; other processes kept {e['machine_busy']:.2f} cores busy meanwhile: "
-                                         f"machine not quiet")
-            e["methods"] = m
+            verdict = "agree" if within else "drift" if drift else "disagree"
+            stalls, busy = stalled_turns(e), e.get("machine_busy") or 0
+            why = {"agree": [], "drift": [f"every rung of this case moved by x{shift:.2f} between the solo timings "
+                                          f"and the round-robin rounds (machine speed drift); its ratio to the others "
+                                          f"agrees"],
+                   "disagree": [f"round-robin {r:.2f}x the solo figure, beyond the noise (+-{100 * tol:.0f}%) and "
+                                f"beyond the case's drift (x{shift:.2f})"]
+                   + [f"{stalls} of the round-robin turns took >= 1 ms and >= 10x the fastest turn (a spinning thread "
+                      f"team waiting for the {TICK_S * 1e3:g} ms scheduler tick)"] * bool(stalls)
+                   + [f"other processes kept {busy:.2f} cores busy meanwhile: machine not quiet"] * (busy > BUSY_CORES)}
+            e["methods"] = {"solo_s": e["solo"]["median_s"], "round_robin_s": e["median_s"], "ratio": r,
+                            "tolerance": tol, "case_shift": shift, "verdict": verdict,
+                            "explanation": "; ".join(why[verdict])}
 
 
 def stalled_turns(e) -> int:
@@ -162,15 +156,6 @@ def apply_measured_peaks(entries: list, peaks: dict) -> None:
 def sweep_series(entries: list) -> list:
     """[(series, dtype)] of the sweep suite's passing entries, first seen first."""
     return list(dict.fromkeys((e.get("series"), e["dtype"]) for e in entries if e.get("suite") == "sweep" and ok(e)))
-
-
-def sweep_grid(entries: list, series: str, dtype: Optional[str] = None) -> tuple:
-    """(sizes, {(impl, device, dtype): {size: entry}}) of one sweep series (one dtype, or all)."""
-    rows = [e for e in entries if e.get("suite") == "sweep" and e.get("series") == series
-            and (dtype is None or e["dtype"] == dtype)]
-    lines = grouped(rows, lambda e: (e["impl"], e["device"], e["dtype"]))
-    grid = {k: {e["size"]: e for e in es} for k, es in lines.items()}
-    return sorted({e["size"] for e in rows}), grid
 
 
 def crossovers(entries: list) -> list:

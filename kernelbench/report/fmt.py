@@ -32,10 +32,8 @@ def fmt_err(e: Optional[float]) -> str:
     return "-" if e is None else "nan" if not math.isfinite(e) else "0" if e == 0 else f"{e:.1e}"
 
 
-def status_text(entry: dict, plain: bool = False) -> str:
-    """✔ / ✘ FAILED (reason) / ✘ error: reason / skipped (reason) -- one short line (`plain`: no marks)."""
-    st = entry.get("status")
-    reason = (entry.get("reason") or "").splitlines()[0][:120] if entry.get("reason") else ""
-    mark = "" if plain else "✘ "
-    return {"ok": "ok" if plain else "✔", "failed": f"{mark}FAILED ({reason})", "error": f"{mark}error: {reason}",
+def status_text(entry) -> str:
+    """✔ / ✘ FAILED (reason) / ✘ error: reason / skipped (reason) -- one short line."""
+    st, reason = entry.get("status"), "".join((entry.get("reason") or "").splitlines()[:1])[:120]
+    return {"ok": "✔", "failed": f"✘ FAILED ({reason})", "error": f"✘ error: {reason}",
             "skipped": f"skipped ({reason})"}.get(st, st or "?")

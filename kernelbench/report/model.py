@@ -93,13 +93,15 @@ def case(entries: list) -> Table:
 
 def sweep(entries: list, series: str, dtype: str) -> Table:
     """Rows = rungs, columns = sizes, the time per call in each cell."""
-    sizes, grid = analysis.sweep_grid(entries, series, dtype)
+    es = [e for e in entries if e.get("suite") == "sweep" and e.get("series") == series and e["dtype"] == dtype]
+    sizes = sorted({e["size"] for e in es})
     heads = [f"{s:,}" for s in sizes]
     t = Table(f"sweep · {series} · {dtype} · time per call", ["rung", "device"] + heads, set(heads), split=2)
-    for (_, dev, _), per in grid.items():
-        cells = [Cell() if e is None else Cell(fmt_time(e["median_s"]) + disagree(e)) if analysis.ok(e) else
-                 Cell(e["status"], "dim", title=status_text(e, plain=True)) for e in map(per.get, sizes)]
-        t.rows.append([rung(next(iter(per.values()))), Cell(dev)] + cells)
+    for line in analysis.grouped(es, lambda e: (e["impl"], e["device"])).values():
+        per = {e["size"]: e for e in line}
+        t.rows.append([rung(line[0]), Cell(line[0]["device"])] + [
+            Cell() if e is None else Cell(fmt_time(e["median_s"]) + disagree(e)) if analysis.ok(e) else
+            Cell(e["status"], "dim", title=status_text(e)) for e in map(per.get, sizes)])
     t.notes = [(None, f"crossover ({dtype}): {c['note']}") for c in analysis.crossovers(entries)
                if c["series"] == series and c["dtype"] == dtype]
     return t
