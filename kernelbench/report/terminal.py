@@ -25,26 +25,20 @@ def render(t: model.Table, width: Optional[int] = None):
 
     def need(cs):
         return sum(min(w[c], flex_min + 3) if c == flex else w[c] for c in cs) + 1
-    cols = list(t.heads)
-    for c in t.drop:
-        if width is None or need(cols) <= width:
-            break
-        cols.remove(c)
-    chunks = [cols]
-    if t.split and width:
-        chunks = [[]]
-        for c in cols[t.split:]:
-            if chunks[-1] and need(cols[:t.split] + chunks[-1] + [c]) > width:
-                chunks.append([])
-            chunks[-1].append(c)
-        chunks = [cols[:t.split] + ch for ch in chunks]
+    cols, drops, chunks = list(t.heads), list(t.drop), [[]]
+    while width and drops and need(cols) > width:
+        cols.remove(drops.pop(0))
+    for c in cols[t.split:]:
+        if t.split and width and chunks[-1] and need(cols[:t.split] + chunks[-1] + [c]) > width:
+            chunks.append([])
+        chunks[-1].append(c)
     notes = [n for c, n in t.notes if c is None or c in cols]
     loud = [c for c in t.heads if c not in cols and c not in t.quiet]
     if loud:
         notes.insert(0, f"columns left out to fit {width} columns: {', '.join(loud)} "
                         f"(`kernelbench show FILE --width 160` prints them)")
     out = []
-    for n, cs in enumerate(chunks):
+    for n, cs in enumerate(cols[:t.split] + ch for ch in chunks):
         part = f" ({n + 1}/{len(chunks)})" if len(chunks) > 1 else ""
         rt = Table(title=Text(t.title + part, style="bold"), box=box.SIMPLE_HEAVY, title_justify="left",
                    caption_justify="left")
@@ -64,18 +58,15 @@ def case_table(entries: list, width: Optional[int] = None):
 
 def print_summaries(entries: list, console) -> None:
     """The tables after the per-case ones: the sweep pivots, the layers view, the overhead table."""
-    tables = [model.sweep(entries, series, dtype) for series, dtype in analysis.sweep_series(entries)]
-    tables += [model.layers(entries) if any(e.get("suite") == "ladder" for e in entries) else None,
-               model.overhead(entries)]
-    for t in tables:
+    for t in [model.sweep(entries, *k) for k in analysis.sweep_series(entries)] + [
+            model.layers(entries) if any(e.get("suite") == "ladder" for e in entries) else None, model.overhead(entries)]:
         if t is not None:
             console.print(render(t, console.width))
 
 
 def show(paths: list, console=None, width: Optional[int] = None) -> int:
     console = console or Console()
-    if width:
-        console.width = width
+    console.width = width or console.width
     for p in paths:
         data = read(p)
         s = environment_summary(data)
@@ -83,14 +74,13 @@ def show(paths: list, console=None, width: Optional[int] = None) -> int:
                       f"{s['commit'] or '?'}; {(s['created'] or '')[:19]}", soft_wrap=True)
         entries = data["entries"]
         analysis.apply_library_ratios(entries)
-        for (suite, _key), es in analysis.case_groups(entries).items():
-            if suite not in ("sweep", "overhead", "collectives"):
-                console.print(case_table(es, console.width))
+        for es in analysis.grouped(entries, lambda e: (e.get("suite"), e.get("key")),
+                                   lambda e: e.get("suite") not in ("sweep", "overhead", "collectives")).values():
+            console.print(case_table(es, console.width))
         print_summaries(entries, console)
         if any(e.get("suite") == "collectives" for e in entries):
             from ..collectives.table import tables as collectives_tables
-            for t in collectives_tables(entries):
-                console.print(t)
+            console.print(*collectives_tables(entries))
         bad = analysis.disagreements(entries)
         if bad:
             console.print(f"[yellow]{len(bad)} entr{'y' if len(bad) == 1 else 'ies'} whose solo and round-robin "
