@@ -17,21 +17,24 @@ from .backends import devices_present, frontdoors
 from .engine import Runner
 from .measure import MachineLoad, release_flush_buffers, thread_info
 from .peaks import cpu_peaks, gpu_peaks
-from .suites import SUITES, Selection, plan
+from .suites import Selection, plan
 
 
-def measure_peaks(devices: list, quick: bool, log) -> dict:
-    """The measured peaks of each device (never fatal: % of peak is then "-")."""
-    peaks = {}
-    for dev, probe in (("cpu", lambda: cpu_peaks(measure=True, copy_bytes=256 << 20)),
-                       ("cuda", lambda: gpu_peaks(measure=True, copy_bytes=(256 << 20) if quick else (1 << 30)))):
-        try:
-            p = probe() if dev in devices else None
-            if p is not None:
-                peaks[dev] = p.to_dict()
-        except Exception as exc:
-            log(f"[yellow]{'GPU' if dev == 'cuda' else 'CPU'} peaks unavailable: {exc}[/]")
-    return peaks
+def _attempt(console: Console, what: str, fn, default=None):
+    """fn(), or `default` and a line saying why: what fails here must not lose the measurements."""
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001
+        console.print(f"[yellow]{what}: {type(exc).__name__}: {exc}[/]")
+        return default
+
+
+def measure_peaks(devices: list, quick: bool, console: Console) -> dict:
+    """The peaks of each device present, measured where they can be (else % of peak is "-")."""
+    probes = {"cpu": lambda: cpu_peaks(measure=True, copy_bytes=256 << 20),
+              "cuda": lambda: gpu_peaks(measure=True, copy_bytes=(256 << 20) if quick else (1 << 30))}
+    peaks = {d: _attempt(console, f"{'GPU' if d == 'cuda' else 'CPU'} peaks unavailable", probes[d]) for d in devices}
+    return {d: p.to_dict() for d, p in peaks.items() if p is not None}
 
 
 def _warn(console: Console, entries: list) -> None:
@@ -56,26 +59,16 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
         keep_samples=True) -> tuple[int, Optional[Path]]:
     """Returns (exit code: 3 when a rung FAILED or raised, 130 interrupted; result path)."""
     console = console or Console()
-    load = MachineLoad().start()        # also the run's clock: load.t0
-    for s in suites:
-        if s not in SUITES:
-            raise ValueError(f"--suite: unknown {s!r} (one of {', '.join(SUITES)}, all)")
-    present = devices_present()
-    devices = [d for d in present if d in sel.devices]
-    if len(sel.devices) == 1 and sel.devices[0] not in present:
+    load = MachineLoad().start()        # also the run's clock
+    devices = [d for d in devices_present() if d in sel.devices]
+    if len(sel.devices) == 1 and not devices:
         console.print(f"[yellow]no {sel.devices[0].upper()} device here: nothing to run on it[/]")
-    selection = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(sel).items()}
-    selection["sizes"] = {k: [list(map(str, x)) for x in v] for k, v in sel.sizes.items()}
-    data = results.new_result(suites, argv or sys.argv, sel.quick, selection)
-    data["devices"] = devices
+    selection = {**asdict(sel), "sizes": {k: [list(map(str, x)) for x in v] for k, v in sel.sizes.items()}}
+    data = results.new_result(suites, argv or sys.argv, sel.quick,
+                              {k: list(v) if isinstance(v, tuple) else v for k, v in selection.items()})
     with console.status("collecting the environment and measuring peaks ..."):
-        try:
-            data["environment"] = results.environment()
-        except Exception as exc:
-            data["environment"] = {"error": str(exc)}
-        data["frontdoors"] = fds = frontdoors()
-        data["peaks"] = measure_peaks(devices, sel.quick, console.print)
-        data["threads"] = thread_info()
+        data.update(devices=devices, environment=results.environment(), frontdoors=frontdoors(),
+                    peaks=measure_peaks(devices, sel.quick, console), threads=thread_info())
     data["machine_busy_at_start"] = busy = load.stop()
     if busy is not None and busy > analysis.BUSY_CORES:
         console.print(f"[yellow]other processes keep {busy:.2f} cores busy: CPU figures measured now are suspect "
@@ -93,17 +86,16 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
     task = progress.add_task("starting", total=total)
 
     def on_group_done(g, entries):   # a table per case (the sweep's are pivots, printed at the end)
-        if g.suite == "sweep":
-            return
         by_key: dict = {g.case.key: []}
         for e in entries:
             by_key.setdefault(e["key"], []).append(e)
-        for es in filter(None, by_key.values()):
+        for es in filter(None, by_key.values()) if g.suite != "sweep" else ():
             progress.console.print(con.case_table(es, width=progress.console.width))
 
     def step(text: str, advance: int = 0) -> None:
         progress.update(task, description=text, advance=advance)
-    runner = Runner(data["peaks"], step=step, on_group_done=on_group_done, keep_samples=keep_samples, fds=fds)
+    runner = Runner(data["peaks"], step=step, on_group_done=on_group_done, keep_samples=keep_samples,
+                    fds=data["frontdoors"])
     interrupted = False
     from ..rungs.frameworks import measurement_state
     with progress, measurement_state():   # TF32 off, Dynamo limits up -- and all restored after the run
@@ -115,31 +107,27 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
         except KeyboardInterrupt:
             interrupted = True
     release_flush_buffers()
-    data["entries"] = entries = runner.entries
-    data["interrupted"] = interrupted
-    data["duration_s"] = load.elapsed()
+    entries = runner.entries
+    data.update(entries=entries, interrupted=interrupted, duration_s=load.elapsed())
     try:   # derived figures; a bug here must not lose the measurements
         analysis.apply_library_ratios(entries)
         analysis.apply_measured_peaks(entries, data["peaks"])
         data["analysis"] = {"crossovers": analysis.crossovers(entries)}
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001
         data["analysis"] = {"error": f"{type(exc).__name__}: {exc}"}
         console.print(f"[red]deriving figures failed: {type(exc).__name__}: {exc}[/]")
     path = results.write(out or results.default_path(), data)
-    try:
-        con.print_summaries(entries, console)
-    except Exception as exc:
-        console.print(f"[red]summary tables failed: {type(exc).__name__}: {exc}[/]")
+    _attempt(console, "summary tables failed", lambda: con.print_summaries(entries, console))
     n = Counter(e["status"] for e in entries)
     msg = (f"{len(entries)} measurements: {n['ok']} ok, {n['failed']} FAILED, {n['error']} errors, "
            f"{n['skipped']} skipped in {data['duration_s']:.0f} s -> {path}")
     _warn(console, entries)
     console.print(f"[yellow]interrupted: the results gathered so far are written.[/] {msg}" if interrupted else msg)
-    if make_report and entries:
-        try:
+    if make_report and entries:   # the measurements are safe on disk; the report can be redone
+        def report():
             from ..report.html import build_report
-            console.print(f"report: {build_report([path], Path(report_dir) if report_dir else path.with_suffix(''))}")
-        except Exception as exc:  # the measurements are safe on disk; the report can be redone
-            console.print(f"[yellow]report not generated ({type(exc).__name__}: {exc}); "
-                          f"run `kernelbench report {path}`[/]")
+            return build_report([path], Path(report_dir) if report_dir else path.with_suffix(""))
+        page = _attempt(console, f"report not generated (run `kernelbench report {path}`)", report)
+        if page:
+            console.print(f"report: {page}")
     return (130 if interrupted else 3 if n["failed"] or n["error"] else 0), path
