@@ -9,7 +9,6 @@ import random
 import sys
 import traceback
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Callable, Optional
 
 from . import analysis
@@ -98,36 +97,33 @@ class Runner:
 
     def run_group(self, g: Group) -> list:
         """The group's case, then the rungs too slow for it at their smaller size beside the library."""
-        out, too_slow = self._run_case(g, g.case, g.impls, main=True)
-        by_case: dict = {}
-        for impl, small in too_slow:
-            by_case.setdefault(small.key, (small, []))[1].append(impl)
-        for small, impls in by_case.values():
-            note = (f"{', '.join(i.name for i in impls)}: too slow at {g.case.shape_str} "
-                    f"(> {g.budget.max_call_s:g} s per call), measured here beside the library rungs")
-            if small.key not in self.scaled_refs_done:   # the library rungs once per smaller case
+        out, slow = self._run_case(g, g.case, g.impls, main=True)
+        if slow:   # at the probe's size, with the library rungs (once per smaller case)
+            small = g.case.scaled(PROBE_FACTOR, note=f"{', '.join(i.name for i in slow)}: too slow at "
+                                  f"{g.case.shape_str} (> {g.budget.max_call_s:g} s per call), measured here "
+                                  "beside the library rungs")
+            if small.key not in self.scaled_refs_done:
                 self.scaled_refs_done.add(small.key)
-                impls += [i for i in g.impls if i.name in g.references and all(i is not j for j in impls)]
-            out += self._run_case(g, replace(small, note=note), impls, main=False)[0]
+                slow += [i for i in g.impls if i.name in g.references and all(i is not j for j in slow)]
+            out += self._run_case(g, small, slow, main=False)[0]
         analysis.apply_library_ratios(out)
         if self.on_group_done:
             self.on_group_done(g, out)
         return out
 
     def _run_case(self, g: Group, case: Case, impls: list, main: bool) -> tuple:
-        """Verify and time each rung on `case`, then the round-robin: (entries, [(rung, smaller case)]
-        for the rungs too slow here, estimated on the group's main case only)."""
+        """Verify and time each rung on `case`, then the round-robin: (entries, the rungs too slow here:
+        estimated on the group's own case only)."""
         out, too_slow, timed_rungs = [], [], []
         where = f"{g.suite} · {case.label}"
         self.step(f"{where} · inputs")
         master = ref = None
         setup: dict = {}
-        if case.device == "cuda" and not cuda_available():
-            setup.update(status="skipped", reason="no CUDA device")
-        else:
-            with recorded(setup, "inputs / reference: "):
-                master = make_inputs(case)
-                ref = reference(case, master)
+        with recorded(setup, "inputs / reference: "):
+            if case.device == "cuda" and not cuda_available():
+                raise Skip("no CUDA device")
+            master = make_inputs(case)
+            ref = reference(case, master)
         load = MachineLoad().start()
         for impl in impls:
             self.step(f"{where} · {impl.name}")
@@ -136,8 +132,8 @@ class Runner:
             self.entries.append(e)
             if setup or impl.name in g.skip:
                 e.update(setup or {"status": "skipped", "reason": g.skip[impl.name]})
-            elif main and (small := self._too_slow(g, impl, case, e)):
-                too_slow.append((impl, small))
+            elif main and self._too_slow(g, impl, case, e):
+                too_slow.append(impl)
             elif not e["status"]:
                 prep = self._measure(g, case, impl, master, ref, e)
                 if prep is not None and g.budget.interleave_s and case.device == "cpu":
@@ -154,32 +150,30 @@ class Runner:
             torch.cuda.empty_cache()
         return out, too_slow
 
-    def _too_slow(self, g: Group, impl, case: Case, e: Entry) -> Optional[Case]:
+    def _too_slow(self, g: Group, impl, case: Case, e: Entry) -> bool:
         """Skip `e` when one call is estimated over the budget's max_call_s (from the series' last size,
-        or a probe of a handwritten matmul rung at 1/4 of every dim); returns the smaller case to
-        measure it at instead when the group scales (the ladder's rule)."""
-        t_est = small = t_small = None
+        or a probe of a handwritten matmul rung at 1/PROBE_FACTOR of every dim); True when it is to be
+        measured at the probe's size instead (the ladder's rule)."""
+        t_est = t_small = None
         hkey = (case.op, impl.name, case.device, g.series)
+        small = case.scaled(PROBE_FACTOR)
         with recorded(e):
             if g.series and hkey in self.history:
-                flops, t_small = self.history[hkey]
-                t_est = t_small * case.flops / flops if flops else None
-            elif g.probe and impl.layer in HANDWRITTEN and case.op == "matmul" and \
-                    case.scaled(PROBE_FACTOR).flops < case.flops:
-                small = case.scaled(PROBE_FACTOR)
+                flops, t = self.history[hkey]
+                t_est = t * case.flops / flops if flops else None
+            elif g.probe and impl.layer in HANDWRITTEN and case.op == "matmul" and small.flops < case.flops:
                 prep = prepare(impl, small, make_inputs(small), flush=False, fds=self.fds)
                 # the first call may compile or wake a pool: a warm-up, not counted
                 t_small = measure(prep.call, prep.sync, PROBE_RULE, min_warmup=1).stats.median
                 t_est = t_small * case.flops / small.flops * PROBE_SAFETY
         cap = g.budget.max_call_s
         if t_est is None or t_est <= cap:
-            return None
-        e["status"] = "skipped"
-        if g.too_slow == "scale" and small is not None and t_small <= cap:
-            e["reason"] = f"too slow at this size (est. {t_est:.3g} s per call); measured at {small.shape_str}"
-            return small
-        e["reason"] = f"too slow: est. {t_est:.3g} s per call > {cap:g} s cap at this size"
-        return None
+            return False
+        scale = g.too_slow == "scale" and t_small is not None and t_small <= cap
+        e["status"], e["reason"] = "skipped", (
+            f"too slow at this size (est. {t_est:.3g} s per call); measured at {small.shape_str}" if scale
+            else f"too slow: est. {t_est:.3g} s per call > {cap:g} s cap at this size")
+        return scale
 
     def _verify(self, case: Case, prep, master, ref, e: Entry) -> bool:
         """The first call (it also pays any compilation; on a GPU its peak memory is recorded), checked
@@ -202,7 +196,7 @@ class Runner:
     def _measure(self, g: Group, case: Case, impl, master, ref, e: Entry):
         """Verify, then time one rung alone; returns its prepared call when timed."""
         with recorded(e, "preparing inputs: "):
-            prep = prepare(impl, case, master, flush=g.budget.flush, fds=self.fds)
+            prep = prepare(impl, case, master, fds=self.fds)
         if e["status"]:
             return None
         e["backend"], e["front_door"] = prep.backend, prep.front_door
@@ -240,22 +234,21 @@ class Runner:
                         max(e["median_s"], b.turn_warmup_s) + max(e["median_s"], b.turn_measure_s)
                         for e, _ in timed_rungs)
         rounds = int(min(b.max_rounds, max(b.min_rounds, b.interleave_s / per_round)))
-        turns: dict = {id(e): [] for e, _ in timed_rungs}
+        turns: list = [[] for _ in timed_rungs]   # per rung: (its turn's samples, the quiesce before it)
         self.step(f"{g.suite} · {case.label} · round-robin x{rounds}")
         order = random.Random(len(timed_rungs) * 7919 + rounds)   # reproducible; every rung meets every neighbour
         load = MachineLoad().start()
         try:
             for _ in range(rounds):
-                for e, prep in order.sample(timed_rungs, len(timed_rungs)):
-                    q = quiesce(max_wait_s=b.quiesce_max_s)
-                    turns[id(e)].append((turn(prep.call, prep.sync, b.turn_warmup_s, b.turn_measure_s,
-                                              keep_first=e["median_s"] >= b.turn_long_call_s), q))
+                for i in order.sample(range(len(timed_rungs)), len(timed_rungs)):
+                    (e, prep), q = timed_rungs[i], quiesce(max_wait_s=b.quiesce_max_s)
+                    turns[i].append((turn(prep.call, prep.sync, b.turn_warmup_s, b.turn_measure_s,
+                                          keep_first=e["median_s"] >= b.turn_long_call_s), q))
         except Exception as exc:   # keep the solo figures
             self.log(f"round-robin timing of {case.label} abandoned: {_err_text(exc)}")
             return
         busy = load.stop()
-        for e, _ in timed_rungs:
-            ts = turns[id(e)]
+        for (e, _), ts in zip(timed_rungs, turns):
             per_turn = [t.stats.median for t, _ in ts]
             st = summarize(per_turn)
             e["solo"] = {k: e[k] for k in ("median_s", "iqr_s", "q1_s", "q3_s", "n", "rel_iqr")}

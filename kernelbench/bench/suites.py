@@ -44,7 +44,6 @@ class Budget:
     max_reps: int
     target_rel_ci: float
     max_call_s: float
-    flush: bool = True             # GPU: flush L2 before each repetition
     cooldown_s: float = 0.0
     interleave_s: float = 0.0
     min_rounds: int = 5
