@@ -48,7 +48,7 @@ class Case:
     @property
     def key(self) -> str:
         """Stable identity of the problem (compare, tables, merging result files)."""
-        key = f"{self.opname}/{self.device}/{self.dtype}/{self.shape_str}" + (f"/{self.precision}" if self.precision else "")
+        key = "/".join(filter(None, (self.opname, self.device, self.dtype, self.shape_str, self.precision)))
         return key + (f"/dim={self.dim}" + "/keepdim" * self.keepdim if self.op == "reduce" else "")
 
     @property
@@ -154,7 +154,8 @@ def _uniform(shape, dtype: str, device: str, seed: int, lo: float, hi: float):
     if torch is not None:
         g = torch.Generator(device=device)
         g.manual_seed(seed)
-        x = torch.rand(tuple(shape), generator=g, device=device, dtype=torch.float64 if dtype == "float64" else torch.float32)
+        x = torch.rand(tuple(shape), generator=g, device=device,
+                       dtype=torch.float64 if dtype == "float64" else torch.float32)
         return (x * (hi - lo) + lo).to(getattr(torch, dtype))
     if device != "cpu":
         raise Skip("torch is needed to make inputs on a GPU")

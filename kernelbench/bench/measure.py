@@ -1,13 +1,12 @@
 """The one measurement primitive: every timing in kernelbench is `measure(call, sync, rule, clock)`.
 
 A clock times `n` back-to-back calls and one sync: `WallClock` (perf_counter: CPU work, or GPU work
-on a stream we cannot see, e.g. TensorFlow) or `CudaEvents` (torch.cuda.Event pairs); either may
-write a >= 256 MB buffer before each sample to flush the GPU's L2.  `measure` warms up, then
-samples until a `StopRule` says stop; the clock is an argument, so a fake one drives the tests.
-Also here: statistics (numpy, scipy) and who else is busy (`quiesce`, `MachineLoad`).
+on a stream we cannot see, e.g. TensorFlow) or `CudaEvents`; either may first write a >= 256 MB
+buffer to flush the GPU's L2.  Also here: statistics, and who else is busy (quiesce, MachineLoad).
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
@@ -26,7 +25,6 @@ def noop() -> None:
     return None
 
 
-# ------------------------------------------------------------------------------ statistics
 def median_ci(samples: Sequence[float], z: float = 1.96) -> tuple[float, float]:
     """Distribution-free confidence interval of the median: the order statistics of ranks
     n/2 -+ z sqrt(n)/2 (normal approximation of the binomial); few samples: the whole range."""
@@ -108,7 +106,8 @@ class StopRule:
             return "max_reps"
         if n and elapsed_s >= self.budget_s and (n >= self.min_reps or elapsed_s >= self.hard_factor * self.budget_s):
             return "budget"
-        if self.target_rel_ci is not None and n >= max(1, self.min_reps) and summarize(samples).rel_ci <= self.target_rel_ci:
+        stable = self.target_rel_ci is not None and n >= max(1, self.min_reps)
+        if stable and summarize(samples).rel_ci <= self.target_rel_ci:
             return "stable"
         return None
 
@@ -118,23 +117,15 @@ def fixed(n: int) -> StopRule:
     return StopRule(min_reps=n, max_reps=n, budget_s=math.inf, target_rel_ci=None)
 
 
-# ------------------------------------------------------------------------------ clocks
-_FLUSH_BUFFERS: dict = {}
-
-
-def flush_buffer(device="cuda"):
-    """The buffer written before each GPU sample: max(256 MB, 4 x L2), int32, on `device`."""
+@functools.cache
+def flush_buffer(device: int):
+    """The buffer written before each GPU sample: max(256 MB, 4 x L2) of int32 on CUDA device `device`."""
     import torch
-    dev = torch.device(device)
-    idx = dev.index if dev.index is not None else torch.cuda.current_device()
-    if idx not in _FLUSH_BUFFERS:
-        l2 = getattr(torch.cuda.get_device_properties(idx), "L2_cache_size", 0) or 0
-        _FLUSH_BUFFERS[idx] = torch.empty(max(FLUSH_BYTES, 4 * int(l2)) // 4, dtype=torch.int32, device=f"cuda:{idx}")
-    return _FLUSH_BUFFERS[idx]
+    l2 = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 0) or 0
+    return torch.empty(max(FLUSH_BYTES, 4 * int(l2)) // 4, dtype=torch.int32, device=f"cuda:{device}")
 
 
-def release_flush_buffers() -> None:
-    _FLUSH_BUFFERS.clear()
+release_flush_buffers = flush_buffer.cache_clear
 
 
 class WallClock:
@@ -146,9 +137,10 @@ class WallClock:
         self.now, self.name, self.buf, self.before = now, name, None, before
         if flush:
             try:
-                self.buf = flush_buffer()
-            except Exception:  # no torch / GPU here: time without the flush, and say so
-                self.buf = None
+                import torch
+                self.buf = flush_buffer(torch.cuda.current_device())
+            except Exception:  # noqa: BLE001 - no torch / GPU here: time without the flush, and say so
+                pass
 
     def time(self, call: Callable[[], object], sync: Callable[[], None], n: int = 1) -> float:
         if self.buf is not None:
@@ -170,7 +162,7 @@ class CudaEvents:
 
     def __init__(self, flush: bool = True):
         import torch
-        self.torch, self.buf = torch, flush_buffer() if flush else None
+        self.torch, self.buf = torch, flush_buffer(torch.cuda.current_device()) if flush else None
 
     def time(self, call: Callable[[], object], sync: Callable[[], None], n: int = 1) -> float:
         if self.buf is not None:
@@ -184,7 +176,6 @@ class CudaEvents:
         return start.elapsed_time(end) / 1e3 / n
 
 
-# ------------------------------------------------------------------------------ the primitive
 @dataclass
 class Samples:
     """What `measure` saw: the kept samples (seconds per call), why it stopped, the warm-up."""
@@ -244,7 +235,6 @@ def turn(call: Callable[[], object], sync: Callable[[], None], warmup_s: float, 
     return measure(call, sync, rule, warmup_s=warmup_s, min_warmup=1, max_warmup=max_calls, now=now)
 
 
-# ------------------------------------------------------------------------------ who else is busy
 def thread_cpu_ns() -> dict:
     """{thread id: CPU nanoseconds} of this process's threads (/proc/self/task/*/schedstat: ns, where
     psutil's per-thread times have 10 ms ticks); {} where unavailable."""

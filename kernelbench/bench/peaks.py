@@ -107,21 +107,23 @@ def measure_cpu_probes(seconds: float = PROBE_SECONDS) -> Optional[dict]:
     def probe() -> dict:
         caches, hw = nat.cpu_caches(), nat.cpu_isa_hardware()
         threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        isas = {"avx512": ["avx2", "avx512"], "avx2": ["avx2"]}.get(hw, [])
         fma = {isa: {dt: {"1 thread": nat.cpu_probe_fma(isa, dt == "float64", 1, seconds),
                           "all threads": nat.cpu_probe_fma(isa, dt == "float64", threads, seconds)}
-                     for dt in ("float32", "float64")} for isa in {"avx512": ["avx2", "avx512"], "avx2": ["avx2"]}.get(hw, [])}
+                     for dt in ("float32", "float64")} for isa in isas}
         levels = [{"level": name, "working_set": ws, "capacity": capacity,
                    "bandwidth": nat.cpu_probe_read(ws, threads, seconds),
                    "bandwidth_1_thread": nat.cpu_probe_read(max(ws // threads, 4096), 1, seconds)}
                   for name, ws, capacity in probe_levels(caches, threads)]
         return {"threads": threads, "isa_hardware": hw, "caches": caches, "fma": fma, "levels": levels,
-                "method": f"best of 10 trials of {1e3 * seconds / 10:.0f} ms per figure, per thread, summed over threads"}
+                "method": f"best of 10 trials of {1e3 * seconds / 10:.0f} ms per figure, per thread, "
+                          "summed over threads"}
     res, took = timed(probe)
     return {**res, "seconds": took}
 
 
 def matmul_blocking() -> Optional[dict]:
-    """{dtype: register tile and MC/KC/NC} cpu_05_analytic_blocking uses here (None without the native module)."""
+    """{dtype: register tile and MC/KC/NC} cpu_05_analytic_blocking uses here (None without the probes' module)."""
     nat = _native()
     return {dt: nat.cpu_matmul_blocking(dt) for dt in ("float32", "float64")} if nat else None
 
@@ -135,7 +137,8 @@ def cpu_peaks(measure: bool = True, copy_bytes: int = 128 << 20) -> DevicePeaks:
                     facts={**facts, "isa": pk["isa"], "nominal_flops": pk["flops"], "nominal_formula": pk["formula"]})
     probes = measure_cpu_probes() if measure else None
     if probes:
-        p.measured["probes"], p.facts["caches"], p.facts["matmul_blocking"] = probes, probes["caches"], matmul_blocking()
+        p.measured["probes"] = probes
+        p.facts.update(caches=probes["caches"], matmul_blocking=matmul_blocking())
         dram = probes["levels"][-1]
         p.measured.update(bandwidth=dram["bandwidth"], bandwidth_method=(
             f"read probe over {dram['working_set'] >> 20} MB, {probes['threads']} threads"))
@@ -149,8 +152,9 @@ def cpu_peaks(measure: bool = True, copy_bytes: int = 128 << 20) -> DevicePeaks:
         import numpy as np
         src = np.ones(copy_bytes // 4, np.float32)
         dst = np.empty_like(src)
-        p.measured.update(bandwidth=2 * src.nbytes / measure_call(lambda: np.copyto(dst, src), rule=fixed(3), min_warmup=1)
-                          .stats.median, bandwidth_method=f"numpy copy of {copy_bytes >> 20} MB (read + write)")
+        t = measure_call(lambda: np.copyto(dst, src), rule=fixed(3), min_warmup=1).stats.median
+        p.measured.update(bandwidth=2 * src.nbytes / t,
+                          bandwidth_method=f"numpy copy of {copy_bytes >> 20} MB (read + write)")
     if p.measured:
         p.bandwidth, p.bandwidth_source = p.measured["bandwidth"], p.measured["bandwidth_method"] + " (measured)"
     return p
@@ -188,9 +192,9 @@ def gpu_peaks(measure: bool = True, copy_bytes: int = 1 << 30) -> Optional[Devic
         return None
     props = torch.cuda.get_device_properties(0)
     spec = lookup_gpu(props.name, props.total_memory)
-    p = DevicePeaks("cuda", props.name, facts={"sm_count": props.multi_processor_count, "memory_bytes": props.total_memory,
-                                               "cc": f"{props.major}.{props.minor}",
-                                               "datasheet_entry": spec.name if spec else None})
+    facts = {"sm_count": props.multi_processor_count, "memory_bytes": props.total_memory,
+             "cc": f"{props.major}.{props.minor}", "datasheet_entry": spec.name if spec else None}
+    p = DevicePeaks("cuda", props.name, facts=facts)
     if spec:
         p.flops, p.flops_source = dict(spec.flops), f"{spec.name} datasheet"
         p.bandwidth, p.bandwidth_source = spec.bandwidth, f"{spec.name} {spec.memory} datasheet"

@@ -1,216 +1,127 @@
 """The result file: a typed, versioned record of one run (docs/results-format.md).
 
-`Results` is the file, `Entry` one rung on one case; both are dataclasses whose fields are the
-schema (`json_schema()` prints it), and `read` is the one way every reader (`show`, `compare`,
-`report`, `tables`) gets a file: it checks the kind and the version, migrates older versions and
-checks each field's type.  A file written by a newer kernelbench is refused, naming its version.
-Entries also read like the dicts they are stored as (`e["median_s"]`, `e.get("methods")`); keys
-no field names (the collectives suite's `busbw_gbps`, ...) live in `extra`.  Non-finite floats are
-written as null.
-
-Versions: 1 (2026); 2 stores no % of peak above 100 % (a figure above its peak measures a level the
-peak does not describe): on reading a version 1 file such a figure is dropped and its label says so.
+`Results` (the file) and `Entry` (one rung on one case) are dicts, as stored and as every reader
+indexes them, typed by their `schema` dataclass: its fields are always present (defaults where a
+file lacks them), `read` checks their types and `json_schema()` prints them; other keys are kept.
+`read` is the one way every reader gets a file: it checks the kind, migrates older versions and
+refuses newer ones naming the version.  Version 2 stores no % of peak above 100 (see honest_pct).
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
+import functools
 import json
 import math
 import os
 import platform
 import socket
-import subprocess
-from dataclasses import dataclass, field
+from dataclasses import MISSING, field, fields, make_dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, get_args, get_type_hints
 
 SCHEMA_VERSION = 2
 KIND = "kernelbench-results"
+_JSON = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object", list: "array",
+         type(None): "null"}
 
 
 class ResultFileError(ValueError):
     """A result file that cannot be read: one line that says why."""
 
 
-class Record:
-    """Mapping-style access to a dataclass's fields, unknown keys in `extra` (how the files read)."""
-    extra: dict
+class Record(dict):
+    """A JSON object of the file: a dict with its schema's fields always present."""
+    schema: type
 
-    def __getitem__(self, k: str):
-        if k in self._names():
-            return getattr(self, k)
-        return self.extra[k]
+    def __init__(self, d=(), /, **kw):
+        super().__init__({f.name: f.default_factory() if f.default_factory is not MISSING
+                          else None if f.default is MISSING else f.default for f in fields(self.schema)})
+        self.update(d, **kw)
 
-    def __setitem__(self, k: str, v) -> None:
-        if k in self._names():
-            setattr(self, k, v)
-        else:
-            self.extra[k] = v
-
-    def __contains__(self, k: str) -> bool:
-        return k in self._names() or k in self.extra
-
-    def get(self, k: str, default=None):
-        """Like dict.get, and `default` also for a field that is null (a field absent from an older file)."""
-        v = self[k] if k in self else None
+    def get(self, k, default=None):
+        """dict.get, with `default` also for a null field (a field an older file lacked)."""
+        v = super().get(k)
         return default if v is None else v
 
-    def update(self, d: dict) -> None:
-        for k, v in d.items():
-            self[k] = v
-
-    def setdefault(self, k: str, v):
-        if k not in self:
-            self[k] = v
-        return self[k]
+    @classmethod
+    @functools.cache
+    def types(cls) -> dict:
+        """{field: the JSON value types it takes} (a number field takes ints and floats)."""
+        out = {}
+        for name, t in get_type_hints(cls.schema).items():
+            ks = set(get_args(t) or (t,))
+            ks |= {int, float} if ks & {int, float} else set()
+            out[name] = tuple(sorted(ks, key=list(_JSON).index))
+        return out
 
     @classmethod
-    def _names(cls) -> frozenset:
-        return frozenset(f.name for f in dataclasses.fields(cls) if f.name != "extra")
-
-    def to_dict(self) -> dict:
-        d = {f: getattr(self, f) for f in sorted(self._names(), key=_ORDER[type(self).__name__].index)}
-        d.update({k: v for k, v in self.extra.items() if not k.startswith("_")})
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict, where: str = ""):
-        names = cls._names()
-        kw = {k: v for k, v in d.items() if k in names}
-        for f in dataclasses.fields(cls):
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and f.name not in kw:
+    def checked(cls, d: dict, where: str):
+        """`d` as this record, or ResultFileError naming the first missing or mistyped field."""
+        for f in fields(cls.schema):
+            kinds, v = cls.types()[f.name], d.get(f.name)
+            if f.name not in d and f.default is MISSING and f.default_factory is MISSING:
                 raise ResultFileError(f"{where}\"{f.name}\" missing")
-        for k, v in kw.items():
-            kinds = _TYPES[cls.__name__][k]
-            if not (v is None and type(None) in kinds) and (isinstance(v, bool) and bool not in kinds
-                                                            or not isinstance(v, kinds)):
+            if f.name in d and (not isinstance(v, kinds) or isinstance(v, bool) and bool not in kinds):
                 want = " or ".join("null" if t is type(None) else t.__name__ for t in kinds)
-                raise ResultFileError(f"{where}\"{k}\" is {v!r:.40}, expected {want}")
-        return cls(**kw, extra={k: v for k, v in d.items() if k not in names})
+                raise ResultFileError(f"{where}\"{f.name}\" is {v!r:.40}, expected {want}")
+        return cls(d)
 
 
-N = (int, float, type(None))          # a number or null
-S0 = (str, type(None))
+Text, Number = Optional[str], Optional[float]     # a string or null; an int, a float or null
 
 
-@dataclass
+def _empty(kind: type):
+    return field(default_factory=kind)
+
+
 class Entry(Record):
-    """One rung on one case (engine.new_entry fills it; docs/results-format.md says each field)."""
-    suite: str
-    key: str
-    impl: str
-    status: Optional[str] = None          # ok | failed | error | skipped; None: cut short by Ctrl-C
-    reason: str = ""
-    label: str = ""
-    case: dict = field(default_factory=dict)
-    op: Optional[str] = None
-    variant: Optional[str] = None
-    dtype: Optional[str] = None
-    device: Optional[str] = None
-    layer: Optional[str] = None
-    native: bool = False
-    backend: Optional[str] = None
-    front_door: Optional[str] = None
-    adds: Optional[str] = ""
-    source: Optional[str] = ""
-    impl_note: Optional[str] = ""
-    role: str = "rung"
-    library_candidates: list = field(default_factory=list)
-    library_preferred: list = field(default_factory=list)
-    note: Optional[str] = ""
-    flops: Optional[float] = None
-    bytes: Optional[float] = None
-    metric: Optional[str] = None
-    intensity: Optional[float] = None
-    median_s: Optional[float] = None
-    iqr_s: Optional[float] = None
-    q1_s: Optional[float] = None
-    q3_s: Optional[float] = None
-    n: Optional[int] = None
-    rel_iqr: Optional[float] = None
-    noisy: Optional[bool] = None
-    timing: Optional[dict] = None
-    figure: Optional[str] = None
-    methods: Optional[dict] = None
-    first_call_s: Optional[float] = None
-    tflops: Optional[float] = None
-    gbps: Optional[float] = None
-    value: Optional[float] = None
-    pct_peak: Optional[float] = None
-    peak_label: Optional[str] = ""
-    peak_level: Optional[str] = None
-    pct_measured_peak: Optional[float] = None
-    pct_library: Optional[float] = None
-    library_ref: Optional[str] = None
-    max_abs_err: Optional[float] = None
-    err_ratio: Optional[float] = None
-    peak_mem_bytes: Optional[float] = None
-    threads: Optional[dict] = None
-    machine_busy: Optional[float] = None
-    extra: dict = field(default_factory=dict)   # series, size, solo, wall_s, device_s, overhead_s, traceback, ...
+    """One rung on one case (engine.new_entry fills it; docs/results-format.md says each field).
+    Other keys: series, size, solo, wall_s, device_s, overhead_s, traceback, pct_peak_over, ..."""
+    schema = make_dataclass("EntrySchema", [
+        ("suite", str), ("key", str), ("impl", str),                    # identity: required
+        ("status", Text, None), ("reason", str, ""), ("label", str, ""),    # ok | failed | error | skipped
+        ("case", dict, _empty(dict)), ("op", Text, None), ("variant", Text, None), ("dtype", Text, None),
+        ("device", Text, None), ("layer", Text, None), ("native", bool, False), ("backend", Text, None),
+        ("front_door", Text, None), ("adds", Text, ""), ("source", Text, ""), ("impl_note", Text, ""),
+        ("role", str, "rung"), ("library_candidates", list, _empty(list)),
+        ("library_preferred", list, _empty(list)), ("note", Text, ""),
+        ("flops", Number, None), ("bytes", Number, None), ("metric", Text, None), ("intensity", Number, None),
+        ("median_s", Number, None), ("iqr_s", Number, None), ("q1_s", Number, None), ("q3_s", Number, None),
+        ("n", Optional[int], None), ("rel_iqr", Number, None), ("noisy", Optional[bool], None),
+        ("timing", Optional[dict], None), ("figure", Text, None), ("methods", Optional[dict], None),
+        ("first_call_s", Number, None), ("tflops", Number, None), ("gbps", Number, None), ("value", Number, None),
+        ("pct_peak", Number, None), ("peak_label", Text, ""), ("peak_level", Text, None),
+        ("pct_measured_peak", Number, None), ("pct_library", Number, None), ("library_ref", Text, None),
+        ("max_abs_err", Number, None), ("err_ratio", Number, None), ("peak_mem_bytes", Number, None),
+        ("threads", Optional[dict], None), ("machine_busy", Number, None)])
 
 
-@dataclass
 class Results(Record):
-    """One run: where, when, what was selected, the peaks, the entries."""
-    kind: str = KIND
-    schema_version: int = SCHEMA_VERSION
-    created: Optional[str] = None
-    host: Optional[str] = None
-    git: dict = field(default_factory=dict)
-    argv: list = field(default_factory=list)
-    suites: list = field(default_factory=list)
-    quick: Optional[bool] = False
-    selection: dict = field(default_factory=dict)
-    environment: dict = field(default_factory=dict)
-    threads: dict = field(default_factory=dict)
-    peaks: dict = field(default_factory=dict)
-    entries: list = field(default_factory=list)
-    analysis: dict = field(default_factory=dict)
-    interrupted: Optional[bool] = False
-    duration_s: Optional[float] = None
-    path: Optional[str] = None            # where it was read from (not written)
-    extra: dict = field(default_factory=dict)   # devices, frontdoors, machine_busy_at_start, collectives, ...
-
-    def __getitem__(self, k: str):
-        return self.path if k == "_path" else super().__getitem__(k)
-
-    def __contains__(self, k: str) -> bool:
-        return k == "_path" or super().__contains__(k)
-
-    def to_dict(self) -> dict:
-        d = super().to_dict()
-        d.pop("path")
-        d["entries"] = [e.to_dict() if isinstance(e, Entry) else e for e in self.entries]
-        return d
-
-
-_ORDER = {c.__name__: [f.name for f in dataclasses.fields(c)] for c in (Entry, Results)}
-_KINDS = {"str": (str,), "int": (int,), "bool": (bool,), "dict": (dict,), "list": (list,),
-          "Optional[str]": S0, "Optional[float]": N, "Optional[int]": N, "Optional[bool]": (bool, type(None)),
-          "Optional[dict]": (dict, type(None))}
-_TYPES = {c.__name__: {f.name: _KINDS[f.type] for f in dataclasses.fields(c) if f.name != "extra"}
-          for c in (Entry, Results)}
-_JSON = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object", list: "array",
-         type(None): "null"}
+    """One run: where, when, what was selected, the peaks, the entries.  Other keys: devices,
+    frontdoors, machine_busy_at_start, collectives, ...; `_path` (not written): where it was read."""
+    schema = make_dataclass("ResultsSchema", [
+        ("kind", str, KIND), ("schema_version", int, SCHEMA_VERSION), ("created", Optional[str], None),
+        ("host", Optional[str], None), ("git", dict, _empty(dict)), ("argv", list, _empty(list)),
+        ("suites", list, _empty(list)), ("quick", Optional[bool], False), ("selection", dict, _empty(dict)),
+        ("environment", dict, _empty(dict)), ("threads", dict, _empty(dict)), ("peaks", dict, _empty(dict)),
+        ("entries", list, _empty(list)), ("analysis", dict, _empty(dict)), ("interrupted", Optional[bool], False),
+        ("duration_s", Optional[float], None)])
 
 
 def json_schema() -> dict:
-    """The JSON Schema of a result file of this version, from the dataclasses' fields."""
-    def obj(c, required):
-        props = {f: {"type": sorted({_JSON[t] for t in kinds})} for f, kinds in _TYPES[c.__name__].items()}
+    """The JSON Schema of a result file of this version, from the schema dataclasses."""
+    def obj(rec, required):
+        props = {f: {"type": sorted({_JSON[t] for t in kinds})} for f, kinds in rec.types().items()}
         return {"type": "object", "properties": props, "required": list(required)}
     top = obj(Results, ("kind", "schema_version", "entries"))
-    top["properties"].pop("path")
     top["properties"]["schema_version"] = {"const": SCHEMA_VERSION}
     top["properties"]["entries"] = {"type": "array", "items": obj(Entry, ("suite", "key", "impl"))}
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": KIND, **top}
 
 
-def honest_pct(e) -> None:
-    """No % of peak above 100: such a figure says the data came from a faster level (a cache) than
-    the one the peak describes.  It is dropped (pct_peak null) and kept as `pct_peak_over`."""
+def honest_pct(e: dict) -> None:
+    """No % of peak above 100: the data came from a faster level (a cache) than the peak describes;
+    the figure is dropped (pct_peak null) and kept as `pct_peak_over`."""
     p = e.get("pct_peak")
     if p is not None and p > 100.0:
         e["pct_peak"], e["pct_peak_over"] = None, p
@@ -223,32 +134,16 @@ def over_peak_note(entries: list) -> str:
             f"from a faster level (a cache) than the figure describes" if over else "")
 
 
-def _migrate(d: dict, where: str) -> dict:
-    """A version 1 file as version 2: % of peak above 100 dropped (see honest_pct)."""
-    v = d.get("schema_version")
-    if v == 1:
-        for e in d["entries"] if isinstance(d.get("entries"), list) else []:
-            if isinstance(e, dict):
-                honest_pct(e)
-        d["schema_version"] = 2
-    return d
-
-
-def git_info(repo: Optional[Path] = None) -> dict:
-    repo = repo or Path(__file__).resolve().parents[2]
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
-                                timeout=10).stdout.strip() or None
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
-                                    capture_output=True, text=True, timeout=10).stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
+def git_info() -> dict:
+    """{commit, dirty} of the checkout measured (None where git cannot say)."""
+    from ..info import ROOT, _run
+    commit = _run(["git", "-C", str(ROOT), "rev-parse", "HEAD"]) or None
+    dirty = bool(_run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"])) if commit else None
     return {"commit": commit, "dirty": dirty}
 
 
 def environment() -> dict:
-    """kernelbench.info.collect() (the one description of this machine); if it fails, the platform
-    and the reason, so the run goes on."""
+    """kernelbench.info.collect(); if it fails, the platform and the reason, so the run goes on."""
     try:
         from .. import info
         env = info.collect()
@@ -266,25 +161,21 @@ def new_result(suites: list, argv: list, quick: bool, selection: dict) -> Result
 
 
 def default_path(results_dir: str = "kb_results") -> Path:
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path(results_dir) / f"{socket.gethostname()}-{stamp}.json"
+    return Path(results_dir) / f"{socket.gethostname()}-{_dt.datetime.now():%Y%m%d-%H%M%S}.json"
 
 
 def clean(obj):
-    """JSON-safe copy: non-finite floats -> None, tuples -> lists, numpy scalars -> Python."""
-    if isinstance(obj, Record):
-        obj = obj.to_dict()
+    """JSON-safe copy: non-finite floats -> None, tuples -> lists, numpy scalars -> Python; a
+    record's keys starting with "_" left out."""
     if isinstance(obj, dict):
-        return {str(k): clean(v) for k, v in obj.items()}
+        return {str(k): clean(v) for k, v in obj.items() if not (isinstance(obj, Record) and str(k).startswith("_"))}
     if isinstance(obj, (list, tuple)):
         return [clean(v) for v in obj]
-    if isinstance(obj, bool) or obj is None or isinstance(obj, (int, str)):
-        return obj
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
-    if hasattr(obj, "item"):
-        return clean(obj.item())
-    return str(obj)
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return obj
+    return clean(obj.item()) if hasattr(obj, "item") else str(obj)
 
 
 def _target(path) -> Path:
@@ -302,73 +193,61 @@ def write(path, data: dict) -> Path:
     """Write atomically (temp file + rename); returns the path.  Creates the folder."""
     path = _target(path)
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(clean(data), indent=1, sort_keys=False, allow_nan=False) + "\n")
+    tmp.write_text(json.dumps(clean(data), indent=1, allow_nan=False) + "\n")
     os.replace(tmp, path)
     return path
 
 
 def check_writable(path) -> Path:
-    """The path `write` will use, checked before a run measures anything: its folder is created
-    and a file can be made there.  Raises OSError (with the reason) otherwise."""
+    """The path `write` will use, checked before a run measures anything (OSError with the reason)."""
     p = _target(path)
-    if p.is_dir():
-        raise IsADirectoryError(f"{p} is a folder")
-    probe = p.with_suffix(".json.tmp")
-    try:
-        probe.write_text("")
-    except OSError as exc:
-        raise OSError(f"cannot write in {p.parent}: {exc.strerror or exc}") from None
-    probe.unlink()
+    if p.is_dir() or not os.access(p.parent, os.W_OK):
+        raise OSError(f"{p} is a folder" if p.is_dir() else f"cannot write in {p.parent}")
     return p
 
 
 def read(path) -> Results:
     """A result file, checked and migrated to this version: every problem is one ResultFileError line."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         why = ("no such file" if isinstance(exc, FileNotFoundError) else "is a folder, not a result file"
                if isinstance(exc, IsADirectoryError) else "not a text file (not UTF-8)"
                if isinstance(exc, UnicodeDecodeError) else f"cannot read ({exc.strerror or exc})")
         raise ResultFileError(f"{path}: {why}") from None
-    try:
-        data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise ResultFileError(f"{path}: not JSON ({str(exc)[:80]})") from None
     if not isinstance(data, dict) or data.get("kind") != KIND:
         raise ResultFileError(f"{path}: not a kernelbench result file (no \"kind\": \"{KIND}\")")
     v = data.get("schema_version")
     if not isinstance(v, int) or isinstance(v, bool) or v < 1 or v > SCHEMA_VERSION:
-        raise ResultFileError(f"{path}: schema_version {v!r}; this kernelbench reads 1 to {SCHEMA_VERSION}"
-                              + (" (a newer kernelbench wrote it: update kernelbench)" if isinstance(v, int) and v > 1 else ""))
-    data = _migrate(data, str(path))
+        newer = " (a newer kernelbench wrote it: update kernelbench)" if isinstance(v, int) and v > 1 else ""
+        raise ResultFileError(f"{path}: schema_version {v!r}; this kernelbench reads 1 to {SCHEMA_VERSION}{newer}")
     for key in ("entries", "peaks", "analysis"):
         if data.get(key) is None:
             data.pop(key, None)
-    res = Results.from_dict(data, f"{path}: ")
-    for i, e in enumerate(res.entries):
+    res = Results.checked(data, f"{path}: ")
+    for i, e in enumerate(res["entries"]):
         if not isinstance(e, dict):
             raise ResultFileError(f"{path}: entry {i} is a {type(e).__name__}, expected an object")
-        res.entries[i] = Entry.from_dict(e, f"{path}: entry {i}: ")
+        e = res["entries"][i] = Entry.checked(e, f"{path}: entry {i}: ")
         for k in ("median_s", "iqr_s", "rel_iqr"):
-            if (res.entries[i][k] or 0) < 0:
-                raise ResultFileError(f"{path}: entry {i}: \"{k}\" is {res.entries[i][k]!r}, expected a number >= 0 or null")
-    res.path = str(path)
+            if (e[k] or 0) < 0:
+                raise ResultFileError(f"{path}: entry {i}: \"{k}\" is {e[k]!r}, expected a number >= 0 or null")
+        if v == 1:                      # version 1 -> 2: no % of peak above 100
+            honest_pct(e)
+    res["schema_version"], res["_path"] = SCHEMA_VERSION, str(path)
     return res
 
 
 def environment_summary(data: dict) -> dict:
     """A few lines that say where a result came from (for tables and the report)."""
-    env = data.get("environment") or {}
-    cpu = env.get("cpu") or {}
+    env, peaks, git = data.get("environment") or {}, data.get("peaks") or {}, data.get("git") or {}
     gpu = env.get("gpu") or {}
-    peaks = data.get("peaks") or {}
-    versions = env.get("versions") or {}
-    git = data.get("git") or {}
     return {
-        "cpu": cpu.get("model") or (peaks.get("cpu") or {}).get("name"),
+        "cpu": (env.get("cpu") or {}).get("model") or (peaks.get("cpu") or {}).get("name"),
         "gpu": (gpu.get("name") if isinstance(gpu, dict) else None) or (peaks.get("cuda") or {}).get("name"),
-        "versions": ", ".join(f"{k} {v}" for k, v in versions.items() if v),
+        "versions": ", ".join(f"{k} {v}" for k, v in (env.get("versions") or {}).items() if v),
         "commit": (git.get("commit") or "")[:10] + ("+dirty" if git.get("dirty") else ""),
         "created": data.get("created"),
         "host": data.get("host"),
