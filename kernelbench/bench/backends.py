@@ -1,10 +1,11 @@
 """How the harness calls a rung: its inputs as the rung's array type, the call, the matching sync
-and clock, and its output brought back beside the reference.  Native rungs go through the public
-API (torch front door; pybind11 with numpy when torch or its extension is missing, CPU); Python-level
-rungs get arrays of their backend and are called as `impl.fn(*arrays, **op_kwargs(case))`."""
+and clock, and its output brought back beside the reference.  A native rung is called through the
+public API with the array type of a front door (torch; pybind11 takes numpy); a Python-level rung
+gets arrays of its backend and is called as `impl.fn(*arrays, **op_kwargs(case))`."""
 from __future__ import annotations
 
 import functools
+import importlib.util
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -12,6 +13,8 @@ import numpy as np
 
 from .cases import Case, Skip, is_torch
 from .measure import CudaEvents, WallClock, noop
+
+DOOR_ARRAYS = {"torch": "torch", "pybind": "numpy", "tf": "tf", "cupy": "cupy"}   # a native door's array type
 
 
 @functools.lru_cache(maxsize=None)
@@ -40,29 +43,24 @@ def devices_present() -> list:
     return ["cpu", "cuda"] if cuda_available() else ["cpu"]
 
 
-# ------------------------------------------------------------------------------ conversions
 def to_backend(x: Any, backend: str, device: str) -> Any:
-    """A master input (torch tensor on `device`, or numpy array when torch is missing) as an array of
-    `backend`."""
-    if backend == ("torch" if is_torch(x) else "numpy") or backend == "numba" and not is_torch(x):
+    """A master input (a torch tensor on `device`; a numpy array when torch is missing) as an array of
+    `backend` (torch, numpy, numba, cupy or tf)."""
+    if backend == "torch" and is_torch(x) or backend in ("numpy", "numba") and not is_torch(x):
         return x
     if backend == "numpy" or backend == "numba" and device == "cpu":
         if str(x.dtype) == "torch.bfloat16":
             raise Skip("numpy has no bfloat16")
         return x.detach().cpu().numpy()
-    if backend == "cupy":
+    if backend == "cupy":   # (CuPy rungs are CUDA rungs)
         import cupy
-        return cupy.from_dlpack(x) if is_torch(x) else cupy.asarray(x)   # (cupy rungs are CUDA rungs)
+        return cupy.from_dlpack(x) if is_torch(x) else cupy.asarray(x)
     if backend == "numba" and device == "cuda":
         from numba import cuda
         return cuda.as_cuda_array(x.detach())
-    if backend == "tf":
-        return _to_tf(x, device)
-    raise Skip(f"backend {backend!r} needs torch to share inputs on {device}" if not is_torch(x)
-               else f"unknown backend {backend!r}")
-
-
-def _to_tf(x: Any, device: str) -> Any:
+    if backend != "tf":
+        raise Skip(f"unknown backend {backend!r}" if is_torch(x)
+                   else f"backend {backend!r} needs torch to share inputs on {device}")
     import tensorflow as tf
     with tf.device("/GPU:0" if device == "cuda" else "/CPU:0"):
         if not is_torch(x):
@@ -108,7 +106,6 @@ def to_master(out: Any, master: Any) -> Any:
     return torch.from_numpy(a if a.ndim == 0 or a.flags.c_contiguous else np.ascontiguousarray(a)).to(master.device)
 
 
-# ------------------------------------------------------------------------------ op calls
 def op_kwargs(case: Case, native: bool = False) -> dict:
     """Keyword arguments of a rung's call for this case (native: of the public API's function)."""
     if case.op == "reduce":
@@ -124,7 +121,7 @@ def torch_cuda_sync() -> None:
 @dataclass
 class Prepared:
     call: Callable[[], Any]        # one call of the rung on prepared inputs; returns its output
-    front_door: str                # torch | pybind | tf | numpy | numba | cupy
+    front_door: str                # torch | pybind | tf | cupy (native rungs) or the backend
     backend: str                   # "native" or the Python-level backend
     clock: Any                     # measure.WallClock | measure.CudaEvents
     sync: Callable[[], None]
@@ -135,16 +132,11 @@ def door_refusal(door: str, device: str, fds: Optional[dict] = None) -> Optional
     """Why a native rung cannot be called on `device` through front door `door` (torch | pybind |
     tf | cupy: CuPy arrays through the torch door), None when it can."""
     info = (fds if fds is not None else frontdoors()).get("torch" if door == "cupy" else door, {})
-    if door == "cupy":
-        try:
-            import cupy  # noqa: F401
-        except ImportError:
-            return "cupy is not installed"
+    if door == "cupy" and importlib.util.find_spec("cupy") is None:
+        return "cupy is not installed"
     if not info.get("built"):
         return f"the {door} front door is not built: {info.get('reason') or 'unknown'}"
-    if not info.get(device):
-        return f"the {door} front door was built without {device.upper()} kernels"
-    return None
+    return None if info.get(device) else f"the {door} front door was built without {device.upper()} kernels"
 
 
 def native_front_door(device: str, master_is_torch: bool, fds: Optional[dict] = None) -> tuple[str, Optional[str]]:
@@ -164,9 +156,8 @@ def prepare(impl, case: Case, master: list, flush: bool = True, fds: Optional[di
     door native_front_door chooses).  Raises Skip with the reason when it cannot run here."""
     why = impl.unavailable_reason() or ("no CUDA device" if case.device == "cuda" and not cuda_available() else None)
     if not why and impl.native:
-        master_is_torch = bool(master) and is_torch(master[0])
-        door, why = ((door, door_refusal(door, case.device, fds)) if door
-                     else native_front_door(case.device, master_is_torch, fds))
+        door, why = ((door, door_refusal(door, case.device, fds)) if door else
+                     native_front_door(case.device, bool(master) and is_torch(master[0]), fds))
     elif not why and impl.fn is None:
         why = "registry entry has no callable"
     if why:
@@ -175,13 +166,10 @@ def prepare(impl, case: Case, master: list, flush: bool = True, fds: Optional[di
         import kernelbench
         fn, kw, backend = getattr(kernelbench, case.op.replace("log_", "")), op_kwargs(case, native=True), "native"
         kw["impl"] = impl.name
-        if door != "torch" or master and not master_is_torch:   # the door's arrays (pybind: numpy, on the host)
-            master = [to_backend(x, "numpy" if door in ("pybind", "torch") else door,
-                                 "cpu" if door == "pybind" else case.device) for x in master]
+        arrays = [to_backend(x, DOOR_ARRAYS[door], "cpu" if door == "pybind" else case.device) for x in master]
     else:
         fn, kw, backend = impl.fn, op_kwargs(case), impl.backend or "numpy"
-        door, master = backend, [to_backend(x, backend, case.device) for x in master]
-    arrays = master
+        door, arrays = backend, [to_backend(x, backend, case.device) for x in master]
 
     def call():
         return fn(*arrays, **kw)

@@ -1,14 +1,9 @@
 """The suites, planned into `Group`s (one case and the rungs measured on it, in ladder order):
-
-  ladder    (default) every rung of every op at one representative size per device
-  sweep     the CPU-vs-GPU experiment: a full sum from 10^2 to 10^8 elements and square matmuls
-            from 64 to 8192, on every device present
-  shapes    irregular, tall-skinny, large-K, small-K, batched, transposed matmuls and a GEMV;
-            reductions over the inner, middle and outer dims; softmax rows of several widths
-  overhead  tiny inputs: the per-call cost of each front door (`OverheadItem`s)
-  cpu-gemm  the best native CPU matmul rung beside the libraries, 64 to 4096 and more
-  layers    the best rung of each layer per op (a view of the ladder measurements)
-"""
+ladder (default: every rung at one size per device), sweep (CPU vs GPU: sums of 10^2..10^8 elements,
+square matmuls 64..8192), shapes (irregular, tall-skinny, large-K, small-K, batched, transposed, GEMV;
+reductions over each dim; softmax rows), overhead (the per-call cost of each front door at a tiny
+size: `OverheadItem`s), cpu-gemm (the best native CPU matmul beside the libraries), layers (a view
+of the ladder: the best rung of each layer)."""
 from __future__ import annotations
 
 import fnmatch
@@ -23,8 +18,7 @@ from .cases import Case
 from .measure import StopRule
 
 SUITES = ("ladder", "sweep", "shapes", "overhead", "layers", "cpu-gemm")
-# Layers whose rungs are ours and may be naive: their time per call is estimated on a smaller
-# problem first; one estimated over the budget's max_call_s is measured smaller (ladder) or skipped.
+# Layers whose rungs are ours and may be naive: a call's time is estimated on a smaller problem first
 HANDWRITTEN = ("handwritten-cuda", "cpu", "numba", "cupy-nvrtc")
 SECONDARY_DTYPES = ("float16", "bfloat16", "float64")
 ROW_OPS = ("softmax", "log_softmax", "l2norm")
@@ -34,10 +28,9 @@ QUICK_SKIP = ("compiler layer left out of --quick (compiling takes longer than t
 
 @dataclass(frozen=True)
 class Budget:
-    """How long to time a rung: warm-up, then repetitions within measure_s (StopRule); a call
-    estimated over max_call_s is scaled down or skipped.  CPU: wait cooldown_s for the previous rung's
-    thread pool (OpenBLAS, OpenMP, Eigen spin-waiting) to park, then time the case's rungs again
-    round-robin for interleave_s (a shared machine's speed drifts: ratios need the same moments)."""
+    """How long to time a rung: warm-up, then repetitions within measure_s (StopRule); a call estimated
+    over max_call_s is scaled down or skipped.  CPU: wait cooldown_s for the previous rung's pool to
+    park, then time the case's rungs again round-robin for interleave_s (engine.Runner._interleave)."""
     warmup_s: float
     measure_s: float
     min_reps: int
@@ -121,8 +114,7 @@ class Selection:
     def impl_ok(self, name: str) -> bool:
         return not self.impl_globs or any(fnmatch.fnmatch(name, g) for g in self.impl_globs)
 
-    def sizes_for(self, op: str) -> Optional[list]:
-        """--sizes for `op`: [(int or shape, dim)]; bare sizes are matmul's and reduce's."""
+    def sizes_for(self, op: str) -> Optional[list]:   # bare --sizes are matmul's and reduce's
         return self.sizes.get(op, self.sizes.get("all") if op in ("matmul", "reduce") else None)
 
 
@@ -207,8 +199,8 @@ def case_layout(case: Case) -> str:
 
 
 def _impls(op: str, device: str) -> list:
-    from .. import registry
-    return [i for i in registry.list_impls(op=None, device=device) if i.op == op]
+    from ..registry import list_impls
+    return list_impls(op=op, device=device)
 
 
 def reference_candidates(op: str, device: str) -> tuple[list, tuple]:
@@ -329,11 +321,10 @@ def _overhead(dev: str, sel: Selection) -> list:
         native = [i for i in cands if i.native][:1]
         items += [OverheadItem(case, i, door) for i in native
                   for door in ("torch", "tf", "pybind") + (("cupy",) if dev == "cuda" else ())]
-        seen: set = set()
+        first: dict = {}
         for i in cands:
-            if not i.native and (i.layer, i.backend) not in seen:
-                seen.add((i.layer, i.backend))
-                items.append(OverheadItem(case, i, i.backend or "numpy"))
+            first.setdefault((i.layer, i.backend), i)
+        items += [OverheadItem(case, i, i.backend or "numpy") for i in first.values() if not i.native]
     return items
 
 
@@ -343,9 +334,8 @@ def plan(suites: list, sel: Selection, devices: list) -> tuple[list, list]:
     if {"ladder", "layers"} & set(suites):
         groups += [g for dev in devices for case in _ladder(dev, sel)
                    for g in _dtype_groups("ladder", case, sel, BUDGETS[(dev, sel.quick)])]
-    if "shapes" in suites:
-        groups += [_group("shapes", case, sel, BUDGETS[(dev, sel.quick)], too_slow="skip")
-                   for dev in devices for case in _shapes(dev, sel)]
+    groups += [_group("shapes", case, sel, BUDGETS[(dev, sel.quick)], too_slow="skip")
+               for dev in devices for case in _shapes(dev, sel)] if "shapes" in suites else []
     for suite, cases in (("sweep", _sweep), ("cpu-gemm", _cpu_gemm)):
         groups += [g for dev in devices for g in cases(dev, sel)] if suite in suites else []
     overhead = [item for dev in devices for item in _overhead(dev, sel)] if "overhead" in suites else []
