@@ -1,10 +1,8 @@
 """The result file: a typed, versioned record of one run (docs/results-format.md).
 
-`Results` (the file) and `Entry` (one rung on one case) are dicts, as stored and as every reader
-indexes them, typed by their `schema` dataclass: its fields are always present (defaults where a
-file lacks them), `read` checks their types and `json_schema()` prints them; other keys are kept.
-`read` is the one way every reader gets a file: it checks the kind, migrates older versions and
-refuses newer ones naming the version.  Version 2 stores no % of peak above 100 (see honest_pct).
+`Results` (the file) and `Entry` (one rung on one case) are dicts typed by a `schema` dataclass.
+`read`, the one way every reader gets a file, checks the kind and each field's type, migrates
+version 1 (version 2 stores no % of peak above 100) and refuses newer versions by name.
 """
 from __future__ import annotations
 
@@ -47,12 +45,9 @@ class Record(dict):
     @functools.cache
     def types(cls) -> dict:
         """{field: the JSON value types it takes} (a number field takes ints and floats)."""
-        out = {}
-        for name, t in get_type_hints(cls.schema).items():
-            ks = set(get_args(t) or (t,))
-            ks |= {int, float} if ks & {int, float} else set()
-            out[name] = tuple(sorted(ks, key=list(_JSON).index))
-        return out
+        hints = {n: set(get_args(t) or (t,)) for n, t in get_type_hints(cls.schema).items()}
+        return {n: tuple(t for t in _JSON if t in ks or ks & {int, float} and t in (int, float))
+                for n, ks in hints.items()}
 
     @classmethod
     def checked(cls, d: dict, where: str):
