@@ -1,5 +1,5 @@
 """What a hand-over between CPU thread pools costs: the experiment behind the round-robin protocol of
-`kernelbench run` (kernelbench/bench/engine.py, Runner._interleave).
+`kernelbench run` (kernelbench/bench/run.py, Runner._interleave).
 
 numpy (OpenBLAS pthreads), torch (its libgomp), our native rungs (OpenMP), Numba and TensorFlow
 (Eigen) each keep worker threads that spin after a call so that the runtime's next call starts

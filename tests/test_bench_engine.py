@@ -8,8 +8,8 @@ import pytest
 
 from kernelbench.bench import analysis, results
 from kernelbench.bench import run as runmod
+from kernelbench.bench.run import Runner
 from kernelbench.bench.cases import Case
-from kernelbench.bench.engine import Runner
 from kernelbench.bench.suites import Budget, Group, Selection, applicable, parse_sizes
 from kernelbench.registry.core import REDUCE_OPS, Impl
 
@@ -113,8 +113,7 @@ def test_native_rung_without_front_door_is_skipped():
 
 
 def test_cuda_case_without_gpu_is_skipped(monkeypatch):
-    from kernelbench.bench import engine
-    monkeypatch.setattr(engine, "cuda_available", lambda: False)
+    monkeypatch.setattr(runmod, "cuda_available", lambda: False)
     impl = Impl(name="cuda_99", op="matmul", layer="handwritten-cuda", device="cuda", dtypes=F32,
                 front_doors=("torch",), adds="x", source="x.cu")
     out = Runner(peaks={}, fds=FDS).run_group(Group("ladder", Case("matmul", "cuda", "float32", (8, 8, 8)), [impl], [],

@@ -6,8 +6,8 @@
     cases.py     a case, its seeded inputs, fp64 reference and the check
     backends.py  calling a rung: array conversions, front doors, sync, clock choice
     suites.py    ladder, sweep, shapes, overhead, layers, cpu-gemm; sizes and budgets
-    engine.py    verify then time every rung of every group; errors and skips recorded
     analysis.py  % of library, measured peaks, crossover, best per layer
     results.py   the typed, versioned result file
-    run.py       the `run` command (its tables: report/terminal.py)
+    run.py       the `run` command: verify then time every rung of every group (errors and skips
+                 recorded), the result file (its tables: report/terminal.py)
 """

@@ -1,23 +1,302 @@
-"""`kernelbench run`: plan the suites, measure with a progress bar, print a table per case, write
-the result file (also after Ctrl-C), optionally the HTML report."""
+"""`kernelbench run`: every group of the plan, rung by rung -- verify, then time -- into result
+entries, a table per case, the result file (also after Ctrl-C) and the HTML report.  A rung that
+raises is recorded with its error, one that cannot run here is skipped with the reason."""
 from __future__ import annotations
 
+import gc
+import math
+import random
 import sys
+import traceback
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from . import analysis, results
 from ..report import terminal as con
-from .backends import devices_present, frontdoors
-from .engine import Runner
-from .measure import MachineLoad, release_flush_buffers, thread_info
-from .peaks import cpu_peaks, gpu_peaks
-from .suites import Selection, plan
+from .backends import cuda_available, devices_present, frontdoors, prepare, to_master
+from .cases import Case, Skip, check, make_inputs, reference
+from .figures import arithmetic_intensity, pct, throughput
+from .measure import (CudaEvents, MachineLoad, StopRule, WallClock, fixed, measure, median, quiesce,
+                      release_flush_buffers, summarize, thread_info, timed, turn)
+from .peaks import bandwidth_for, cpu_peaks, gpu_peaks, peak_for
+from .results import Entry, honest_pct
+from .suites import HANDWRITTEN, Group, OverheadItem, Selection, plan
+
+PROBE_FACTOR = 4          # matmul probe: every dim / 4 (work / 64)
+PROBE_SAFETY = 1.5        # larger problems fall out of cache: be pessimistic about the estimate
+# the probe's estimate: the median of 3 to 7 calls within 0.5 s (one call is never an estimate: a stall)
+PROBE_RULE = StopRule(min_reps=3, max_reps=7, budget_s=0.5, target_rel_ci=None, hard_factor=math.inf)
+
+
+def _err_text(exc: BaseException) -> str:
+    msg = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {msg[0] if msg else ''}"[:300]
+
+
+@contextmanager
+def recorded(e, prefix: str = "", trace: bool = False):
+    """Run one step of a rung into entry (or dict) `e`: Skip -> "skipped" with its reason, any other
+    exception -> "error" (with `prefix`, and the last frames when `trace`); Ctrl-C goes on up."""
+    try:
+        yield e
+    except Skip as s:
+        e["status"], e["reason"] = "skipped", str(s)
+    except Exception as exc:  # noqa: BLE001 - recorded, the run goes on
+        e["status"], e["reason"] = "error", prefix + _err_text(exc)
+        if trace:
+            e["traceback"] = traceback.format_exc(limit=-4)[-2000:]
+
+
+def _compact(xs) -> list:
+    """Samples as stored: 4 significant digits are far below the noise and keep the file small."""
+    return [float(f"{x:.4g}") for x in xs]
+
+
+def _stat_fields(st, figure: str) -> dict:
+    """The timing figures of an entry, from one set of statistics."""
+    return {"median_s": st.median, "iqr_s": st.iqr, "q1_s": st.q1, "q3_s": st.q3, "n": st.n,
+            "rel_iqr": st.rel_iqr, "noisy": st.noisy, "figure": figure}
+
+
+def new_entry(suite: str, impl, case: Case, library: list, preferred: tuple, series: str = "") -> Entry:
+    e = Entry(suite=suite, key=case.key, impl=impl.name, label=case.label, case=case.to_dict(), op=case.op,
+              variant=case.variant, dtype=case.dtype, device=case.device, layer=impl.layer, native=bool(impl.native),
+              adds=impl.adds, source=impl.source, impl_note=impl.note,
+              role="reference" if impl.name in library else "rung", library_candidates=list(library),
+              library_preferred=list(preferred), note=case.note, flops=case.flops, bytes=case.nbytes,
+              metric=case.metric, intensity=arithmetic_intensity(case.flops, case.nbytes))
+    if series:
+        e["series"], e["size"] = series, case.shape[0]
+    return e
+
+
+def fill_figures(e: dict, case: Case, peaks: dict) -> None:
+    """Throughput and % of peak: of the FLOP rate, or of the bandwidth of the level the data lives in."""
+    tp = throughput(case.flops, case.nbytes, e["median_s"])
+    e["tflops"], e["gbps"], e["value"] = tp["tflops"], tp["gbps"], tp[case.metric]
+    if case.metric == "tflops":
+        pk, e["peak_label"] = peak_for(peaks.get(case.device), "flops", case.precision or case.dtype)
+    else:
+        pk, e["peak_label"], e["peak_level"] = bandwidth_for(peaks.get(case.device), case.nbytes)
+    e["pct_peak"] = pct(None if e["value"] is None else e["value"] * (1e12 if case.metric == "tflops" else 1e9), pk)
+    honest_pct(e)
+
+
+class Runner:
+    """Runs groups and overhead items; collects entries into `self.entries` as it goes.  `step(text,
+    advance)` reports progress; `on_group_done(group, entries)` is called after each group."""
+
+    def __init__(self, peaks: dict, step: Callable = lambda text, advance=0: None,
+                 on_group_done: Optional[Callable] = None, keep_samples=True, fds: Optional[dict] = None):
+        self.peaks, self.step, self.on_group_done, self.fds = peaks, step, on_group_done, fds
+        self.keep_samples = keep_samples   # True: the solo samples; "all": also every round-robin call
+        self.entries: list = []
+        self.history: dict = {}            # (op, impl, device, series) -> (flops, seconds): sweep estimates
+        self.scaled_refs_done: set = set()
+
+    def run_group(self, g: Group) -> list:
+        """The group's case, then the rungs too slow for it at their smaller size beside the library."""
+        out, slow = self._run_case(g, g.case, g.impls, main=True)
+        if slow:   # at the probe's size, with the library rungs (once per smaller case)
+            small = g.case.scaled(PROBE_FACTOR, note=f"{', '.join(i.name for i in slow)}: too slow at "
+                                  f"{g.case.shape_str} (> {g.budget.max_call_s:g} s per call), measured here "
+                                  "beside the library rungs")
+            if small.key not in self.scaled_refs_done:
+                self.scaled_refs_done.add(small.key)
+                slow += [i for i in g.impls if i.name in g.references and all(i is not j for j in slow)]
+            out += self._run_case(g, small, slow, main=False)[0]
+        analysis.apply_library_ratios(out)
+        if self.on_group_done:
+            self.on_group_done(g, out)
+        return out
+
+    def _run_case(self, g: Group, case: Case, impls: list, main: bool) -> tuple:
+        """Verify and time each rung on `case`, then the round-robin: (entries, the rungs too slow here:
+        estimated on the group's own case only)."""
+        out, too_slow, timed_rungs = [], [], []
+        where = f"{g.suite} · {case.label}"
+        self.step(f"{where} · inputs")
+        master = ref = None
+        setup: dict = {}
+        with recorded(setup, "inputs / reference: "):
+            if case.device == "cuda" and not cuda_available():
+                raise Skip("no CUDA device")
+            master = make_inputs(case)
+            ref = reference(case, master)
+        load = MachineLoad().start()
+        for impl in impls:
+            self.step(f"{where} · {impl.name}")
+            e = new_entry(g.suite, impl, case, g.references, g.preferred, g.series)
+            out.append(e)
+            self.entries.append(e)
+            if setup or impl.name in g.skip:
+                e.update(setup or {"status": "skipped", "reason": g.skip[impl.name]})
+            elif main and self._too_slow(g, impl, case, e):
+                too_slow.append(impl)
+            elif not e["status"]:
+                prep = self._measure(g, case, impl, master, ref, e)
+                if prep is not None and g.budget.interleave_s and case.device == "cpu":
+                    timed_rungs.append((e, prep))
+            self.step(f"{where} · {impl.name}", int(main))
+        busy = load.stop()
+        for e in out:
+            e["machine_busy"] = busy
+        self._interleave(g, case, out, timed_rungs)
+        del master, ref, timed_rungs
+        gc.collect()
+        torch = sys.modules.get("torch")
+        if torch is not None and cuda_available():
+            torch.cuda.empty_cache()
+        return out, too_slow
+
+    def _too_slow(self, g: Group, impl, case: Case, e: Entry) -> bool:
+        """Skip `e` when one call is estimated over the budget's max_call_s (from the series' last size,
+        or a probe of a handwritten matmul rung at 1/PROBE_FACTOR of every dim); True when it is to be
+        measured at the probe's size instead (the ladder's rule)."""
+        t_est = t_small = None
+        hkey = (case.op, impl.name, case.device, g.series)
+        small = case.scaled(PROBE_FACTOR)
+        with recorded(e):
+            if g.series and hkey in self.history:
+                flops, t = self.history[hkey]
+                t_est = t * case.flops / flops if flops else None
+            elif g.probe and impl.layer in HANDWRITTEN and case.op == "matmul" and small.flops < case.flops:
+                prep = prepare(impl, small, make_inputs(small), flush=False, fds=self.fds)
+                # the first call may compile or wake a pool: a warm-up, not counted
+                t_small = measure(prep.call, prep.sync, PROBE_RULE, min_warmup=1).stats.median
+                t_est = t_small * case.flops / small.flops * PROBE_SAFETY
+        cap = g.budget.max_call_s
+        if t_est is None or t_est <= cap:
+            return False
+        scale = g.too_slow == "scale" and t_small is not None and t_small <= cap
+        e["status"], e["reason"] = "skipped", (
+            f"too slow at this size (est. {t_est:.3g} s per call); measured at {small.shape_str}" if scale
+            else f"too slow: est. {t_est:.3g} s per call > {cap:g} s cap at this size")
+        return scale
+
+    def _verify(self, case: Case, prep, master, ref, e: Entry) -> bool:
+        """The first call (it also pays any compilation; on a GPU its peak memory is recorded), checked
+        against the fp64 reference; a wrong rung is FAILED and never timed."""
+        torch = sys.modules.get("torch") if case.device == "cuda" else None
+        if torch is not None:
+            torch.cuda.synchronize()
+            base = torch.cuda.memory_allocated()
+            torch.cuda.reset_peak_memory_stats()
+        out, e["first_call_s"] = timed(prep.call, prep.sync)
+        if torch is not None:
+            torch.cuda.synchronize()
+            e["peak_mem_bytes"] = max(0, torch.cuda.max_memory_allocated() - base)
+        chk = check(case, master, ref, to_master(out, master[0]))
+        e["max_abs_err"], e["err_ratio"] = chk.max_abs_err, chk.err_ratio
+        if not chk.ok:
+            e["status"], e["reason"] = "failed", chk.reason
+        return chk.ok
+
+    def _measure(self, g: Group, case: Case, impl, master, ref, e: Entry):
+        """Verify, then time one rung alone; returns its prepared call when timed."""
+        with recorded(e, "preparing inputs: "):
+            prep = prepare(impl, case, master, fds=self.fds)
+        if e["status"]:
+            return None
+        e["backend"], e["front_door"] = prep.backend, prep.front_door
+        if case.device == "cpu":
+            e["threads"] = thread_info()
+        if g.budget.cooldown_s:   # the previous rung's workers parked (OpenBLAS spins ~0.1 s after a call)
+            quiesce(max_wait_s=g.budget.cooldown_s)
+        timing = None
+        with recorded(e, trace=True):
+            ok = self._verify(case, prep, master, ref, e)
+            if g.series:   # even a wrong answer tells how long the next size would take
+                self.history[(case.op, impl.name, case.device, g.series)] = (case.flops, e["first_call_s"])
+            if ok:
+                timing = measure(prep.call, prep.sync, g.budget.rule(), prep.clock, g.budget.warmup_s, min_warmup=1)
+        if timing is None:
+            return None
+        e.update({"status": "ok", **_stat_fields(timing.stats, "solo"), "timing": timing.to_dict(keep_samples=False)})
+        if self.keep_samples:
+            e["timing"]["samples"] = _compact(timing.seconds)
+        fill_figures(e, case, self.peaks)
+        if g.series:
+            self.history[(case.op, impl.name, case.device, g.series)] = (case.flops, e["median_s"])
+        return prep
+
+    def _interleave(self, g: Group, case: Case, entries: list, timed_rungs: list) -> None:
+        """CPU: time the case's measured rungs again, round-robin, each round in a shuffled order: a
+        shared machine's speed drifts over seconds, and the turns of a round see the same moments, so
+        the ratios between rungs hold.  A turn waits for the other runtimes' workers to park and throws
+        its first calls away (measure.turn says why).  The figure is the median over rounds of each
+        turn's median; the solo figures stay under "solo" (analysis.apply_method_agreement compares)."""
+        if len(timed_rungs) < 2:
+            return
+        b = g.budget
+        per_round = sum(e["median_s"] if e["median_s"] >= b.turn_long_call_s else
+                        max(e["median_s"], b.turn_warmup_s) + max(e["median_s"], b.turn_measure_s)
+                        for e, _ in timed_rungs)
+        rounds = int(min(b.max_rounds, max(b.min_rounds, b.interleave_s / per_round)))
+        turns: list = [[] for _ in timed_rungs]   # per rung: (its turn's samples, the quiesce before it)
+        self.step(f"{g.suite} · {case.label} · round-robin x{rounds}")
+        order = random.Random(len(timed_rungs) * 7919 + rounds)   # reproducible; every rung meets every neighbour
+        load = MachineLoad().start()
+        try:
+            for _ in range(rounds):
+                for i in order.sample(range(len(timed_rungs)), len(timed_rungs)):
+                    (e, prep), q = timed_rungs[i], quiesce(max_wait_s=b.quiesce_max_s)
+                    turns[i].append((turn(prep.call, prep.sync, b.turn_warmup_s, b.turn_measure_s,
+                                          keep_first=e["median_s"] >= b.turn_long_call_s), q))
+        except Exception as exc:   # keep the solo figures
+            print(f"round-robin timing of {case.label} abandoned: {_err_text(exc)}")
+            return
+        busy = load.stop()
+        for (e, _), ts in zip(timed_rungs, turns):
+            per_turn = [t.stats.median for t, _ in ts]
+            st = summarize(per_turn)
+            e["solo"] = {k: e[k] for k in ("median_s", "iqr_s", "q1_s", "q3_s", "n", "rel_iqr")}
+            e.update(_stat_fields(st, "round-robin"))
+            rr = {"rounds": rounds, "turn_warmup_s": b.turn_warmup_s, "turn_measure_s": b.turn_measure_s,
+                  "calls_kept": sum(len(t.seconds) for t, _ in ts), "warmup_calls": sum(t.warmup_calls for t, _ in ts),
+                  "first_call_median_s": median([t.first_s for t, _ in ts]),
+                  "quiesce_median_s": median([q["waited_s"] for _, q in ts]),
+                  "quiesce_unsettled": sum(1 for _, q in ts if q["settled"] is False),
+                  "turn_medians": _compact(per_turn), "machine_busy": busy, **st.to_dict()}
+            if self.keep_samples == "all":
+                rr["samples"] = [_compact(t.seconds) for t, _ in ts]
+            e["timing"] = {**e["timing"], "round_robin": rr}
+            if busy is not None:
+                e["machine_busy"] = max(busy, e.get("machine_busy") or 0.0)
+            fill_figures(e, case, self.peaks)
+        analysis.apply_method_agreement(entries)
+
+    def run_overhead(self, item: OverheadItem, quick: bool) -> Entry:
+        """Per-call cost at a tiny size through one front door: the wall time of n back-to-back calls
+        then one sync, per call (median over rounds); on a GPU also CUDA events around the same loop
+        (device time); host overhead = wall - device."""
+        case, impl = item.case, item.impl
+        e = new_entry("overhead", impl, case, [], ())
+        e["front_door"], e["backend"] = item.door, "native" if impl.native else impl.backend
+        self.step(f"overhead · {case.label} · {item.door} · {impl.name}")
+        with recorded(e):
+            master = make_inputs(case)
+            ref = reference(case, master)
+            prep = prepare(impl, case, master, flush=False, fds=self.fds, door=item.door if impl.native else None)
+            if self._verify(case, prep, master, ref, e):
+                single = timed(prep.call, prep.sync)[1]
+                n = int(min(20000, max(5, (0.005 if quick else 0.02) / max(single, 1e-7))))
+                rounds = fixed(3 if quick else 7)
+                wall = measure(prep.call, prep.sync, rounds, WallClock(), min_warmup=1, calls_per_sample=n).stats
+                dev = (measure(prep.call, prep.sync, rounds, CudaEvents(flush=False), calls_per_sample=n).stats.median
+                       if isinstance(prep.clock, CudaEvents) else None)
+                e.update({"status": "ok", "median_s": wall.median, "wall_s": wall.median, "iqr_s": wall.iqr,
+                          "device_s": dev, "overhead_s": None if dev is None else max(0.0, wall.median - dev),
+                          "n": n * wall.n, "rel_iqr": wall.rel_iqr, "noisy": wall.noisy})
+        self.entries.append(e)
+        self.step(f"overhead · {case.label} · {item.door}", 1)
+        return e
 
 
 def _attempt(console: Console, what: str, fn, default=None):
@@ -63,9 +342,7 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
     devices = [d for d in devices_present() if d in sel.devices]
     if len(sel.devices) == 1 and not devices:
         console.print(f"[yellow]no {sel.devices[0].upper()} device here: nothing to run on it[/]")
-    selection = {**asdict(sel), "sizes": {k: [list(map(str, x)) for x in v] for k, v in sel.sizes.items()}}
-    data = results.new_result(suites, argv or sys.argv, sel.quick,
-                              {k: list(v) if isinstance(v, tuple) else v for k, v in selection.items()})
+    data = results.new_result(suites, argv or sys.argv, sel.quick, asdict(sel))
     with console.status("collecting the environment and measuring peaks ..."):
         data.update(devices=devices, environment=results.environment(), frontdoors=frontdoors(),
                     peaks=measure_peaks(devices, sel.quick, console), threads=thread_info())

@@ -30,7 +30,7 @@ QUICK_SKIP = ("compiler layer left out of --quick (compiling takes longer than t
 class Budget:
     """How long to time a rung: warm-up, then repetitions within measure_s (StopRule); a call estimated
     over max_call_s is scaled down or skipped.  CPU: wait cooldown_s for the previous rung's pool to
-    park, then time the case's rungs again round-robin for interleave_s (engine.Runner._interleave)."""
+    park, then time the case's rungs again round-robin for interleave_s (run.Runner._interleave)."""
     warmup_s: float
     measure_s: float
     min_reps: int
