@@ -130,7 +130,6 @@ class Case:
         return cls(**{**{f.name: d[f.name] for f in fields(cls) if f.name in d}, "shape": tuple(d["shape"])})
 
 
-# --------------------------------------------------------------------------------------- inputs
 def _torch():
     try:
         import torch
@@ -178,7 +177,6 @@ def make_inputs(case: Case) -> list:
     return [a, u(lead + (n, k), 1).swapaxes(-1, -2) if case.trans_b else u(lead + (k, n), 1)]
 
 
-# ------------------------------------------------------------------------------------ reference
 def _f64(x):
     return x.double() if is_torch(x) else np.asarray(x, dtype=np.float64)
 
@@ -233,7 +231,6 @@ def reference(case: Case, inputs: list) -> Reference:
     return Reference(m, 0.0 * abs(m))
 
 
-# ---------------------------------------------------------------------------------------- check
 @dataclass
 class Check:
     ok: bool

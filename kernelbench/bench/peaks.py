@@ -42,7 +42,6 @@ class DevicePeaks:
         return asdict(self)
 
 
-# ----------------------------------------------------------------------------------------- CPU
 def cpu_facts() -> dict:
     """Model, cores, clock (GHz: the model name's nominal clock, else psutil's) and SIMD flags of
     this CPU (kernelbench.info.cpu_info, psutil)."""
@@ -180,7 +179,6 @@ def _mb(n: float) -> str:
     return f"{n / 2**20:.3g} MB" if n >= 2**20 else f"{n / 2**10:.3g} KB"
 
 
-# ----------------------------------------------------------------------------------------- GPU
 def gpu_peaks(measure: bool = True, copy_bytes: int = 1 << 30) -> Optional[DevicePeaks]:
     """The first CUDA device's datasheet peaks and its measured device-to-device copy bandwidth
     (torch; the peak where the datasheet has no entry); None without a device."""
