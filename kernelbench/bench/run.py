@@ -316,23 +316,6 @@ def measure_peaks(devices: list, quick: bool, console: Console) -> dict:
     return {d: p.to_dict() for d, p in peaks.items() if p is not None}
 
 
-def _warn(console: Console, entries: list) -> None:
-    """Say what makes the figures suspect: a busy machine, sweep artefacts, methods that disagree."""
-    busy = [e["machine_busy"] for e in entries if e.get("machine_busy") is not None]
-    if busy and max(busy) > analysis.BUSY_CORES:
-        console.print(f"[yellow]the machine was not quiet: other processes kept up to {max(busy):.2f} cores busy "
-                      f"during {sum(b > analysis.BUSY_CORES for b in busy)} of {len(busy)} measurements[/]")
-    nm = analysis.non_monotone(entries)
-    if nm:
-        console.print(f"[yellow]{len(nm)} sweep point(s) where a larger size took much less time than a smaller one "
-                      f"(an artefact, not the kernel): "
-                      + ", ".join(f"{a['impl']} {a['size']:,}" for a, _ in nm[:6]) + "[/]")
-    bad = analysis.disagreements(entries)
-    if bad:
-        console.print(f"[yellow]{len(bad)} entries whose solo and round-robin figures disagree beyond the noise "
-                      f"(\"methods\" in the entry explains; `kernelbench show` marks them ≠)[/]")
-
-
 def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[list] = None,
         console: Optional[Console] = None, report_dir: Optional[str] = None, make_report: bool = True,
         keep_samples=True) -> tuple[int, Optional[Path]]:
@@ -398,7 +381,11 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
     n = Counter(e["status"] for e in entries)
     msg = (f"{len(entries)} measurements: {n['ok']} ok, {n['failed']} FAILED, {n['error']} errors, "
            f"{n['skipped']} skipped in {data['duration_s']:.0f} s -> {path}")
-    _warn(console, entries)
+    nm = analysis.non_monotone(entries)   # (a busy machine and disagreeing methods: noted under each case table)
+    if nm:
+        console.print(f"[yellow]{len(nm)} sweep point(s) where a larger size took much less time than a smaller one "
+                      "(an artefact, not the kernel): " + ", ".join(f"{a['impl']} {a['size']:,}" for a, _ in nm[:6])
+                      + "[/]")
     console.print(f"[yellow]interrupted: the results gathered so far are written.[/] {msg}" if interrupted else msg)
     if make_report and entries:   # the measurements are safe on disk; the report can be redone
         def report():

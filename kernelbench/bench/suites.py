@@ -103,10 +103,10 @@ OVERHEAD = {"matmul": (16, 16, 16), "reduce": (1024,), "softmax": (4, 64)}
 
 @dataclass
 class Selection:
-    """The run's filters (command-line flags)."""
+    """The run's filters (command-line flags); dtype None: float32, and a rung's own when it lacks float32."""
     ops: tuple = OPS
     impl_globs: tuple = ()           # empty: every rung
-    dtype: Optional[str] = None      # None: float32, plus each rung's own dtype when it lacks float32
+    dtype: Optional[str] = None
     devices: tuple = ("cpu", "cuda")
     sizes: dict = field(default_factory=dict)   # parse_sizes()
     quick: bool = False
@@ -151,29 +151,24 @@ def parse_int(tok: str) -> int:
         raise ValueError(f"--sizes: cannot read {tok!r} as a size (examples: 4096, 1e6, 2^20)") from None
 
 
-def parse_size(tok: str) -> tuple:
-    """A size token: an int, or a shape "AxBxC", optionally ":dim" (reductions) -> (size, dim)."""
-    tok, sep, d = tok.lower().partition(":")
-    try:
-        dim = int(d) if sep else None
-    except ValueError:
-        raise ValueError(f"--sizes: cannot read the dim {d!r} of {tok}:{d} (example: 128x4096x4095:1)") from None
-    dims = tuple(parse_int(t) for t in tok.split("x"))
-    return (dims if "x" in tok else dims[0]), dim
-
-
 def parse_sizes(spec: Optional[str]) -> dict:
     """--sizes "1024,2048" (matmul N^3 and full-sum lengths), or per op:
-    "matmul=1024,512x512x4096;reduce=1e6,128x4096x4095:1;softmax=4096x32768" -> {op|"all": [sizes]}."""
+    "matmul=1024,512x512x4096;reduce=1e6,128x4096x4095:1;softmax=4096x32768" -> {op | "all": [(size, dim)]}:
+    a size is an int or a shape, dim (":1") is a reduction's."""
     out: dict = {}
-    for part in re.split(r"[;\s]+", (spec or "").strip()):
-        if not part:
-            continue
+    for part in filter(None, re.split(r"[;\s]+", (spec or "").strip())):
         key, _, vals = part.rpartition("=")
         if key not in OPS + ("", "sum"):
             raise ValueError(f"--sizes: unknown op {key!r} (use one of {', '.join(OPS)})")
-        key = {"": "all", "sum": "reduce"}.get(key, key)
-        out.setdefault(key, []).extend(parse_size(t) for t in vals.split(",") if t.strip())
+        sizes = out.setdefault({"": "all", "sum": "reduce"}.get(key, key), [])
+        for tok, sep, d in (t.lower().partition(":") for t in vals.split(",") if t.strip()):
+            try:
+                dim = int(d) if sep else None
+            except ValueError:
+                raise ValueError(f"--sizes: cannot read the dim {d!r} of {tok}:{d} "
+                                 "(example: 128x4096x4095:1)") from None
+            dims = tuple(parse_int(t) for t in tok.split("x"))
+            sizes.append((dims if "x" in tok else dims[0], dim))
     return out
 
 
@@ -181,13 +176,10 @@ def parse_sizes(spec: Optional[str]) -> dict:
 def applicable(impl, case: Case) -> bool:
     """Does this rung implement this problem at all (op, variant, layout, dtype, precision)?  Rungs
     that do not are left out; rungs that could but cannot run *here* are skipped with the reason."""
-    if impl.device != case.device or case.dtype not in impl.dtypes:
-        return False
-    if getattr(impl, "precision", "") != case.precision:   # TF32 rungs are measured beside TF32 rungs only
-        return False
-    if case.op == "reduce" and impl.variants and case.variant not in impl.variants:
-        return False
-    return impl.refusal(case_layout(case)) is None   # the rung's own precondition (kb::refuses)
+    return (impl.device == case.device and case.dtype in impl.dtypes
+            and impl.precision == case.precision   # TF32 rungs are measured beside TF32 rungs only
+            and not (case.op == "reduce" and impl.variants and case.variant not in impl.variants)
+            and impl.refusal(case_layout(case)) is None)   # the rung's own precondition (kb::refuses)
 
 
 def case_layout(case: Case) -> str:
@@ -301,15 +293,11 @@ def _sweep(dev: str, sel: Selection) -> list:
 
 def _cpu_gemm(dev: str, sel: Selection) -> list:
     """The best native CPU matmul rung (rank 1 in its table) and the framework layer, size by size."""
-    groups = []
-    for dt, shape in CPU_GEMM[sel.quick] if dev == "cpu" and "matmul" in sel.ops else ():
-        case = Case("matmul", "cpu", dt, shape, tag="cpu-gemm")
-        cands = [i for i in _impls("matmul", "cpu")
-                 if applicable(i, case) and (i.layer == "framework" or (i.native and i.rank == 1))]
-        if sel.dtype in (None, dt):
-            groups.append(_group("cpu-gemm", case, sel, BUDGETS[("cpu", sel.quick)], cands, too_slow="skip",
-                                 probe=False))
-    return groups
+    if dev != "cpu" or "matmul" not in sel.ops:
+        return []
+    cands = [i for i in _impls("matmul", "cpu") if i.layer == "framework" or i.native and i.rank == 1]
+    return [_group("cpu-gemm", Case("matmul", "cpu", dt, shape, tag="cpu-gemm"), sel, BUDGETS[("cpu", sel.quick)],
+                   cands, too_slow="skip", probe=False) for dt, shape in CPU_GEMM[sel.quick] if sel.dtype in (None, dt)]
 
 
 def _overhead(dev: str, sel: Selection) -> list:
