@@ -48,12 +48,9 @@ class Case:
     @property
     def key(self) -> str:
         """Stable identity of the problem (compare, tables, merging result files)."""
-        key = "/".join(filter(None, (self.opname, self.device, self.dtype, self.shape_str, self.precision)))
+        op = f"reduce.{self.variant}" if self.op == "reduce" else self.op
+        key = "/".join(filter(None, (op, self.device, self.dtype, self.shape_str, self.precision)))
         return key + (f"/dim={self.dim}" + "/keepdim" * self.keepdim if self.op == "reduce" else "")
-
-    @property
-    def opname(self) -> str:
-        return f"reduce.{self.variant}" if self.op == "reduce" else self.op
 
     @property
     def label(self) -> str:
@@ -65,17 +62,13 @@ class Case:
             if self.trans_a or self.trans_b:
                 s += " (" + " ".join(x for x, t in (("A^T", self.trans_a), ("B^T", self.trans_b)) if t) + ")"
         elif self.op == "reduce" and self.dim is None and len(self.shape) == 1:
-            n = self.numel
+            n = self.shape[0]
             s = f"{self.variant} " + (f"2^{n.bit_length() - 1}" if n and n & (n - 1) == 0 else f"{n:,}")
         elif self.op == "reduce":
             s = f"{self.variant}" + (f" dim={self.dim} of" if self.dim is not None else "") + f" {tuple(self.shape)}"
         else:
             s = f"{self.op} rows of {tuple(self.shape)}"
         return s + (f" — {self.tag}" if self.tag else "")
-
-    @property
-    def numel(self) -> int:
-        return int(math.prod(self.shape)) if self.op != "matmul" else 0
 
     @property
     def flops(self) -> float:
@@ -105,10 +98,6 @@ class Case:
             return "gbps"
         _, m, n, _ = figures.matmul_dims(self.shape)
         return "gbps" if 1 in (m, n) else "tflops"
-
-    @property
-    def seed(self) -> int:
-        return zlib.crc32(self.key.encode()) & 0x7FFFFFFF
 
     def scaled(self, factor: int, note: str = "") -> "Case":
         """The same problem with fewer elements: matmul dims / factor (not the batch), else the
@@ -167,8 +156,10 @@ def _uniform(shape, dtype: str, device: str, seed: int, lo: float, hi: float):
 def make_inputs(case: Case) -> list:
     """The master inputs of a case (torch tensors on its device, or numpy arrays); a transposed
     operand is the swapped view of a contiguous one."""
+    seed = zlib.crc32(case.key.encode()) & 0x7FFFFFFF       # every rung of a case, every run: the same data
+
     def u(shape, offset: int, half: float = 1.0):
-        return _uniform(shape, case.dtype, case.device, case.seed + offset, -half, half)
+        return _uniform(shape, case.dtype, case.device, seed + offset, -half, half)
     if case.op != "matmul":
         return [u(case.shape, 0, 4.0 if case.op in ("softmax", "log_softmax") else 1.0)]
     b, m, n, k = figures.matmul_dims(case.shape)
@@ -223,7 +214,7 @@ def reference(case: Case, inputs: list) -> Reference:
                                                     case.op == "log_softmax"))
     keep = case.keepdim and case.dim is not None
     if v in ("sum", "mean"):
-        n = case.numel if case.dim is None else case.shape[case.dim]
+        n = math.prod(case.shape) if case.dim is None else case.shape[case.dim]
         s = fp64_result("reduce", inputs, v, case.dim, keep)
         l2 = xp.sqrt(xp.sum(x * x, axis=case.dim, keepdims=keep))
         return Reference(s, tolerance.sum_tol(dt, n, l2 / n if v == "mean" else l2, abs(s)))
@@ -258,7 +249,7 @@ def check(case: Case, inputs: list, ref: Reference, out) -> Check:
         if got_shape not in (want, kept):
             return Check(False, None, None, f"output shape {got_shape}, expected {want}")
         o = out.reshape(want)
-        n_idx = case.numel if case.dim is None else case.shape[case.dim]
+        n_idx = math.prod(case.shape) if case.dim is None else case.shape[case.dim]
         lo, hi = (float(o.min()), float(o.max())) if math.prod(want) else (0, 0)
         if lo < 0 or hi >= n_idx:
             return Check(False, None, None, f"index out of range [{lo}, {hi}] for length {n_idx}")
