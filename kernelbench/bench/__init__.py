@@ -1,9 +1,9 @@
 """The benchmark behind `kernelbench run`.
 
     measure.py   THE measurement primitive (measure / turn / timed), clocks, statistics, machine load
-    figures.py   FLOP and byte counts, throughput, % of peak (tolerances: kernelbench/tolerance.py)
-    peaks.py     datasheet GPU peaks, computed and probed CPU peaks, measured bandwidth
-    cases.py     a case, its seeded inputs, fp64 reference and the check
+    figures.py   throughput and % of peak (tolerances: kernelbench/tolerance.py)
+    peaks.py     datasheet GPU peaks, probed CPU peaks (nominal beside), the level a working set lives in
+    cases.py     a case and its FLOP / byte counts, its seeded inputs, THE fp64 reference and the check
     backends.py  calling a rung: array conversions, front doors, sync, clock choice
     suites.py    ladder, sweep, shapes, overhead, layers, cpu-gemm; sizes and budgets
     analysis.py  % of library, measured peaks, crossover, best per layer
