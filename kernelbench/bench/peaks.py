@@ -22,8 +22,7 @@ LLC_CAP = 32 << 20   # a VM's sysfs may report the host's whole L3 (480 MB on a 
 #                     one core complex holds at most 32 MB of it: data beyond that is not "in cache"
 PROBE_SECONDS = 0.02   # per probe figure: 10 trials of 2 ms, best per thread
 DRAM_PROBE_MIN = 128 << 20
-ISAS = (("avx512f", 512, "AVX-512"), ("avx2", 256, "AVX2"), ("avx", 256, "AVX"), ("asimd", 128, "NEON"),
-        ("neon", 128, "NEON"))
+ISAS = (("avx512f", 512, "AVX-512"), ("avx2", 256, "AVX2"), ("avx", 256, "AVX"))   # (flag, SIMD bits, name)
 
 
 @dataclass
@@ -62,7 +61,7 @@ def cpu_peak(cores: int, ghz: Optional[float], flags, fma_units: Optional[int] =
     """Nominal FLOP/s = cores x clock x fp32 lanes x 2 (FMA) x FMA units, float64 half of it.  FMA
     units per core are not in the flags: 2 assumed for AVX2 / AVX-512 (1 on some AVX-512 SKUs)."""
     bits, isa = next(((b, name) for flag, b, name in ISAS if flag in set(flags)), (128, "SSE"))
-    has_fma = "fma" in flags or isa in ("AVX-512", "NEON")
+    has_fma = "fma" in flags or isa == "AVX-512"
     units = fma_units if fma_units is not None else (2 if has_fma and bits >= 256 else 1)
     if ghz is None:
         return {"flops": {}, "formula": "clock unknown: no computed peak", "isa": isa}
