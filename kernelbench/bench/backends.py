@@ -65,12 +65,6 @@ def to_backend(x: Any, backend: str, device: str) -> Any:
     with tf.device("/GPU:0" if device == "cuda" else "/CPU:0"):
         if not is_torch(x):
             return tf.constant(x)
-        if device == "cuda":
-            try:   # zero-copy; else through the host below
-                from torch.utils import dlpack
-                return tf.experimental.dlpack.from_dlpack(dlpack.to_dlpack(x.contiguous()))
-            except Exception:
-                pass
         host = x.detach().cpu()
         if str(host.dtype) == "torch.bfloat16":
             return tf.cast(tf.constant(host.float().numpy()), tf.bfloat16)
@@ -125,7 +119,6 @@ class Prepared:
     backend: str                   # "native" or the Python-level backend
     clock: Any                     # measure.WallClock | measure.CudaEvents
     sync: Callable[[], None]
-    inputs: list                   # the arrays the call uses (kept alive)
 
 
 def door_refusal(door: str, device: str, fds: Optional[dict] = None) -> Optional[str]:
@@ -139,25 +132,17 @@ def door_refusal(door: str, device: str, fds: Optional[dict] = None) -> Optional
     return None if info.get(device) else f"the {door} front door was built without {device.upper()} kernels"
 
 
-def native_front_door(device: str, master_is_torch: bool, fds: Optional[dict] = None) -> tuple[str, Optional[str]]:
-    """(front door, skip reason) of a native rung on `device`: torch on a GPU; on the CPU torch when
-    the inputs are torch tensors and the door has CPU kernels, else pybind11 (numpy)."""
-    if device == "cuda":
-        return "torch", door_refusal("torch", "cuda", fds)
-    if master_is_torch and door_refusal("torch", "cpu", fds) is None:
-        return "torch", None
-    why = door_refusal("pybind", "cpu", fds)
-    return ("pybind", None) if why is None else ("torch", f"no front door for native CPU rungs ({why})")
-
-
 def prepare(impl, case: Case, master: list, flush: bool = True, fds: Optional[dict] = None,
             door: Optional[str] = None) -> Prepared:
-    """Everything needed to call and time `impl` on `case` (a native rung through `door`, else the
-    door native_front_door chooses).  Raises Skip with the reason when it cannot run here."""
+    """Everything needed to call and time `impl` on `case`: a native rung through `door`, by default
+    torch (on the CPU pybind11 with numpy when the torch door has no CPU kernels).  Raises Skip with
+    the reason when it cannot run here."""
     why = impl.unavailable_reason() or ("no CUDA device" if case.device == "cuda" and not cuda_available() else None)
     if not why and impl.native:
-        door, why = ((door, door_refusal(door, case.device, fds)) if door else
-                     native_front_door(case.device, bool(master) and is_torch(master[0]), fds))
+        auto = door is None
+        door = door or ("pybind" if case.device == "cpu" and door_refusal("torch", "cpu", fds) else "torch")
+        why = door_refusal(door, case.device, fds)
+        why = f"no front door for native CPU rungs ({why})" if why and auto and door == "pybind" else why
     elif not why and impl.fn is None:
         why = "registry entry has no callable"
     if why:
@@ -174,16 +159,12 @@ def prepare(impl, case: Case, master: list, flush: bool = True, fds: Optional[di
     def call():
         return fn(*arrays, **kw)
     if case.device == "cpu":
-        return Prepared(call, door, backend, WallClock(), noop, arrays)
+        return Prepared(call, door, backend, WallClock(), noop)
     if door != "tf":
-        return Prepared(call, door, backend, CudaEvents(flush=flush), torch_cuda_sync, arrays)
+        return Prepared(call, door, backend, CudaEvents(flush=flush), torch_cuda_sync)
     # TensorFlow runs on a stream we cannot record events on: flush, sync, wall clock, sync
     import tensorflow as tf
     sync_devices = getattr(getattr(tf.test, "experimental", None), "sync_devices", None)
-    last: dict = {}
-
-    def tf_call():   # keeps its output: fetching it is the sync of a TensorFlow without sync_devices
-        last["out"] = call()
-        return last["out"]
-    return Prepared(tf_call, door, backend, WallClock(flush=flush, name="wall_sync"),
-                    sync_devices or (lambda: last.get("out") is not None and last["out"].numpy()), arrays)
+    if sync_devices is None:
+        raise Skip("timing TensorFlow on a GPU needs tf.test.experimental.sync_devices (TensorFlow 2.12+)")
+    return Prepared(call, door, backend, WallClock(flush=flush, name="wall_sync"), sync_devices)
