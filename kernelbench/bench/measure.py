@@ -38,7 +38,8 @@ def median_ci(samples: Sequence[float], z: float = 1.96) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class Stats:
-    """Summary of repeated timings, in seconds."""
+    """Summary of repeated timings, in seconds; rel_iqr is IQR / median, rel_ci the half-width of the
+    median's confidence interval / median; noisy: rel_iqr above NOISE_THRESHOLD."""
     median: float
     q1: float
     q3: float
@@ -49,22 +50,12 @@ class Stats:
     n: int
     ci_lo: float
     ci_hi: float
-
-    @property
-    def rel_iqr(self) -> float:
-        return self.iqr / self.median if self.median > 0 else math.inf
-
-    @property
-    def rel_ci(self) -> float:
-        """Half-width of the median's confidence interval, relative to the median."""
-        return (self.ci_hi - self.ci_lo) / (2.0 * self.median) if self.median > 0 else math.inf
-
-    @property
-    def noisy(self) -> bool:
-        return self.rel_iqr > NOISE_THRESHOLD
+    rel_iqr: float
+    rel_ci: float
+    noisy: bool
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "rel_iqr": self.rel_iqr}
+        return {k: v for k, v in asdict(self).items() if k not in ("rel_ci", "noisy")}
 
 
 def summarize(samples: Sequence[float]) -> Stats:
@@ -72,8 +63,10 @@ def summarize(samples: Sequence[float]) -> Stats:
         raise ValueError("summarize: no samples")
     x = np.asarray(samples, dtype=float)
     q1, med, q3 = (float(v) for v in np.quantile(x, (0.25, 0.5, 0.75)))
-    lo, hi = median_ci(x)
-    return Stats(med, q1, q3, q3 - q1, float(x.min()), float(x.max()), float(x.mean()), len(x), float(lo), float(hi))
+    lo, hi = (float(v) for v in median_ci(x))
+    rel_iqr, rel_ci = ((q3 - q1) / med, (hi - lo) / (2.0 * med)) if med > 0 else (math.inf, math.inf)
+    return Stats(med, q1, q3, q3 - q1, float(x.min()), float(x.max()), float(x.mean()), len(x), lo, hi,
+                 rel_iqr, rel_ci, rel_iqr > NOISE_THRESHOLD)
 
 
 def median(samples: Sequence[float]) -> float:
@@ -300,10 +293,9 @@ def thread_info() -> dict:
     info = {"os_cpu_count": os.cpu_count(), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
             "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS"),
             "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None}
-    if "torch" in sys.modules:
-        info["torch"] = sys.modules["torch"].get_num_threads()
-    try:
-        info["numba"] = sys.modules["numba"].get_num_threads()
-    except Exception:  # noqa: BLE001 - no numba imported, or no threading layer yet
-        pass
+    for name in ("torch", "numba"):      # the thread pools of the frameworks imported
+        try:
+            info[name] = sys.modules[name].get_num_threads()
+        except Exception:  # noqa: BLE001 - not imported, or numba without a threading layer yet
+            pass
     return info
