@@ -141,10 +141,7 @@ def environment() -> dict:
     """kernelbench.info.collect(); if it fails, the platform and the reason, so the run goes on."""
     try:
         from .. import info
-        env = info.collect()
-        if isinstance(env, dict):
-            return env
-        raise TypeError(f"info.collect() returned a {type(env).__name__}")
+        return dict(info.collect())
     except Exception as exc:  # noqa: BLE001 - the run must not depend on it
         return {"platform": platform.platform(), "versions": {"python": platform.python_version()},
                 "info_error": f"{type(exc).__name__}: {exc}"}
