@@ -195,7 +195,7 @@ def fp64_result(op: str, inputs: list, variant: Optional[str] = None, dim=None, 
 
 class Reference(NamedTuple):
     value: Any               # fp64 result (argmax / argmin: the max / min values)
-    tol: Any                 # elementwise or scalar tolerance (same namespace)
+    tol: Any                 # the tolerance of each element (same shape and namespace)
 
 
 def reference(case: Case, inputs: list) -> Reference:
