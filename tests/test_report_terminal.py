@@ -9,7 +9,7 @@ from rich.console import Console
 from kernelbench import cli
 from kernelbench.bench import analysis
 from kernelbench.report import model, terminal as con
-from kernelbench.report.fmt import fmt_time
+from kernelbench.report.model import fmt_time
 from kernelbench.bench.results import read
 
 ROOT = Path(__file__).resolve().parents[1]

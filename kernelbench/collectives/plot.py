@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..bench import analysis
-from ..report.fmt import fmt_num, fmt_time
+from ..report.model import fmt_num, fmt_time
 from ..report.plots import _save, plt, slug
 from .table import groups
 

@@ -8,7 +8,7 @@ from typing import Optional
 from rich import box
 from rich.table import Table
 
-from ..report.fmt import fmt_num, fmt_time
+from ..report.model import fmt_num, fmt_time
 
 FIELDS = (("median_s", "time", "floor_s"), ("algbw_gbps", "algbw GB/s", None), ("busbw_gbps", "busbw GB/s", "ceiling_gbps"))
 

@@ -15,7 +15,7 @@ from ..bench import analysis
 from ..bench.measure import mann_whitney_p
 from ..bench.results import environment_summary, read
 from . import model, terminal
-from .fmt import fmt_pct, fmt_time
+from .model import fmt_pct, fmt_time
 
 ALPHA = 0.01
 HARDWARE = ("CPU model", "GPU", "threads")

@@ -15,8 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from ..bench import analysis  # noqa: E402
 from ..registry.core import LAYERS  # noqa: E402
-from .fmt import METRIC_UNIT, fmt_pct, fmt_time  # noqa: E402
-from .model import first  # noqa: E402
+from .model import METRIC_UNIT, first, fmt_pct, fmt_time  # noqa: E402
 
 LAYER_COLORS = {
     "handwritten-cuda": "#1f77b4", "numba": "#ff7f0e", "cupy-nvrtc": "#9467bd", "vendor-library": "#2ca02c",
@@ -140,30 +139,23 @@ def roofline(entries: list, peaks: dict, device: str, out_dir: Path, dtype: str 
                     ls=style, label=label)
     if fpk:
         ax.axhline(fpk / 1e9, color="#555", lw=0.8, ls="--", label=f"{dtype} peak {fpk / 1e12:.3g} TFLOP/s")
-    markers = {"matmul": "o", "reduce": "s", "softmax": "^", "log_softmax": "v", "l2norm": "D"}
-    best, seen = {}, set()     # labels: in each cluster of intensity, the best point of each layer
+    markers, best = {"matmul": "o", "reduce": "s", "softmax": "^", "log_softmax": "v", "l2norm": "D"}, {}
     for e in rows:
         gf, color, cached = e["flops"] / e["median_s"] / 1e9, LAYER_COLORS.get(e["layer"], "#333"), \
             e.get("peak_level") == "cache"
         ax.scatter(e["intensity"], gf, marker=markers.get(e["op"], "o"), s=28, color="none" if cached else color,
-                   label=None if e["layer"] in seen else e["layer"], edgecolors=color if cached else "k",
+                   label=None if e["layer"] in best else e["layer"], edgecolors=color if cached else "k",
                    linewidths=1.0 if cached else 0.3)
-        seen.add(e["layer"])
-        k = (round(math.log10(e["intensity"]) * 2), e["layer"])
-        if k not in best or gf > best[k][1]:
-            best[k] = (e, gf)
-    per_cluster: dict = {}
-    for (cl, _), (e, gf) in sorted(best.items(), key=lambda kv: -kv[1][1]):
-        per_cluster[cl] = n = per_cluster.get(cl, -1) + 1
-        ax.annotate(f"{e['impl']} ({e['op']})", (e["intensity"], gf), xytext=(6, 8 - 9 * n), textcoords="offset points",
-                    fontsize=6, color=LAYER_COLORS.get(e["layer"], "#333"),
-                    arrowprops=dict(arrowstyle="-", lw=0.3, color="#999"))
+        best[e["layer"]] = max(best.get(e["layer"], (0, e)), (gf, e), key=lambda b: b[0])
+    for gf, e in best.values():   # labelled: the best point of each layer
+        ax.annotate(f"{e['impl']} ({e['op']})", (e["intensity"], gf), xytext=(6, 6), textcoords="offset points",
+                    fontsize=6, color=LAYER_COLORS.get(e["layer"], "#333"))
     if any(e.get("peak_level") == "cache" for e in rows):
         ax.text(0.01, 0.01, "hollow: data fits in cache (may sit above the DRAM roof)", transform=ax.transAxes,
                 fontsize=7, color="#555")
     roofline_axes(ax, "arithmetic intensity (FLOP / byte, ideal traffic)", "achieved GFLOP/s")
     ax.set_title(f"roofline · {p.get('name', device)} · {dtype}  (o matmul, s reduce, ^ softmax, v log_softmax, "
-                 f"D l2norm; labelled: the best of each layer per intensity)", fontsize=8)
+                 f"D l2norm; labelled: the best of each layer)", fontsize=8)
     return _save(fig, out_dir / f"roofline_{device}_{dtype}.png")
 
 
