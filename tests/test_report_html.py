@@ -38,7 +38,7 @@ def test_report_page_and_plots(report):
     html = page.read_text()
     names = sorted(p.name for p in out.glob("*.png"))
     for prefix in ("ladder_matmul_cpu", "ladder_matmul_cuda", "sweep_sum", "roofline_cpu", "roofline_cuda",
-                   "layers_cpu", "bound_roofline_matmul_", "bound_roofline_reduce_"):
+                   "bound_roofline_matmul_", "bound_roofline_reduce_"):
         assert any(n.startswith(prefix) for n in names), (prefix, names)
     links = re.findall(r'<img alt="[^"]+" src="([^"]+\.png)">', html)
     assert sorted(links) == names                          # every plot linked once, none embedded
@@ -48,6 +48,7 @@ def test_report_page_and_plots(report):
     assert "FAILED" in html and "crossover" in html.lower() or "GPU faster" in html
     assert "100,000" in html                               # the synthetic crossover
     assert "<h3>overhead · per-call cost at tiny sizes</h3>" in html   # the overhead table (no chart)
+    assert "<h3>layers · the best rung of each layer, per case</h3>" in html   # the layers table (no chart)
     assert "<script" not in html                           # nothing external to load
 
 
@@ -79,4 +80,3 @@ def test_each_plot_returns_none_without_data(tmp_path):
     assert plots.ladder_bars([], tmp_path) is None
     assert plots.sweep_plot([], "sum", "float32", tmp_path) is None
     assert plots.roofline([], {}, "cpu", tmp_path) is None
-    assert plots.layers_chart([], "cpu", tmp_path) is None

@@ -60,8 +60,7 @@ def _section(data: dict, d: Path) -> str:
             "(time ratio) and % of the device peak. FAILED rungs are never ranked.</p>")
         for es in ladder.values():
             add(_table(model.case(es)), plots.ladder_bars(es, d))
-        add("<h2>layers</h2><p>The best rung of each layer, per case.</p>",
-            *(plots.layers_chart(entries, dev, d) for dev in sorted({es[0]["device"] for es in ladder.values()})))
+        add(_table(model.layers(entries)))
     series = analysis.sweep_series(entries)
     if series:
         cx = (data.get("analysis") or {}).get("crossovers") or analysis.crossovers(entries)
@@ -71,10 +70,7 @@ def _section(data: dict, d: Path) -> str:
             add(plots.sweep_plot(entries, s, dt, d), _table(model.sweep(entries, s, dt)))
     if shapes:
         add("<h2>shapes</h2><p>Irregular, skinny, batched and transposed problems: the best rung of each layer per "
-            "shape, then every rung.</p>",
-            *(plots.layers_chart(entries, dev, d, suite="shapes", ops=ops)
-              for dev in sorted({es[0]["device"] for es in shapes.values()})
-              for ops in (("matmul",), ("reduce",), ("softmax", "log_softmax", "l2norm"))),
+            "shape, then every rung.</p>", _table(model.layers(entries, "shapes")),
             *(_table(model.case(es)) for es in shapes.values()))
     timed = [e for e in entries if analysis.ok(e) and e.get("suite") in ("ladder", "shapes")]
     if timed:

@@ -140,12 +140,12 @@ def sweep(entries: list, series: str, dtype: str) -> Table:
     return t
 
 
-def layers(entries: list) -> Optional[Table]:
-    """The best rung of each layer, per case of the ladder."""
-    per = analysis.best_per_layer(entries)
+def layers(entries: list, suite: str = "ladder") -> Optional[Table]:
+    """The best rung of each layer, per case of `suite`."""
+    per = analysis.best_per_layer(entries, suite)
     heads = ["case", "layer", "best rung", "time", "throughput", "% peak", "% lib"]
-    t = Table("layers · the best rung of each layer, per case", heads, set(heads[3:]),
-              drop=("% peak", "throughput", "layer"), flex=("case", 16))
+    t = Table("layers · the best rung of each layer, per case" + f" of {suite}" * (suite != "ladder"), heads,
+              set(heads[3:]), drop=("% peak", "throughput", "layer"), flex=("case", 16))
     for best in per.values():
         for n, (layer, e) in enumerate(best.items()):
             t.rows.append([Cell("" if n else f"{e['label']} · {e['dtype']} · {e['device']}"), Cell(layer), rung(e),

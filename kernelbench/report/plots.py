@@ -1,5 +1,5 @@
 """The report's plots (matplotlib, Agg backend): ladder bars, the sweep with its crossover, the
-roofline, the layers chart.  Each returns its PNG's path (None: no data)."""
+roofline.  Each returns its PNG's path (None: no data)."""
 from __future__ import annotations
 
 import math
@@ -34,11 +34,6 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def _layer_legend(ax, layers, **kw) -> None:
-    if layers:
-        ax.legend([plt.Rectangle((0, 0), 1, 1, color=LAYER_COLORS[x]) for x in layers], layers, fontsize=7, **kw)
-
-
 def ladder_bars(entries: list, out_dir: Path) -> Optional[Path]:
     """One case: a bar per rung of its time per call (log axis: the rungs span four orders of magnitude),
     labelled with the time, % of the library rung and what the rung adds; FAILED / error / skipped
@@ -69,7 +64,9 @@ def ladder_bars(entries: list, out_dir: Path) -> Optional[Path]:
     ax.grid(axis="x", which="major", alpha=0.3)
     fig.suptitle(f"{e0['label']} · {e0['dtype']} · {e0['device']}", fontsize=11)
     ax.set_title(f"library: {lib or 'none measured'}   peak: {peak or 'unknown'}", fontsize=7, color="#555")
-    _layer_legend(ax, [x for x in LAYERS if any(e.get("layer") == x for e in entries)], loc="lower right")
+    layers = [x for x in LAYERS if any(e.get("layer") == x for e in entries)]
+    ax.legend([plt.Rectangle((0, 0), 1, 1, color=LAYER_COLORS[x]) for x in layers], layers, fontsize=7,
+              loc="lower right")
     return _save(fig, out_dir / f"ladder_{slug(e0['key'])}.png")
 
 
@@ -157,31 +154,3 @@ def roofline(entries: list, peaks: dict, device: str, out_dir: Path, dtype: str 
     ax.set_title(f"roofline · {p.get('name', device)} · {dtype}  (o matmul, s reduce, ^ softmax, v log_softmax, "
                  f"D l2norm; labelled: the best of each layer)", fontsize=8)
     return _save(fig, out_dir / f"roofline_{device}_{dtype}.png")
-
-
-def layers_chart(entries: list, device: str, out_dir: Path, suite: str = "ladder",
-                 ops: Optional[tuple] = None) -> Optional[Path]:
-    """Per case of `suite` on one device (and `ops`): the best rung of each layer as % of the library rung."""
-    per = [v for v in analysis.best_per_layer(entries, suite).values()
-           if next(iter(v.values()))["device"] == device and (ops is None or next(iter(v.values()))["op"] in ops)]
-    if not per:
-        return None
-    layers = [x for x in analysis.layer_order(device) if any(x in v for v in per)]
-    width = 0.8 / len(layers)
-    fig, ax = plt.subplots(figsize=(max(7, 1.6 * len(per) + 3), 5.2))
-    for ci, best in enumerate(per):
-        for li, e in ((li, best[x]) for li, x in enumerate(layers) if x in best):
-            x, v = ci - 0.4 + width * (li + 0.5), e.get("pct_library") or 0
-            ax.bar(x, v, width=width * 0.95, color=LAYER_COLORS.get(e["layer"]))
-            ax.text(x, v + 1, e["impl"], rotation=90, fontsize=6, ha="center", va="bottom")
-    ax.axhline(100, color="#2ca02c", ls=":", lw=1)
-    ax.set_xticks(range(len(per)))
-    firsts = [next(iter(b.values())) for b in per]
-    ax.set_xticklabels([textwrap.fill(f"{e['label']} · {e['dtype']}", 16) for e in firsts], fontsize=7)
-    ax.set_ylabel("speed, % of the library rung\n(library time / rung time; higher is faster)")
-    _layer_legend(ax, layers, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax.set_title(f"{suite} · best rung of each layer · {device}", fontsize=10)
-    ax.grid(axis="y", alpha=0.3)
-    ax.set_ylim(0, max([100] + [e.get("pct_library") or 0 for b in per for e in b.values()]) * 1.35)
-    name = ("layers" if suite == "ladder" else f"{suite}_layers") + ("_" + "_".join(ops) if ops is not None else "")
-    return _save(fig, out_dir / f"{name}_{device}.png")

@@ -58,8 +58,8 @@ def case_table(entries: list, width: Optional[int] = None):
 
 def print_summaries(entries: list, console) -> None:
     """The tables after the per-case ones: the sweep pivots, the layers view, the overhead table."""
-    for t in [model.sweep(entries, *k) for k in analysis.sweep_series(entries)] + [
-            model.layers(entries) if any(e.get("suite") == "ladder" for e in entries) else None, model.overhead(entries)]:
+    for t in [model.sweep(entries, *k) for k in analysis.sweep_series(entries)] + [model.layers(entries),
+                                                                                   model.overhead(entries)]:
         if t is not None:
             console.print(render(t, console.width))
 
