@@ -137,7 +137,7 @@ def cmd_run(args) -> int:
         _fail(f"--out: {exc}")
     code, _ = run(suites, sel, out=str(out) if out else None, argv=["kernelbench"] + sys.argv[1:], console=_console(),
                   report_dir=args.report_dir, make_report=not args.no_report,
-                  keep_samples="all" if args.samples else True)
+                  all_samples=args.samples)
     return code
 
 

@@ -182,7 +182,7 @@ def test_cpu_rungs_are_timed_again_round_robin():
     from dataclasses import replace
     budget = replace(FAST, interleave_s=0.05, min_rounds=4, max_rounds=6, turn_warmup_s=0.004,
                      turn_measure_s=0.004, quiesce_max_s=0.01)
-    r = Runner(peaks={}, fds=FDS, keep_samples="all")
+    r = Runner(peaks={}, fds=FDS, all_samples=True)
     out = r.run_group(group([SLOW, WRONG, LIB], budget=budget))
     by = {e["impl"]: e for e in out}
     for name in ("slow_ours", "lib_numpy"):

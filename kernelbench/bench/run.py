@@ -35,8 +35,7 @@ PROBE_RULE = StopRule(min_reps=3, max_reps=7, budget_s=0.5, target_rel_ci=None, 
 
 
 def _err_text(exc: BaseException) -> str:
-    msg = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {msg[0] if msg else ''}"[:300]
+    return f"{type(exc).__name__}: {next(iter(str(exc).strip().splitlines()), '')}"[:300]
 
 
 @contextmanager
@@ -89,16 +88,15 @@ def fill_figures(e: dict, case: Case, peaks: dict) -> None:
 
 
 class Runner:
-    """Runs groups and overhead items; collects entries into `self.entries` as it goes.  `step(text,
-    advance)` reports progress; `on_group_done(group, entries)` is called after each group."""
+    """Runs groups and overhead items into `self.entries`; `step(text, advance)` reports progress,
+    `on_group_done(group, entries)` follows each group; all_samples keeps every round-robin call too."""
 
     def __init__(self, peaks: dict, step: Callable = lambda text, advance=0: None,
-                 on_group_done: Optional[Callable] = None, keep_samples=True, fds: Optional[dict] = None):
+                 on_group_done: Optional[Callable] = None, all_samples: bool = False, fds: Optional[dict] = None):
         self.peaks, self.step, self.on_group_done, self.fds = peaks, step, on_group_done, fds
-        self.keep_samples = keep_samples   # True: the solo samples; "all": also every round-robin call
+        self.all_samples = all_samples
         self.entries: list = []
-        self.history: dict = {}            # (op, impl, device, series) -> (flops, seconds): sweep estimates
-        self.scaled_refs_done: set = set()
+        self.history: dict = {}   # (impl, device, series) -> (flops, seconds of a call): the sweep's estimates
 
     def run_group(self, g: Group) -> list:
         """The group's case, then the rungs too slow for it at their smaller size beside the library."""
@@ -107,10 +105,8 @@ class Runner:
             small = g.case.scaled(PROBE_FACTOR, note=f"{', '.join(i.name for i in slow)}: too slow at "
                                   f"{g.case.shape_str} (> {g.budget.max_call_s:g} s per call), measured here "
                                   "beside the library rungs")
-            if small.key not in self.scaled_refs_done:
-                self.scaled_refs_done.add(small.key)
-                slow += [i for i in g.impls if i.name in g.references and all(i is not j for j in slow)]
-            out += self._run_case(g, small, slow, main=False)[0]
+            refs = [i for i in g.impls if i.name in g.references and all(i is not j for j in slow)]
+            out += self._run_case(g, small, slow + refs, main=False)[0]
         analysis.apply_library_ratios(out)
         if self.on_group_done:
             self.on_group_done(g, out)
@@ -121,7 +117,6 @@ class Runner:
         estimated on the group's own case only)."""
         out, too_slow, timed_rungs = [], [], []
         where = f"{g.suite} · {case.label}"
-        self.step(f"{where} · inputs")
         master = ref = None
         setup: dict = {}
         with recorded(setup, "inputs / reference: "):
@@ -141,6 +136,8 @@ class Runner:
                 too_slow.append(impl)
             elif not e["status"]:
                 prep = self._measure(g, case, impl, master, ref, e)
+                if g.series and e["first_call_s"]:   # the next size's estimate (also from a wrong answer)
+                    self.history[(impl.name, case.device, g.series)] = (case.flops, e["median_s"] or e["first_call_s"])
                 if prep is not None and g.budget.interleave_s and case.device == "cpu":
                     timed_rungs.append((e, prep))
             self.step(f"{where} · {impl.name}", int(main))
@@ -160,8 +157,7 @@ class Runner:
         or a probe of a handwritten matmul rung at 1/PROBE_FACTOR of every dim); True when it is to be
         measured at the probe's size instead (the ladder's rule)."""
         t_est = t_small = None
-        hkey = (case.op, impl.name, case.device, g.series)
-        small = case.scaled(PROBE_FACTOR)
+        hkey, small = (impl.name, case.device, g.series), case.scaled(PROBE_FACTOR)
         with recorded(e):
             if g.series and hkey in self.history:
                 flops, t = self.history[hkey]
@@ -211,19 +207,13 @@ class Runner:
             quiesce(max_wait_s=g.budget.cooldown_s)
         timing = None
         with recorded(e, trace=True):
-            ok = self._verify(case, prep, master, ref, e)
-            if g.series:   # even a wrong answer tells how long the next size would take
-                self.history[(case.op, impl.name, case.device, g.series)] = (case.flops, e["first_call_s"])
-            if ok:
+            if self._verify(case, prep, master, ref, e):
                 timing = measure(prep.call, prep.sync, g.budget.rule(), prep.clock, g.budget.warmup_s, min_warmup=1)
         if timing is None:
             return None
         e.update({"status": "ok", **_stat_fields(timing.stats, "solo"), "timing": timing.to_dict(keep_samples=False)})
-        if self.keep_samples:
-            e["timing"]["samples"] = _compact(timing.seconds)
+        e["timing"]["samples"] = _compact(timing.seconds)
         fill_figures(e, case, self.peaks)
-        if g.series:
-            self.history[(case.op, impl.name, case.device, g.series)] = (case.flops, e["median_s"])
         return prep
 
     def _interleave(self, g: Group, case: Case, entries: list, timed_rungs: list) -> None:
@@ -264,7 +254,7 @@ class Runner:
                   "quiesce_median_s": median([q["waited_s"] for _, q in ts]),
                   "quiesce_unsettled": sum(1 for _, q in ts if q["settled"] is False),
                   "turn_medians": _compact(per_turn), "machine_busy": busy, **st.to_dict()}
-            if self.keep_samples == "all":
+            if self.all_samples:
                 rr["samples"] = [_compact(t.seconds) for t, _ in ts]
             e["timing"] = {**e["timing"], "round_robin": rr}
             if busy is not None:
@@ -318,7 +308,7 @@ def measure_peaks(devices: list, quick: bool, console: Console) -> dict:
 
 def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[list] = None,
         console: Optional[Console] = None, report_dir: Optional[str] = None, make_report: bool = True,
-        keep_samples=True) -> tuple[int, Optional[Path]]:
+        all_samples: bool = False) -> tuple[int, Optional[Path]]:
     """Returns (exit code: 3 when a rung FAILED or raised, 130 interrupted; result path)."""
     console = console or Console()
     load = MachineLoad().start()        # also the run's clock
@@ -354,8 +344,7 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
 
     def step(text: str, advance: int = 0) -> None:
         progress.update(task, description=text, advance=advance)
-    runner = Runner(data["peaks"], step=step, on_group_done=on_group_done, keep_samples=keep_samples,
-                    fds=data["frontdoors"])
+    runner = Runner(data["peaks"], step, on_group_done, all_samples, fds=data["frontdoors"])
     interrupted = False
     from ..rungs.frameworks import measurement_state
     with progress, measurement_state():   # TF32 off, Dynamo limits up -- and all restored after the run
