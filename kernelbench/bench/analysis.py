@@ -52,8 +52,7 @@ def fastest(entries, key: Callable) -> dict:
 
 
 def choose_reference(group: list) -> Optional[str]:
-    """The one library rung of a table: among the candidates (preferred patterns first, then in
-    the candidates' order), the one timed in the most of the table's cases."""
+    """The table's library rung: the candidate timed in most cases (preferred patterns first, then listed order)."""
     cands = list(OrderedDict.fromkeys(c for e in group for c in e.get("library_candidates") or []))
     preferred = next((tuple(e["library_preferred"]) for e in group if e.get("library_preferred")), ())
     timed = defaultdict(int)
@@ -64,8 +63,7 @@ def choose_reference(group: list) -> Optional[str]:
 
 
 def apply_library_ratios(entries: list) -> None:
-    """Set pct_library / library_ref on every entry: one library rung per table (suite, op, variant,
-    device, dtype, series), the same in every case of it, so "% of library" compares like with like."""
+    """pct_library / library_ref of every entry: one library rung per table, the same in each of its cases."""
     table_keys = ("suite", "op", "variant", "device", "dtype", "series")
     tables = grouped(entries, lambda e: tuple(map(e.get, table_keys)), lambda e: e.get("suite") != "overhead")
     for group in tables.values():
@@ -112,8 +110,7 @@ def stalled_turns(e) -> int:
 
 
 def non_monotone(entries: list, slack: float = 1.3) -> list:
-    """[(smaller, larger)] sweep points where a rung took `slack` times less time on the larger problem
-    (more work cannot take much less time: a measurement artefact)."""
+    """[(smaller, larger)] sweep points where a rung took `slack` times less time on more work (an artefact)."""
     lines = grouped(entries, lambda e: (e.get("series"), e["impl"], e["device"], e["dtype"]),
                     lambda e: e.get("suite") == "sweep" and ok(e))
     out = []
@@ -128,8 +125,7 @@ def disagreements(entries: list) -> list:
 
 
 def apply_measured_peaks(entries: list, peaks: dict) -> None:
-    """Best library GEMM per device and dtype -> peaks[dev]["measured"]["library_flops"]; then
-    pct_measured_peak on every entry (matmul: vs that GEMM; others: vs the measured bandwidth)."""
+    """peaks[dev]["measured"]["library_flops"] (best library GEMM per dtype), then every pct_measured_peak."""
     best: dict = defaultdict(dict)
     for e in entries:
         if (ok(e) and e["op"] == "matmul" and e.get("metric") == "tflops" and e.get("tflops") is not None
@@ -159,8 +155,7 @@ def sweep_series(entries: list) -> list:
 
 
 def crossovers(entries: list) -> list:
-    """Per sweep series: the smallest size from which the fastest GPU rung beats the fastest CPU rung
-    at every larger size measured on both (None when the GPU never wins or there is no GPU)."""
+    """Per sweep series and dtype: the size from which on the GPU's fastest rung beats the CPU's (None: never)."""
     best = fastest([e for e in entries if e.get("suite") == "sweep"],
                    lambda e: (e.get("series"), e["dtype"], e["device"], e.get("size")))
     res = []

@@ -17,10 +17,8 @@ from ..bench import analysis  # noqa: E402
 from ..registry.core import LAYERS  # noqa: E402
 from .model import METRIC_UNIT, first, fmt_pct, fmt_time  # noqa: E402
 
-LAYER_COLORS = {
-    "handwritten-cuda": "#1f77b4", "numba": "#ff7f0e", "cupy-nvrtc": "#9467bd", "vendor-library": "#2ca02c",
-    "framework": "#7f7f7f", "compiler": "#17becf", "cpu": "#8c564b",
-}
+LAYER_COLORS = {"handwritten-cuda": "#1f77b4", "numba": "#ff7f0e", "cupy-nvrtc": "#9467bd", "vendor-library": "#2ca02c",
+                "framework": "#7f7f7f", "compiler": "#17becf", "cpu": "#8c564b"}
 
 
 def slug(s: str) -> str:
@@ -54,12 +52,10 @@ def ladder_bars(entries: list, out_dir: Path) -> Optional[Path]:
         ax.text(1.01, y, f"{txt} — {textwrap.shorten(e.get('adds') or '', 90, placeholder='…')}", va="center",
                 fontsize=7, transform=ax.get_yaxis_transform(),   # right of the axes
                 color="k" if t else "#c00000" if st in ("failed", "error") else "#888888")
-    ax.set_xscale("log")
-    ax.set_xlim(lo, hi * 1.5)         # the axis spans the data; the labels sit to its right
+    ax.set(xscale="log", xlim=(lo, hi * 1.5),         # the axis spans the data; the labels sit to its right
+           xlabel="time per call (s, log scale; shorter is better)")
     fig.subplots_adjust(left=0.2, right=0.5)
-    ax.set_xlabel("time per call (s, log scale; shorter is better)")
-    ax.set_yticks(range(len(entries)))
-    ax.set_yticklabels([e["impl"] + (" (ref)" if lib and e["impl"] == lib else "") for e in entries], fontsize=8)
+    ax.set_yticks(range(len(entries)), [e["impl"] + " (ref)" * (e["impl"] == lib) for e in entries], fontsize=8)
     ax.invert_yaxis()
     ax.grid(axis="x", which="major", alpha=0.3)
     fig.suptitle(f"{e0['label']} · {e0['dtype']} · {e0['device']}", fontsize=11)
@@ -90,9 +86,8 @@ def sweep_plot(entries: list, series: str, dtype: str, out_dir: Path) -> Optiona
     for ax, ylabel in ((ax1, "time per call (s)"), (ax2, METRIC_UNIT[rows[0].get("metric") or "gbps"])):
         roofline_axes(ax, "elements" if series == "sum" else "N (N x N x N)", ylabel, "best" if ax is ax2 else None)
         if len(sizes) <= 12:
-            ax.set_xticks(sizes)
-            ax.set_xticklabels([f"1e{round(math.log10(s))}" if s >= 1000 and math.log10(s).is_integer() else f"{s:,}"
-                                for s in sizes], fontsize=8)
+            ax.set_xticks(sizes, [f"1e{round(math.log10(s))}" if s >= 1000 and math.log10(s).is_integer() else f"{s:,}"
+                                  for s in sizes], fontsize=8, minor=False)
             ax.minorticks_off()
     cx = next((c for c in analysis.crossovers(entries) if c["series"] == series and c["dtype"] == dtype), None)
     if cx and cx["crossover_size"]:
@@ -107,10 +102,7 @@ def sweep_plot(entries: list, series: str, dtype: str, out_dir: Path) -> Optiona
 
 def roofline_axes(ax, xlabel: str, ylabel: str, legend: Optional[str] = "lower right") -> None:
     """Log-log axes, grid and legend (the measured roofline, the sweep, the bound's roofline in explain/)."""
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel)
     ax.grid(True, which="both", alpha=0.25)
     if legend:
         ax.legend(fontsize=7, loc=legend)
