@@ -10,10 +10,11 @@ from kernelbench.bench import analysis, results
 from kernelbench.bench import run as runmod
 from kernelbench.bench.run import Runner
 from kernelbench.bench.cases import Case
+from kernelbench.bench.measure import StopRule
 from kernelbench.bench.suites import Budget, Group, Selection, applicable, parse_sizes
 from kernelbench.registry.core import REDUCE_OPS, Impl
 
-FAST = Budget(warmup_s=0.0, measure_s=0.02, min_reps=3, max_reps=10, target_rel_ci=0.05, max_call_s=5.0)
+FAST = Budget(0.0, StopRule(min_reps=3, max_reps=10, budget_s=0.02, target_rel_ci=0.05), max_call_s=5.0)
 F32 = ("float32", "float64")
 
 
@@ -88,7 +89,7 @@ def test_too_slow_rungs_are_measured_at_a_smaller_size():
         time.sleep(1e-3 * (a.shape[0] / 32) ** 3)     # 1 ms at 32^3, 64 ms at 128^3
         return a @ b
     slow = fake("cubic_ours", very_slow, layer="numba")   # a handwritten layer: probed first
-    budget = Budget(warmup_s=0.0, measure_s=0.01, min_reps=2, max_reps=3, target_rel_ci=0.5, max_call_s=0.03)
+    budget = Budget(0.0, StopRule(min_reps=2, max_reps=3, budget_s=0.01, target_rel_ci=0.5), max_call_s=0.03)
     r = Runner(peaks={}, fds=FDS)
     out = r.run_group(group([slow, LIB], case=Case("matmul", "cpu", "float32", (128, 128, 128)), budget=budget))
     by = {(e["impl"], e["key"]): e for e in out}
@@ -191,7 +192,7 @@ def test_cpu_rungs_are_timed_again_round_robin():
         rounds = rr["rounds"]
         assert 4 <= rounds <= 6 and e["n"] == rounds and len(rr["turn_medians"]) == rounds
         assert len(rr["samples"]) == rounds and rr["calls_kept"] >= rounds and rr["warmup_calls"] >= rounds
-        assert e["solo"]["n"] >= FAST.min_reps and e["median_s"] == rr["median"] and e["figure"] == "round-robin"
+        assert e["solo"]["n"] >= FAST.rule.min_reps and e["median_s"] == rr["median"] and e["figure"] == "round-robin"
         m = e["methods"]   # the verdict follows from the recorded figures (whatever the machine's noise)
         assert m["solo_s"] == e["solo"]["median_s"] and m["round_robin_s"] == e["median_s"]
         within = abs(math.log(m["ratio"])) <= math.log1p(m["tolerance"])
@@ -226,7 +227,7 @@ def test_probe_is_the_median_of_several_calls():
         time.sleep(0.05 if calls["n"] == 2 else 1e-3 * (a.shape[0] / 32) ** 3)
         return a @ b
     impl = fake("stall_ours", stalls_once, layer="numba")
-    budget = Budget(warmup_s=0.0, measure_s=0.01, min_reps=2, max_reps=3, target_rel_ci=0.5, max_call_s=0.3)
+    budget = Budget(0.0, StopRule(min_reps=2, max_reps=3, budget_s=0.01, target_rel_ci=0.5), max_call_s=0.3)
     out = Runner(peaks={}, fds=FDS).run_group(group([impl], case=Case("matmul", "cpu", "float32", (128, 128, 128)),
                                                     budget=budget, too_slow="skip"))
     # 1 ms at 32^3 -> est. 64 ms x 1.5 at 128^3 (< 0.3 s); one 50 ms call alone would say 4.8 s

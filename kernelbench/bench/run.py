@@ -208,7 +208,7 @@ class Runner:
         timing = None
         with recorded(e, trace=True):
             if self._verify(case, prep, master, ref, e):
-                timing = measure(prep.call, prep.sync, g.budget.rule(), prep.clock, g.budget.warmup_s, min_warmup=1)
+                timing = measure(prep.call, prep.sync, g.budget.rule, prep.clock, g.budget.warmup_s, min_warmup=1)
         if timing is None:
             return None
         e.update({"status": "ok", **_stat_fields(timing.stats, "solo"), "timing": timing.to_dict(keep_samples=False)})

@@ -28,14 +28,11 @@ QUICK_SKIP = ("compiler layer left out of --quick (compiling takes longer than t
 
 @dataclass(frozen=True)
 class Budget:
-    """How long to time a rung: warm-up, then repetitions within measure_s (StopRule); a call estimated
-    over max_call_s is scaled down or skipped.  CPU: wait cooldown_s for the previous rung's pool to
-    park, then time the case's rungs again round-robin for interleave_s (run.Runner._interleave)."""
+    """How long to time a rung: warm-up, then repetitions until `rule` stops; a call estimated over
+    max_call_s is scaled down or skipped.  CPU: wait cooldown_s for the previous rung's pool to park,
+    then time the case's rungs again round-robin for interleave_s (run.Runner._interleave)."""
     warmup_s: float
-    measure_s: float
-    min_reps: int
-    max_reps: int
-    target_rel_ci: float
+    rule: StopRule
     max_call_s: float
     cooldown_s: float = 0.0
     interleave_s: float = 0.0
@@ -46,55 +43,40 @@ class Budget:
     quiesce_max_s: float = 0.3     # before a turn, wait (at most this) for other pools to park
     turn_long_call_s: float = 0.1  # a rung this slow keeps its first call (a hand-over is inside its noise)
 
-    def rule(self) -> StopRule:
-        return StopRule(min_reps=self.min_reps, max_reps=self.max_reps, budget_s=self.measure_s,
-                        target_rel_ci=self.target_rel_ci)
-
 
 BUDGETS = {
-    ("cpu", False): Budget(warmup_s=0.15, measure_s=0.8, min_reps=5, max_reps=200, target_rel_ci=0.01, max_call_s=2.0,
+    ("cpu", False): Budget(0.15, StopRule(min_reps=5, max_reps=200, budget_s=0.8, target_rel_ci=0.01), max_call_s=2.0,
                            cooldown_s=0.2, interleave_s=6.0, min_rounds=9),
-    ("cuda", False): Budget(warmup_s=0.1, measure_s=0.5, min_reps=10, max_reps=500, target_rel_ci=0.005,
+    ("cuda", False): Budget(0.1, StopRule(min_reps=10, max_reps=500, budget_s=0.5, target_rel_ci=0.005),
                             max_call_s=2.0),
-    ("cpu", True): Budget(warmup_s=0.02, measure_s=0.06, min_reps=3, max_reps=25, target_rel_ci=0.03, max_call_s=0.3,
+    ("cpu", True): Budget(0.02, StopRule(min_reps=3, max_reps=25, budget_s=0.06, target_rel_ci=0.03), max_call_s=0.3,
                           cooldown_s=0.1),
-    ("cuda", True): Budget(warmup_s=0.01, measure_s=0.05, min_reps=5, max_reps=50, target_rel_ci=0.02, max_call_s=0.3),
+    ("cuda", True): Budget(0.01, StopRule(min_reps=5, max_reps=50, budget_s=0.05, target_rel_ci=0.02), max_call_s=0.3),
 }
 SWEEP_MEASURE_S = {False: 0.25, True: 0.04}
 
-# Sizes per (device, quick): ladder [(shape, dim)] per kind of op; shapes suite [(tag, shape)].
-LADDER_SIZES = {
-    ("cuda", False): {"matmul": [((4096, 4096, 4096), None)], "rows": [((4096, 32768), None)],
-                      "reduce": [((1 << 28,), None), ((128, 4096, 4095), 1), ((16384, 4096), 1)]},
-    ("cpu", False): {"matmul": [((2048, 2048, 2048), None)], "rows": [((2048, 8192), None)],
-                     "reduce": [((1 << 26,), None), ((16, 2048, 1023), 1), ((4096, 4096), 1)]},
-    ("cuda", True): {"matmul": [((1024, 1024, 1024), None)], "rows": [((1024, 4096), None)],
-                     "reduce": [((1 << 24,), None), ((16, 1024, 1023), 1), ((1024, 4096), 1)]},
-    ("cpu", True): {"matmul": [((256, 256, 256), None)], "rows": [((256, 1024), None)],
-                    "reduce": [((1 << 20,), None), ((8, 256, 255), 1), ((256, 1024), 1)]},
-}
+# Sizes: one column per (device, quick) of COLUMNS
+COLUMNS = (("cuda", False), ("cpu", False), ("cuda", True), ("cpu", True))
+LADDER = {   # one case per op (rows: the row-wise ops); reductions whole, then along dim 1
+    "matmul": [(4096,) * 3, (2048,) * 3, (1024,) * 3, (256,) * 3],
+    "rows": [(4096, 32768), (2048, 8192), (1024, 4096), (256, 1024)],
+    "sum": [(1 << 28,), (1 << 26,), (1 << 24,), (1 << 20,)],
+    "sum dim 1 of 3": [(128, 4096, 4095), (16, 2048, 1023), (16, 1024, 1023), (8, 256, 255)],
+    "sum dim 1 of 2": [(16384, 4096), (4096, 4096), (1024, 4096), (256, 1024)]}
 SWEEP = {"reduce": {False: [10 ** e for e in range(2, 9)], True: [10 ** e for e in range(2, 7)]},
          "matmul": {False: [64, 128, 256, 512, 1024, 2048, 4096, 8192], True: [64, 128, 256]}}
 SHAPES = {   # "A transposed": A passed as the transposed view of a contiguous (K, M); B likewise
-    ("cuda", False): [("irregular", (2047, 2049, 2045)), ("tall-skinny", (65536, 128, 1024)),
-                      ("large-K", (256, 256, 262144)), ("small-K", (8192, 8192, 16)), ("batched", (64, 512, 512, 512)),
-                      ("B transposed", (2048,) * 3), ("A transposed", (2048,) * 3), ("GEMV", (8192, 1, 8192))],
-    ("cpu", False): [("irregular", (1023, 1025, 1021)), ("tall-skinny", (16384, 64, 256)),
-                     ("large-K", (128, 128, 65536)), ("small-K", (2048, 2048, 16)), ("batched", (16, 256, 256, 256)),
-                     ("B transposed", (1024,) * 3), ("A transposed", (1024,) * 3), ("GEMV", (4096, 1, 4096))],
-    ("cuda", True): [("irregular", (127, 129, 131)), ("tall-skinny", (4096, 16, 64)), ("large-K", (32, 32, 8192)),
-                     ("small-K", (512, 512, 8)), ("batched", (4, 64, 64, 64)), ("B transposed", (128,) * 3),
-                     ("A transposed", (128,) * 3), ("GEMV", (1024, 1, 1024))],
-    ("cpu", True): [("irregular", (127, 129, 131)), ("tall-skinny", (2048, 16, 64)), ("large-K", (32, 32, 4096)),
-                    ("small-K", (256, 256, 8)), ("batched", (4, 64, 64, 64)), ("B transposed", (128,) * 3),
-                    ("A transposed", (128,) * 3), ("GEMV", (512, 1, 512))],
-}
-SHAPES_REDUCE = {("cuda", False): (256, 1024, 1024), ("cpu", False): (64, 512, 512),
-                 ("cuda", True): (8, 128, 128), ("cpu", True): (8, 64, 64)}
-SHAPES_ROWS = {("cuda", False): [(262144, 128), (8192, 8192), (64, 1 << 20)],
-               ("cpu", False): [(65536, 64), (4096, 1024), (16, 1 << 18)],
-               ("cuda", True): [(4096, 32), (256, 1024), (4, 1 << 16)],
-               ("cpu", True): [(4096, 32), (256, 1024), (4, 1 << 15)]}
+    "irregular": [(2047, 2049, 2045), (1023, 1025, 1021), (127, 129, 131), (127, 129, 131)],
+    "tall-skinny": [(65536, 128, 1024), (16384, 64, 256), (4096, 16, 64), (2048, 16, 64)],
+    "large-K": [(256, 256, 262144), (128, 128, 65536), (32, 32, 8192), (32, 32, 4096)],
+    "small-K": [(8192, 8192, 16), (2048, 2048, 16), (512, 512, 8), (256, 256, 8)],
+    "batched": [(64, 512, 512, 512), (16, 256, 256, 256), (4, 64, 64, 64), (4, 64, 64, 64)],
+    "B transposed": [(2048,) * 3, (1024,) * 3, (128,) * 3, (128,) * 3],
+    "A transposed": [(2048,) * 3, (1024,) * 3, (128,) * 3, (128,) * 3],
+    "GEMV": [(8192, 1, 8192), (4096, 1, 4096), (1024, 1, 1024), (512, 1, 512)]}
+SHAPES_REDUCE = [(256, 1024, 1024), (64, 512, 512), (8, 128, 128), (8, 64, 64)]
+SHAPES_ROWS = [[(262144, 128), (8192, 8192), (64, 1 << 20)], [(65536, 64), (4096, 1024), (16, 1 << 18)],
+               [(4096, 32), (256, 1024), (4, 1 << 16)], [(4096, 32), (256, 1024), (4, 1 << 15)]]
 CPU_GEMM = {False: [("float32", (n, n, n)) for n in (64, 128, 256, 512, 1024, 2048, 4096)]
             + [("float64", (2048, 2048, 2048)), ("float32", (8192, 64, 8192))],
             True: [("float32", (n, n, n)) for n in (64, 128, 256)] + [("float64", (256, 256, 256))]}
@@ -251,31 +233,31 @@ def _shape(size, n: int) -> tuple:
 
 
 def _ladder(dev: str, sel: Selection) -> list:
-    sizes, dt = LADDER_SIZES[(dev, sel.quick)], sel.dtype or "float32"
+    c, dt = COLUMNS.index((dev, sel.quick)), sel.dtype or "float32"
+    default = {"matmul": [(LADDER["matmul"][c], None)], "reduce": [(LADDER["sum"][c], None),
+               (LADDER["sum dim 1 of 3"][c], 1), (LADDER["sum dim 1 of 2"][c], 1)]}
     return [Case(op, dev, dt, _shape(s, {"matmul": 3, "reduce": 1}.get(op, 2)),
                  variant="sum" if op == "reduce" else None, dim=d if op == "reduce" else None)
             for op in OPS if op in sel.ops
-            for s, d in sel.sizes_for(op) or sizes["rows" if op in ROW_OPS else op]]
+            for s, d in sel.sizes_for(op) or default.get(op, [(LADDER["rows"][c], None)])]
 
 
 def _shapes(dev: str, sel: Selection) -> list:
-    dt, key = sel.dtype or "float32", (dev, sel.quick)
-    cases = []
-    if "matmul" in sel.ops:
-        cases += [Case("matmul", dev, dt, shape, trans_a=tag == "A transposed", trans_b=tag == "B transposed", tag=tag)
-                  for tag, shape in SHAPES[key]]
+    c, dt = COLUMNS.index((dev, sel.quick)), sel.dtype or "float32"
+    cases = [Case("matmul", dev, dt, shapes[c], trans_a=tag == "A transposed", trans_b=tag == "B transposed", tag=tag)
+             for tag, shapes in SHAPES.items()] if "matmul" in sel.ops else []
     if "reduce" in sel.ops:
-        cases += [Case("reduce", dev, dt, SHAPES_REDUCE[key], variant=v, dim=d, tag=tag)
+        cases += [Case("reduce", dev, dt, SHAPES_REDUCE[c], variant=v, dim=d, tag=tag)
                   for v, d, tag in (("sum", 2, "inner dim"), ("sum", 1, "middle dim"), ("sum", 0, "outer dim"),
                                     ("max", 2, "inner dim"), ("argmax", 2, "inner dim"))]
-    return cases + [Case(op, dev, dt, rows) for op in ROW_OPS if op in sel.ops for rows in SHAPES_ROWS[key]]
+    return cases + [Case(op, dev, dt, rows) for op in ROW_OPS if op in sel.ops for rows in SHAPES_ROWS[c]]
 
 
 def _sweep(dev: str, sel: Selection) -> list:
     """Per device, the best native rung plus every library / framework / Numba / CuPy rung (the
     compiler layer is left out by default: one compilation per size), size by size."""
     b = BUDGETS[(dev, sel.quick)]
-    budget = replace(b, measure_s=SWEEP_MEASURE_S[sel.quick], warmup_s=min(b.warmup_s, 0.05),
+    budget = replace(b, rule=replace(b.rule, budget_s=SWEEP_MEASURE_S[sel.quick]), warmup_s=min(b.warmup_s, 0.05),
                      interleave_s=min(b.interleave_s, 0.5))
     groups = []
     for op, name in (("reduce", "sum"), ("matmul", "matmul")):
