@@ -1,10 +1,6 @@
-"""`kernelbench compare A.json B.json`: per-entry time ratios B / A, judged on the stored samples.
-
-A change (regression or improvement) needs both: a rank test on the two entries' samples (each
-round-robin turn's median, else the solo repetitions; Mann-Whitney U, p < `alpha`), and a ratio of
-the medians beyond both runs' spread (IQR / median) and `min_change`; without samples, the spread
-alone decides and the row says so.  Files from different hardware (CPU model, GPU, threads) are
-refused unless `cross_machine`: then verdicts are labelled "cross-machine" and none is a regression."""
+"""`kernelbench compare A.json B.json`: time ratios B / A.  A change needs a rank test on the stored samples
+(Mann-Whitney U, p < alpha) and a ratio beyond both runs' spread (IQR / median) and `min_change`; files from
+different hardware are refused, or with `cross_machine` compared with labelled verdicts that never regress."""
 from __future__ import annotations
 
 from collections import Counter
@@ -29,7 +25,7 @@ def samples(e) -> list:
     """The samples an entry's reported figure comes from (round-robin turn medians, else solo)."""
     t = e.get("timing") if isinstance(e.get("timing"), dict) else {}
     rr = t.get("round_robin") if isinstance(t.get("round_robin"), dict) else {}
-    xs = rr.get("turn_medians") or t.get("samples") or []
+    xs = rr.get("turn_medians") or t.get("samples")
     return [float(x) for x in xs if isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0] \
         if isinstance(xs, list) else []
 

@@ -1,6 +1,5 @@
-"""`kernelbench tables`: the markdown tables between <!-- kb:table:NAME --> and <!-- kb:end --> in
-README.md and docs/*.md, from result files.  NAME: ladder|layers|shapes-<op>-<cpu|cuda>[-<dtype>],
-sweep-<sum|matmul>, overhead[-<device>], env.  The newest file wins for the same measurement; --quick
+"""`kernelbench tables`: the markdown tables between <!-- kb:table:NAME --> and <!-- kb:end --> in README.md
+and docs/*.md (NAME: see KINDS), from result files: the newest file wins for the same measurement, --quick
 runs count only where no full run covers a table."""
 from __future__ import annotations
 
@@ -16,22 +15,19 @@ from . import model
 from ..registry.core import OPS
 
 MARKER = re.compile(r"(<!-- kb:table:(?P<name>[A-Za-z0-9_.-]+) -->)(?P<body>.*?)(<!-- kb:end -->)", re.S)
-
-
-CASE = rf"-(?P<op>{'|'.join(OPS)})-(?P<device>cpu|cuda)"
-DTYPE = rf"(?:-(?P<dtype>{'|'.join(EPS)}))?"
-KINDS = {"ladder": CASE + DTYPE, "layers": CASE + DTYPE, "shapes": CASE + DTYPE,
-         "sweep": r"-(?P<series>\w+)" + DTYPE, "overhead": r"(?:-(?P<device>\w+))?", "env": ""}
+CASE = (rf"-(?P<op>{'|'.join(OPS)})-(?P<device>cpu|cuda)(?:-(?P<dtype>{'|'.join(EPS)}))?", "-<op>-<cpu|cuda>[-<dtype>]")
+KINDS = {"ladder": CASE, "layers": CASE, "shapes": CASE, "sweep": (r"-(?P<series>sum|matmul)", "-<sum|matmul>"),
+         "overhead": (r"(?:-(?P<device>cpu|cuda))?", "[-<cpu|cuda>]"), "env": ("", "")}
 
 
 def parse_name(name: str) -> dict:
     """{kind, op, device, dtype, series} of a table name (ValueError: not one)."""
     kind = name.split("-")[0]
-    m = re.fullmatch(kind + KINDS[kind], name) if kind in KINDS else None
+    if kind not in KINDS:
+        raise ValueError(f"table {name!r}: unknown kind {kind!r}")
+    m = re.fullmatch(kind + KINDS[kind][0], name)
     if m is None:
-        raise ValueError(f"table {name!r}: unknown kind {kind!r}" if kind not in KINDS else
-                         f"table {name!r}: expected {kind}-<sum|matmul>" if kind == "sweep" else
-                         f"table {name!r}: expected {kind}-<op>-<cpu|cuda>[-<dtype>]")
+        raise ValueError(f"table {name!r}: expected {kind}{KINDS[kind][1]}")
     return {"kind": kind, "op": None, "device": None, "dtype": None, "series": None, **m.groupdict()}
 
 
