@@ -88,13 +88,12 @@ def fill_figures(e: dict, case: Case, peaks: dict) -> None:
 
 
 class Runner:
-    """Runs groups and overhead items into `self.entries`; `step(text, advance)` reports progress,
-    `on_group_done(group, entries)` follows each group; all_samples keeps every round-robin call too."""
+    """Runs groups and overhead items into `self.entries`; `step(text, advance)` reports progress;
+    all_samples keeps every round-robin call too."""
 
-    def __init__(self, peaks: dict, step: Callable = lambda text, advance=0: None,
-                 on_group_done: Optional[Callable] = None, all_samples: bool = False, fds: Optional[dict] = None):
-        self.peaks, self.step, self.on_group_done, self.fds = peaks, step, on_group_done, fds
-        self.all_samples = all_samples
+    def __init__(self, peaks: dict, step: Callable = lambda text, advance=0: None, all_samples: bool = False,
+                 fds: Optional[dict] = None):
+        self.peaks, self.step, self.all_samples, self.fds = peaks, step, all_samples, fds
         self.entries: list = []
         self.history: dict = {}   # (impl, device, series) -> (flops, seconds of a call): the sweep's estimates
 
@@ -108,8 +107,6 @@ class Runner:
             refs = [i for i in g.impls if i.name in g.references and all(i is not j for j in slow)]
             out += self._run_case(g, small, slow + refs, main=False)[0]
         analysis.apply_library_ratios(out)
-        if self.on_group_done:
-            self.on_group_done(g, out)
         return out
 
     def _run_case(self, g: Group, case: Case, impls: list, main: bool) -> tuple:
@@ -335,22 +332,17 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
                         TimeElapsedColumn(), console=console, transient=True)
     task = progress.add_task("starting", total=total)
 
-    def on_group_done(g, entries):   # a table per case (the sweep's are pivots, printed at the end)
-        by_key: dict = {g.case.key: []}
-        for e in entries:
-            by_key.setdefault(e["key"], []).append(e)
-        for es in filter(None, by_key.values()) if g.suite != "sweep" else ():
-            progress.console.print(con.case_table(es, width=progress.console.width))
-
     def step(text: str, advance: int = 0) -> None:
         progress.update(task, description=text, advance=advance)
-    runner = Runner(data["peaks"], step, on_group_done, all_samples, fds=data["frontdoors"])
+    runner = Runner(data["peaks"], step, all_samples, fds=data["frontdoors"])
     interrupted = False
     from ..rungs.frameworks import measurement_state
     with progress, measurement_state():   # TF32 off, Dynamo limits up -- and all restored after the run
         try:
-            for g in groups:
-                runner.run_group(g)
+            for g in groups:   # a table per case (the sweep's are pivots, printed at the end)
+                cases = analysis.grouped(runner.run_group(g), lambda e: e["key"]).values()
+                for es in cases if g.suite != "sweep" else ():
+                    progress.console.print(con.case_table(es, width=progress.console.width))
             for item in overhead:
                 runner.run_overhead(item, sel.quick)
         except KeyboardInterrupt:
