@@ -51,7 +51,7 @@ def _section(data: dict, d: Path) -> str:
     entries = data.get("entries") or []
     analysis.apply_library_ratios(entries)     # one library rung per table (older files: per case)
     ladder, shapes = analysis.case_groups(entries, "ladder"), analysis.case_groups(entries, "shapes")
-    parts = [f"<h2>{html.escape(Path(data.get('_path', 'results')).name)}</h2>", _table(model.environment(data))]
+    parts = [f"<h2>{html.escape(Path(data.get('_path', 'results')).name)}</h2>", _table(model.environment([data]))]
 
     def add(*items):   # HTML, or a plot's PNG path (None: no plot)
         parts.extend(_img(x) if isinstance(x, Path) else x for x in items if x is not None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 from ..bench import analysis
@@ -169,21 +170,25 @@ def overhead(entries: list) -> Optional[Table]:
     return t if es else None
 
 
-def environment(data: dict) -> Table:
-    """Where a result file was measured: machine, versions, peaks, threads."""
-    s = environment_summary(data)
-    rows = [("host", s["host"]), ("created", s["created"]), ("git commit", s["commit"]), ("CPU", s["cpu"]),
-            ("GPU", s["gpu"] or "none"), ("versions", s["versions"]), ("suites", ", ".join(data.get("suites") or [])),
-            ("quick", data.get("quick")), ("interrupted", data.get("interrupted"))]
-    for dev, pk in (data.get("peaks") or {}).items():
-        m = pk.get("measured") or {}
-        fl = ", ".join(f"{k} {v / 1e12:.3g} TFLOP/s" for k, v in (pk.get("flops") or {}).items())
-        rows.append((f"{dev} peak FLOP/s", f"{fl} — {pk.get('flops_source', '')}"))
-        for name, bw, how in (("peak", pk.get("bandwidth"), pk.get("bandwidth_source")),
-                              ("measured", m.get("bandwidth"), m.get("bandwidth_method"))):
-            rows += [(f"{dev} {name} bandwidth", f"{bw / 1e9:.4g} GB/s — {how or ''}")] if bw else []
-        rows += [(f"{dev} best library GEMM ({dt})", f"{lib['flops'] / 1e12:.4g} TFLOP/s — {lib['impl']}")
-                 for dt, lib in (m.get("library_flops") or {}).items()]
-    th = data.get("threads") or {}
-    rows += [("threads", ", ".join(f"{k}={v}" for k, v in th.items() if v is not None))] if th else []
-    return Table("", ["", ""], rows=[[Cell(str(k)), Cell(str(v if v not in (None, "") else "-"))] for k, v in rows])
+def environment(datas: list) -> Table:
+    """Where each result file was measured: machine, commit, the run, versions, peaks, threads."""
+    t = Table("environment", ["file", "machine", "commit", "created", "run", "versions", "peaks", "threads"],
+              drop=("peaks", "versions", "threads", "run"), quiet=("peaks", "versions", "threads"), flex=("machine", 16))
+    for d in datas:
+        s, path, peaks = environment_summary(d), Path(d.get("_path") or "?"), []
+        for dev, pk in (d.get("peaks") or {}).items():
+            m = pk.get("measured") or {}
+            peaks += [f"{dev} " + ", ".join(f"{k} {v / 1e12:.3g} TFLOP/s" for k, v in (pk.get("flops") or {}).items())
+                      + f" ({pk.get('flops_source', '')})"]
+            peaks += [f"{dev} {name} bandwidth {bw / 1e9:.4g} GB/s ({how or ''})" for name, bw, how in (
+                ("peak", pk.get("bandwidth"), pk.get("bandwidth_source")),
+                ("measured", m.get("bandwidth"), m.get("bandwidth_method"))) if bw]
+            peaks += [f"{dev} best library GEMM ({dt}) {lib['flops'] / 1e12:.4g} TFLOP/s ({lib['impl']})"
+                      for dt, lib in (m.get("library_flops") or {}).items()]
+        run = ", ".join(d.get("suites") or []) + " (quick)" * bool(d.get("quick")) + " (interrupted)" * bool(
+            d.get("interrupted"))
+        t.rows.append([Cell(f"{path.parent.name}/{path.name}", link=str(path.resolve()), code=True),
+                       Cell(" + ".join(x for x in (s["cpu"] or "?", s["gpu"]) if x)), Cell(s["commit"] or "?"),
+                       Cell((s["created"] or "")[:10]), Cell(run), Cell(s["versions"]), Cell("; ".join(peaks)),
+                       Cell(", ".join(f"{k}={v}" for k, v in (d.get("threads") or {}).items() if v is not None))])
+    return t

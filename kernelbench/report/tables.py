@@ -58,13 +58,7 @@ def render(name: str, datas: list, md_path: Path, root: Path) -> str:
     spec, md_dir = parse_name(name), md_path.resolve().parent
     kind = spec["kind"]
     if kind == "env":
-        out = []
-        for d in sorted(datas, key=lambda d: d.get("created") or ""):
-            s = environment_summary(d)
-            out.append(f"- `{os.path.relpath(d['_path'], md_dir)}`: {s['cpu'] or '?'}"
-                       f"{' + ' + s['gpu'] if s['gpu'] else ''}; {s['versions']}; commit {s['commit'] or '?'}; "
-                       f"{(s['created'] or '')[:10]}")
-        return "\n".join(out) or "_no result files_"
+        return markdown(model.environment(sorted(datas, key=lambda d: d.get("created") or "")), md_dir, root)
     latest: dict = {}     # the newest file wins for the same (suite, key, impl, front door)
     for d in sorted(datas, key=lambda d: d.get("created") or ""):
         for e in d.get("entries") or []:

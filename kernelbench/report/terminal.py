@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..bench import analysis
-from ..bench.results import environment_summary, read
+from ..bench.results import read
 from . import model
 
 STYLE = {"best": "bold green", "good": "green", "bad": "red", "dim": "dim", "noisy": "yellow", "new": "cyan"}
@@ -69,9 +69,7 @@ def show(paths: list, console=None, width: Optional[int] = None) -> int:
     console.width = width or console.width
     for p in paths:
         data = read(p)
-        s = environment_summary(data)
-        console.print(f"[bold]{p}[/]: {s['cpu'] or '?'}{' + ' + s['gpu'] if s['gpu'] else ''}; commit "
-                      f"{s['commit'] or '?'}; {(s['created'] or '')[:19]}", soft_wrap=True)
+        console.print(render(model.environment([data]), console.width))
         entries = data["entries"]
         analysis.apply_library_ratios(entries)
         for es in analysis.grouped(entries, lambda e: (e.get("suite"), e.get("key")),
