@@ -50,28 +50,23 @@ def _section(data: dict, d: Path) -> str:
     """One result file: its environment, then per suite its tables and plots (PNGs under `d`)."""
     entries = data.get("entries") or []
     analysis.apply_library_ratios(entries)     # one library rung per table (older files: per case)
-    ladder, shapes = analysis.case_groups(entries, "ladder"), analysis.case_groups(entries, "shapes")
     parts = [f"<h2>{html.escape(Path(data.get('_path', 'results')).name)}</h2>", _table(model.environment([data]))]
 
     def add(*items):   # HTML, or a plot's PNG path (None: no plot)
         parts.extend(_img(x) if isinstance(x, Path) else x for x in items if x is not None)
-    if ladder:
-        add("<h2>ladder</h2><p>Every rung at one representative size per device; bars are % of the library rung "
-            "(time ratio) and % of the device peak. FAILED rungs are never ranked.</p>")
-        for es in ladder.values():
-            add(_table(model.case(es)), plots.ladder_bars(es, d))
-        add(_table(model.layers(entries)))
-    series = analysis.sweep_series(entries)
-    if series:
-        cx = (data.get("analysis") or {}).get("crossovers") or analysis.crossovers(entries)
-        add("<h2>sweep: CPU vs GPU</h2>",
-            *(f"<p><b>{html.escape(str(c['series']))}</b> ({c['dtype']}): {html.escape(c['note'])}</p>" for c in cx))
-        for (s, dt) in series:
-            add(plots.sweep_plot(entries, s, dt, d), _table(model.sweep(entries, s, dt)))
-    if shapes:
-        add("<h2>shapes</h2><p>Irregular, skinny, batched and transposed problems: the best rung of each layer per "
-            "shape, then every rung.</p>", _table(model.layers(entries, "shapes")),
-            *(_table(model.case(es)) for es in shapes.values()))
+    for suite, intro in (("ladder", "Every rung at one representative size per device, after the best rung of each "
+                                    "layer; bars are time per call. FAILED rungs are never ranked."),
+                         ("shapes", "Irregular, skinny, batched and transposed problems: the best rung of each layer "
+                                    "per shape, then every rung.")):
+        cases = analysis.case_groups(entries, suite)
+        if cases:
+            add(f"<h2>{suite}</h2><p>{intro}</p>", _table(model.layers(entries, suite)))
+        for es in cases.values():
+            add(_table(model.case(es)), plots.ladder_bars(es, d) if suite == "ladder" else None)
+    if analysis.sweep_series(entries):
+        add("<h2>sweep: CPU vs GPU</h2>")
+    for s, dt in analysis.sweep_series(entries):
+        add(plots.sweep_plot(entries, s, dt, d), _table(model.sweep(entries, s, dt)))
     timed = [e for e in entries if analysis.ok(e) and e.get("suite") in ("ladder", "shapes")]
     if timed:
         add("<h2>roofline</h2><p>Achieved GFLOP/s against arithmetic intensity (ideal traffic: every operand read "
