@@ -40,7 +40,7 @@ def _err_text(exc: BaseException) -> str:
 
 @contextmanager
 def recorded(e, prefix: str = "", trace: bool = False):
-    """Run one step of a rung into entry (or dict) `e`: Skip -> "skipped" with its reason, any other
+    """One step of a rung into entry (or dict) `e`: Skip -> "skipped" with its reason, another
     exception -> "error" (with `prefix`, and the last frames when `trace`); Ctrl-C goes on up."""
     try:
         yield e
@@ -52,13 +52,11 @@ def recorded(e, prefix: str = "", trace: bool = False):
             e["traceback"] = traceback.format_exc(limit=-4)[-2000:]
 
 
-def _compact(xs) -> list:
-    """Samples as stored: 4 significant digits are far below the noise and keep the file small."""
+def _compact(xs) -> list:   # samples as stored: 4 significant digits are far below the noise
     return [float(f"{x:.4g}") for x in xs]
 
 
 def _stat_fields(st, figure: str) -> dict:
-    """The timing figures of an entry, from one set of statistics."""
     return {"median_s": st.median, "iqr_s": st.iqr, "q1_s": st.q1, "q3_s": st.q3, "n": st.n,
             "rel_iqr": st.rel_iqr, "noisy": st.noisy, "figure": figure}
 
@@ -98,9 +96,9 @@ class Runner:
         self.history: dict = {}   # (impl, device, series) -> (flops, seconds of a call): the sweep's estimates
 
     def run_group(self, g: Group) -> list:
-        """The group's case, then the rungs too slow for it at their smaller size beside the library."""
+        """The group's case, then the rungs too slow for it at the probe's size beside the library."""
         out, slow = self._run_case(g, g.case, g.impls, main=True)
-        if slow:   # at the probe's size, with the library rungs (once per smaller case)
+        if slow:
             small = g.case.scaled(PROBE_FACTOR, note=f"{', '.join(i.name for i in slow)}: too slow at "
                                   f"{g.case.shape_str} (> {g.budget.max_call_s:g} s per call), measured here "
                                   "beside the library rungs")
@@ -110,12 +108,10 @@ class Runner:
         return out
 
     def _run_case(self, g: Group, case: Case, impls: list, main: bool) -> tuple:
-        """Verify and time each rung on `case`, then the round-robin: (entries, the rungs too slow here:
+        """Verify and time each rung on `case`, then round-robin: (entries, the rungs too slow here:
         estimated on the group's own case only)."""
-        out, too_slow, timed_rungs = [], [], []
-        where = f"{g.suite} · {case.label}"
+        out, too_slow, timed_rungs, setup = [], [], [], {}
         master = ref = None
-        setup: dict = {}
         with recorded(setup, "inputs / reference: "):
             if case.device == "cuda" and not cuda_available():
                 raise Skip("no CUDA device")
@@ -123,7 +119,7 @@ class Runner:
             ref = reference(case, master)
         load = MachineLoad().start()
         for impl in impls:
-            self.step(f"{where} · {impl.name}")
+            self.step(f"{g.suite} · {case.label} · {impl.name}")
             e = new_entry(g.suite, impl, case, g.references, g.preferred, g.series)
             out.append(e)
             self.entries.append(e)
@@ -137,16 +133,15 @@ class Runner:
                     self.history[(impl.name, case.device, g.series)] = (case.flops, e["median_s"] or e["first_call_s"])
                 if prep is not None and g.budget.interleave_s and case.device == "cpu":
                     timed_rungs.append((e, prep))
-            self.step(f"{where} · {impl.name}", int(main))
+            self.step(f"{g.suite} · {case.label} · {impl.name}", int(main))
         busy = load.stop()
         for e in out:
             e["machine_busy"] = busy
         self._interleave(g, case, out, timed_rungs)
         del master, ref, timed_rungs
         gc.collect()
-        torch = sys.modules.get("torch")
-        if torch is not None and cuda_available():
-            torch.cuda.empty_cache()
+        if cuda_available():
+            sys.modules["torch"].cuda.empty_cache()
         return out, too_slow
 
     def _too_slow(self, g: Group, impl, case: Case, e: Entry) -> bool:
@@ -208,7 +203,7 @@ class Runner:
                 timing = measure(prep.call, prep.sync, g.budget.rule, prep.clock, g.budget.warmup_s, min_warmup=1)
         if timing is None:
             return None
-        e.update({"status": "ok", **_stat_fields(timing.stats, "solo"), "timing": timing.to_dict(keep_samples=False)})
+        e.update({"status": "ok", **_stat_fields(timing.stats, "solo"), "timing": timing.to_dict()})
         e["timing"]["samples"] = _compact(timing.seconds)
         fill_figures(e, case, self.peaks)
         return prep
@@ -310,8 +305,6 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
     console = console or Console()
     load = MachineLoad().start()        # also the run's clock
     devices = [d for d in devices_present() if d in sel.devices]
-    if len(sel.devices) == 1 and not devices:
-        console.print(f"[yellow]no {sel.devices[0].upper()} device here: nothing to run on it[/]")
     data = results.new_result(suites, argv or sys.argv, sel.quick, asdict(sel))
     with console.status("collecting the environment and measuring peaks ..."):
         data.update(devices=devices, environment=results.environment(), frontdoors=frontdoors(),
@@ -327,14 +320,12 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
     total = sum(len(g.impls) for g in groups) + len(overhead)
     if total == 0:
         console.print(f"[yellow]nothing to measure: no registered rung matches the filters (op={','.join(sel.ops)}, "
-                      f"impl={','.join(sel.impl_globs) or '*'}, devices={','.join(devices)})[/]")
+                      f"impl={','.join(sel.impl_globs) or '*'}, devices here={','.join(devices)})[/]")
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console, transient=True)
     task = progress.add_task("starting", total=total)
-
-    def step(text: str, advance: int = 0) -> None:
-        progress.update(task, description=text, advance=advance)
-    runner = Runner(data["peaks"], step, all_samples, fds=data["frontdoors"])
+    runner = Runner(data["peaks"], lambda text, advance=0: progress.update(task, description=text, advance=advance),
+                    all_samples, fds=data["frontdoors"])
     interrupted = False
     from ..rungs.frameworks import measurement_state
     with progress, measurement_state():   # TF32 off, Dynamo limits up -- and all restored after the run
@@ -359,15 +350,15 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
         console.print(f"[red]deriving figures failed: {type(exc).__name__}: {exc}[/]")
     path = results.write(out or results.default_path(), data)
     _attempt(console, "summary tables failed", lambda: con.print_summaries(entries, console))
-    n = Counter(e["status"] for e in entries)
-    msg = (f"{len(entries)} measurements: {n['ok']} ok, {n['failed']} FAILED, {n['error']} errors, "
-           f"{n['skipped']} skipped in {data['duration_s']:.0f} s -> {path}")
     nm = analysis.non_monotone(entries)   # (a busy machine and disagreeing methods: noted under each case table)
     if nm:
         console.print(f"[yellow]{len(nm)} sweep point(s) where a larger size took much less time than a smaller one "
                       "(an artefact, not the kernel): " + ", ".join(f"{a['impl']} {a['size']:,}" for a, _ in nm[:6])
                       + "[/]")
-    console.print(f"[yellow]interrupted: the results gathered so far are written.[/] {msg}" if interrupted else msg)
+    n = Counter(e["status"] for e in entries)
+    console.print(("[yellow]interrupted: the results gathered so far are written.[/] " if interrupted else "")
+                  + f"{len(entries)} measurements: {n['ok']} ok, {n['failed']} FAILED, {n['error']} errors, "
+                  f"{n['skipped']} skipped in {data['duration_s']:.0f} s -> {path}")
     if make_report and entries:   # the measurements are safe on disk; the report can be redone
         def report():
             from ..report.html import build_report
