@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
-from collections import OrderedDict, defaultdict
+from collections import Counter, OrderedDict
 from typing import Callable, Optional
 
 from ..registry.core import LAYERS
@@ -41,13 +41,12 @@ def grouped(entries, key: Callable, keep: Callable = lambda e: True) -> "Ordered
     return out
 
 
-def fastest(entries, key: Callable) -> dict:
-    """{key(e): the passing entry with the shortest time}."""
+def fastest(entries, key: Callable, by: Callable = lambda e: e["median_s"]) -> dict:
+    """{key(e): the passing entry with the least `by` (the shortest time)}, first seen first."""
     out: dict = {}
     for e in filter(ok, entries):
-        k = key(e)
-        if k not in out or e["median_s"] < out[k]["median_s"]:
-            out[k] = e
+        if key(e) not in out or by(e) < by(out[key(e)]):
+            out[key(e)] = e
     return out
 
 
@@ -55,9 +54,7 @@ def choose_reference(group: list) -> Optional[str]:
     """The table's library rung: the candidate timed in most cases (preferred patterns first, then listed order)."""
     cands = list(OrderedDict.fromkeys(c for e in group for c in e.get("library_candidates") or []))
     preferred = next((tuple(e["library_preferred"]) for e in group if e.get("library_preferred")), ())
-    timed = defaultdict(int)
-    for e in ranked(group):
-        timed[e["impl"]] += e["impl"] in cands
+    timed = Counter(e["impl"] for e in ranked(group) if e["impl"] in cands)
     return min((c for c in cands if timed[c]), default=None,
                key=lambda c: (not any(fnmatch.fnmatch(c, p) for p in preferred), -timed[c], cands.index(c)))
 
@@ -126,17 +123,14 @@ def disagreements(entries: list) -> list:
 
 def apply_measured_peaks(entries: list, peaks: dict) -> None:
     """peaks[dev]["measured"]["library_flops"] (best library GEMM per dtype), then every pct_measured_peak."""
-    best: dict = defaultdict(dict)
-    for e in entries:
-        if (ok(e) and e["op"] == "matmul" and e.get("metric") == "tflops" and e.get("tflops") is not None
-                and e.get("suite") != "overhead"
-                and e.get("layer") == ("vendor-library" if e["device"] == "cuda" else "framework")):
-            cur = best[e["device"]].get(e["dtype"])
-            if cur is None or e["tflops"] * 1e12 > cur["flops"]:
-                best[e["device"]][e["dtype"]] = {"flops": e["tflops"] * 1e12, "impl": e["impl"], "key": e["key"]}
-    for dev, per in best.items():
-        p = peaks.setdefault(dev, {"device": dev, "name": dev, "measured": {}})
-        p.setdefault("measured", {})["library_flops"] = per
+    gemms = fastest([e for e in entries if e["op"] == "matmul" and e.get("metric") == "tflops" and e.get("tflops")
+                     and e.get("suite") != "overhead"
+                     and e.get("layer") == ("vendor-library" if e["device"] == "cuda" else "framework")],
+                    lambda e: (e["device"], e["dtype"]), by=lambda e: -e["tflops"])
+    for dev in dict.fromkeys(d for d, _ in gemms):
+        measured = peaks.setdefault(dev, {"device": dev, "name": dev, "measured": {}}).setdefault("measured", {})
+        measured["library_flops"] = {dt: {"flops": e["tflops"] * 1e12, "impl": e["impl"], "key": e["key"]}
+                                     for (d, dt), e in gemms.items() if d == dev}
     for e in entries:
         m = (peaks.get(e["device"]) or {}).get("measured") or {}
         lib = (m.get("library_flops") or {}).get(e["dtype"])
