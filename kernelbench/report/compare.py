@@ -23,11 +23,9 @@ class CrossMachine(ValueError):
 
 def samples(e) -> list:
     """The samples an entry's reported figure comes from (round-robin turn medians, else solo)."""
-    t = e.get("timing") if isinstance(e.get("timing"), dict) else {}
-    rr = t.get("round_robin") if isinstance(t.get("round_robin"), dict) else {}
-    xs = rr.get("turn_medians") or t.get("samples")
-    return [float(x) for x in xs if isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0] \
-        if isinstance(xs, list) else []
+    t = e.get("timing") or {}     # a typed field: a dict when present
+    xs = (t.get("round_robin") or {}).get("turn_medians") or t.get("samples") or []
+    return [float(x) for x in xs if isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0]
 
 
 def provenance(d: dict) -> dict:
