@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
+from ..registry import list_impls
 from ..registry.core import OPS, layout_class
 from . import figures
 from .analysis import layer_order
@@ -172,15 +173,10 @@ def case_layout(case: Case) -> str:
     return layout_class(case.op, tuple(case.shape), case.dim)
 
 
-def _impls(op: str, device: str) -> list:
-    from ..registry import list_impls
-    return list_impls(op=op, device=device)
-
-
 def reference_candidates(op: str, device: str) -> tuple[list, tuple]:
     """(the rungs % of library is taken against, preferred name patterns): on a GPU the vendor-library
     layer (cuBLAS, CUB preferred), else the framework layer (CPU: numpy and torch)."""
-    impls = _impls(op, device)
+    impls = list_impls(op, device)
     lib = [i for i in impls if i.layer == "vendor-library"]
     if device == "cuda" and lib:
         return lib, {"matmul": ("cublas*", "*cublas*"), "reduce": ("cub_*", "*cub*")}.get(op, ())
@@ -190,7 +186,7 @@ def reference_candidates(op: str, device: str) -> tuple[list, tuple]:
 
 def _group(suite: str, case: Case, sel: Selection, budget: Budget, candidates=None, **kw) -> Optional[Group]:
     """The group of `case`: the applicable rungs --impl selects, the library rungs always."""
-    impls = candidates if candidates is not None else _impls(case.op, case.device)
+    impls = candidates if candidates is not None else list_impls(case.op, case.device)
     chosen = [i for i in impls if applicable(i, case) and sel.impl_ok(i.name)]
     if not chosen:
         return None
@@ -208,21 +204,18 @@ def _dtype_groups(suite: str, case: Case, sel: Selection, budget: Budget) -> lis
     """The case at the selected dtype (float32 by default); fp32 matmul also at TF32 math for the TF32
     rungs; when no dtype was asked for, at their own dtype for the rungs that lack it (GPU matmul:
     bf16, the dtype of the tensor-core rungs' targets; else the first of SECONDARY_DTYPES they have)."""
-    every = _impls(case.op, case.device)
+    every = list_impls(case.op, case.device)
     groups = [_group(suite, case, sel, budget)]
-    if case.op == "matmul" and case.dtype == "float32" and not case.precision and \
-            any(i.precision == "tf32" and sel.impl_ok(i.name) for i in every):
+    if case.op == "matmul" and case.dtype == "float32" and not case.precision:
         groups.append(_group(suite, replace(case, precision="tf32"), sel, budget))
     order = ("bfloat16", "float16", "float64") if case.op == "matmul" and case.device == "cuda" else SECONDARY_DTYPES
     lacking = [i for i in every if case.dtype not in i.dtypes and sel.impl_ok(i.name)] if sel.dtype is None else []
-    refs = reference_candidates(case.op, case.device)[0]
     for dt in order:
         own = [i for i in lacking if next((d for d in order if d in i.dtypes), None) == dt]
-        cands = own + [r for r in refs if dt in r.dtypes]
         if case.op == "matmul" and any(i.native for i in own):   # + frameworks and compilers at that dtype
-            cands += [i for i in every if i.layer in ("framework", "compiler") and dt in i.dtypes and i not in cands]
+            own += [i for i in every if i.layer in ("framework", "compiler") and dt in i.dtypes and i not in own]
         if own:
-            groups.append(_group(suite, replace(case, dtype=dt), sel, budget, candidates=cands))
+            groups.append(_group(suite, replace(case, dtype=dt), sel, budget, candidates=own))
     return [g for g in groups if g]
 
 
@@ -265,7 +258,7 @@ def _sweep(dev: str, sel: Selection) -> list:
         for n in sizes if op in sel.ops else ():
             case = Case(op, dev, sel.dtype or "float32", _shape(n, 3 if op == "matmul" else 1),
                         variant="sum" if op == "reduce" else None, tag=f"sweep {name}")
-            cands = [i for i in _impls(op, dev) if applicable(i, case)]
+            cands = [i for i in list_impls(op, dev) if applicable(i, case)]
             if not sel.impl_globs:
                 native = [i for i in cands if i.native]
                 cands = [i for i in cands if not i.native and i.layer != "compiler"] + native[-1:]
@@ -277,7 +270,7 @@ def _cpu_gemm(dev: str, sel: Selection) -> list:
     """The best native CPU matmul rung (rank 1 in its table) and the framework layer, size by size."""
     if dev != "cpu" or "matmul" not in sel.ops:
         return []
-    cands = [i for i in _impls("matmul", "cpu") if i.layer == "framework" or i.native and i.rank == 1]
+    cands = [i for i in list_impls("matmul", "cpu") if i.layer == "framework" or i.native and i.rank == 1]
     return [_group("cpu-gemm", Case("matmul", "cpu", dt, shape, tag="cpu-gemm"), sel, BUDGETS[("cpu", sel.quick)],
                    cands, too_slow="skip", probe=False) for dt, shape in CPU_GEMM[sel.quick] if sel.dtype in (None, dt)]
 
@@ -287,7 +280,7 @@ def _overhead(dev: str, sel: Selection) -> list:
     items = []
     for op, shape in OVERHEAD.items():
         case = Case(op, dev, "float32", shape, variant="sum" if op == "reduce" else None, tag="tiny")
-        cands = [i for i in _impls(op, dev) if applicable(i, case) and sel.impl_ok(i.name)] if op in sel.ops else []
+        cands = [i for i in list_impls(op, dev) if applicable(i, case) and sel.impl_ok(i.name)] if op in sel.ops else []
         native = [i for i in cands if i.native][:1]
         items += [OverheadItem(case, i, door) for i in native
                   for door in ("torch", "tf", "pybind") + (("cupy",) if dev == "cuda" else ())]
