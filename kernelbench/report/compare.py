@@ -57,9 +57,8 @@ def judge(ea, eb, min_change: float = 0.05, alpha: float = ALPHA) -> dict:
 
 
 def compare(a: dict, b: dict, min_change: float = 0.05, alpha: float = ALPHA, cross_machine: bool = False) -> list:
-    """Rows {suite, key, label, impl, device, a_s, b_s, ratio, threshold, p, verdict} for every entry in
-    either file.  verdict: regression | improvement | same | broke (ok -> FAILED/error) | fixed |
-    new | gone | not timed; with `cross_machine`, timed verdicts get a " (cross-machine)" suffix."""
+    """Rows {suite, key, label, impl, device, a_s, b_s, ratio, threshold, p, verdict} of both files' entries; verdict:
+    regression | improvement | same | broke | fixed | new | gone | not timed (+ " (cross-machine)")."""
     ia, ib = ({analysis.entry_id(e): e for e in d.get("entries") or []} for d in (a, b))
     rows = []
     for k in list(ia) + [k for k in ib if k not in ia]:

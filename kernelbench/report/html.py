@@ -83,8 +83,7 @@ def _section(data: dict, d: Path) -> str:
 
 
 def build_report(paths: list, out_dir, embed: bool = False) -> Path:
-    """Write out_dir/index.html and the PNGs it links (or, with `embed`, one self-contained page and
-    no PNG files); returns the page's path."""
+    """Write out_dir/index.html and the PNGs it links (`embed`: one self-contained page); returns its path."""
     from ..explain.roofline import section as bound_section   # the rungs at their speed-of-light bound (modelled)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -173,7 +173,8 @@ def overhead(entries: list) -> Optional[Table]:
 def environment(datas: list) -> Table:
     """Where each result file was measured: machine, commit, the run, versions, peaks, threads."""
     t = Table("environment", ["file", "machine", "commit", "created", "run", "versions", "peaks", "threads"],
-              drop=("peaks", "versions", "threads", "run"), quiet=("peaks", "versions", "threads"), flex=("machine", 16))
+              drop=("peaks", "versions", "threads", "run"), quiet=("peaks", "versions", "threads"),
+              flex=("machine", 16))
     for d in datas:
         s, path, peaks = environment_summary(d), Path(d.get("_path") or "?"), []
         for dev, pk in (d.get("peaks") or {}).items():

@@ -33,9 +33,8 @@ def _save(fig, path: Path) -> Path:
 
 
 def ladder_bars(entries: list, out_dir: Path) -> Optional[Path]:
-    """One case: a bar per rung of its time per call (log axis: the rungs span four orders of magnitude),
-    labelled with the time, % of the library rung and what the rung adds; FAILED / error / skipped
-    rungs have no bar, only their status."""
+    """One case: a bar per rung of its time per call (log axis), labelled with the time, % of the library rung
+    and what the rung adds; FAILED / error / skipped rungs have no bar, only their status."""
     if not entries:
         return None
     e0, lib, peak = entries[0], first(entries, "library_ref"), first(entries, "peak_label")
