@@ -46,25 +46,22 @@ def markdown(t: model.Table, md_dir: Path, root: Path) -> str:
     return "\n".join(lines + (["", "_" + "; ".join(_esc(n) for _, n in t.notes) + "._"] if t.notes else []))
 
 
-def _provenance(es: list, md_dir: Path) -> str:
+def _provenance(es: list, origin: dict, md_dir: Path) -> str:
     def where(e):
-        s = environment_summary(e["_data"])
+        d = origin[id(e)]
+        s = environment_summary(d)
         return (f"{(s['gpu'] if e['device'] == 'cuda' else s['cpu']) or e['device']} · {(s['created'] or '')[:10]} · "
-                f"commit {s['commit'] or '?'} · `{os.path.relpath(e['_data'].get('_path') or '?', md_dir)}`")
+                f"commit {s['commit'] or '?'} · `{os.path.relpath(d.get('_path') or '?', md_dir)}`")
     return "_Measured on " + "; ".join(dict.fromkeys(map(where, es))) + "._"
 
 
 def render(name: str, datas: list, md_path: Path, root: Path) -> str:
     spec, md_dir = parse_name(name), md_path.resolve().parent
-    kind = spec["kind"]
+    kind, datas = spec["kind"], sorted(datas, key=lambda d: d.get("created") or "")
     if kind == "env":
-        return markdown(model.environment(sorted(datas, key=lambda d: d.get("created") or "")), md_dir, root)
-    latest: dict = {}     # the newest file wins for the same (suite, key, impl, front door)
-    for d in sorted(datas, key=lambda d: d.get("created") or ""):
-        for e in d.get("entries") or []:
-            e["_data"] = d
-            latest[analysis.entry_id(e)] = e
-    entries = list(latest.values())
+        return markdown(model.environment(datas), md_dir, root)
+    origin = {id(e): d for d in datas for e in d.get("entries") or []}     # oldest file first
+    entries = list({analysis.entry_id(e): e for d in datas for e in d.get("entries") or []}.values())  # newest wins
     analysis.apply_library_ratios(entries)     # one library rung per table, the same in each of its cases
     suite = "ladder" if kind == "layers" else kind
     sel = [e for e in entries if e.get("suite") == suite
@@ -72,14 +69,14 @@ def render(name: str, datas: list, md_path: Path, root: Path) -> str:
     if not sel:
         what = f" of {spec['op']} on {spec['device']}" if spec["op"] else f" of {spec['series']}" * bool(spec["series"])
         return f"_No {suite} measurements{what} in the result files._"
-    sel = [e for e in sel if not e["_data"].get("quick")] or sel   # --quick runs only where no full run covers it
+    sel = [e for e in sel if not origin[id(e)].get("quick")] or sel   # --quick runs only where no full run covers it
     if kind in ("ladder", "shapes"):
         tables = [model.case(es) for es in analysis.case_groups(sel).values()]
     elif kind == "sweep":
         tables = [model.sweep(sel, spec["series"], dt) for dt in sorted({e["dtype"] for e in sel})]
     else:
         tables = [model.layers(sel) if kind == "layers" else model.overhead(sel)]
-    return "\n\n".join(markdown(t, md_dir, root) for t in tables) + "\n\n" + _provenance(sel, md_dir)
+    return "\n\n".join(markdown(t, md_dir, root) for t in tables) + "\n\n" + _provenance(sel, origin, md_dir)
 
 
 def update_files(result_paths: list, md_paths: list, root: Optional[Path] = None, check: bool = False,
