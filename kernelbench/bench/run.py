@@ -26,7 +26,7 @@ from .measure import (CudaEvents, MachineLoad, StopRule, WallClock, fixed, measu
                       release_flush_buffers, summarize, thread_info, timed, turn)
 from .peaks import bandwidth_for, cpu_peaks, gpu_peaks, peak_for
 from .results import Entry, honest_pct
-from .suites import HANDWRITTEN, Group, OverheadItem, Selection, plan
+from .suites import HANDWRITTEN, Group, Selection, plan
 
 PROBE_FACTOR = 4          # matmul probe: every dim / 4 (work / 64)
 PROBE_SAFETY = 1.5        # larger problems fall out of cache: be pessimistic about the estimate
@@ -86,12 +86,12 @@ def fill_figures(e: dict, case: Case, peaks: dict) -> None:
 
 
 class Runner:
-    """Runs groups and overhead items into `self.entries`; `step(text, advance)` reports progress;
-    all_samples keeps every round-robin call too."""
+    """Runs groups into `self.entries`; `step(text, advance)` reports progress; all_samples keeps every
+    round-robin call too; quick: the overhead suite's short rounds."""
 
     def __init__(self, peaks: dict, step: Callable = lambda text, advance=0: None, all_samples: bool = False,
-                 fds: Optional[dict] = None):
-        self.peaks, self.step, self.all_samples, self.fds = peaks, step, all_samples, fds
+                 fds: Optional[dict] = None, quick: bool = False):
+        self.peaks, self.step, self.all_samples, self.fds, self.quick = peaks, step, all_samples, fds, quick
         self.entries: list = []
         self.history: dict = {}   # (impl, device, series) -> (flops, seconds of a call): the sweep's estimates
 
@@ -128,7 +128,7 @@ class Runner:
             elif main and self._too_slow(g, impl, case, e):
                 too_slow.append(impl)
             elif not e["status"]:
-                prep = self._measure(g, case, impl, master, ref, e)
+                prep = (self._overhead if g.door else self._measure)(g, case, impl, master, ref, e)
                 if g.series and e["first_call_s"]:   # the next size's estimate (also from a wrong answer)
                     self.history[(impl.name, case.device, g.series)] = (case.flops, e["median_s"] or e["first_call_s"])
                 if prep is not None and g.budget.interleave_s and case.device == "cpu":
@@ -159,9 +159,9 @@ class Runner:
                 # the first call may compile or wake a pool: a warm-up, not counted
                 t_small = measure(prep.call, prep.sync, PROBE_RULE, min_warmup=1).stats.median
                 t_est = t_small * case.flops / small.flops * PROBE_SAFETY
-        cap = g.budget.max_call_s
-        if t_est is None or t_est <= cap:
+        if t_est is None or t_est <= g.budget.max_call_s:
             return False
+        cap = g.budget.max_call_s
         scale = g.too_slow == "scale" and t_small is not None and t_small <= cap
         e["status"], e["reason"] = "skipped", (
             f"too slow at this size (est. {t_est:.3g} s per call); measured at {small.shape_str}" if scale
@@ -254,31 +254,23 @@ class Runner:
             fill_figures(e, case, self.peaks)
         analysis.apply_method_agreement(entries)
 
-    def run_overhead(self, item: OverheadItem, quick: bool) -> Entry:
-        """Per-call cost at a tiny size through one front door: the wall time of n back-to-back calls
-        then one sync, per call (median over rounds); on a GPU also CUDA events around the same loop
-        (device time); host overhead = wall - device."""
-        case, impl = item.case, item.impl
-        e = new_entry("overhead", impl, case, [], ())
-        e["front_door"], e["backend"] = item.door, "native" if impl.native else impl.backend
-        self.step(f"overhead · {case.label} · {item.door} · {impl.name}")
+    def _overhead(self, g: Group, case: Case, impl, master, ref, e: Entry) -> None:
+        """Per-call cost at a tiny size through the group's front door: the wall time of n back-to-back
+        calls then one sync, per call (median over rounds); on a GPU also CUDA events around the same
+        loop (device time); host overhead = wall - device."""
+        e["front_door"], e["backend"] = g.door, "native" if impl.native else impl.backend
         with recorded(e):
-            master = make_inputs(case)
-            ref = reference(case, master)
-            prep = prepare(impl, case, master, flush=False, fds=self.fds, door=item.door if impl.native else None)
+            prep = prepare(impl, case, master, flush=False, fds=self.fds, door=g.door if impl.native else None)
             if self._verify(case, prep, master, ref, e):
                 single = timed(prep.call, prep.sync)[1]
-                n = int(min(20000, max(5, (0.005 if quick else 0.02) / max(single, 1e-7))))
-                rounds = fixed(3 if quick else 7)
+                n = int(min(20000, max(5, (0.005 if self.quick else 0.02) / max(single, 1e-7))))
+                rounds = fixed(3 if self.quick else 7)
                 wall = measure(prep.call, prep.sync, rounds, WallClock(), min_warmup=1, calls_per_sample=n).stats
                 dev = (measure(prep.call, prep.sync, rounds, CudaEvents(flush=False), calls_per_sample=n).stats.median
                        if isinstance(prep.clock, CudaEvents) else None)
                 e.update({"status": "ok", "median_s": wall.median, "wall_s": wall.median, "iqr_s": wall.iqr,
                           "device_s": dev, "overhead_s": None if dev is None else max(0.0, wall.median - dev),
                           "n": n * wall.n, "rel_iqr": wall.rel_iqr, "noisy": wall.noisy})
-        self.entries.append(e)
-        self.step(f"overhead · {case.label} · {item.door}", 1)
-        return e
 
 
 def _attempt(console: Console, what: str, fn, default=None):
@@ -317,7 +309,7 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
     from ..rungs.vendor import vendor_rungs_not_run
     for op, name, why in vendor_rungs_not_run(devices, tuple(sel.ops)):   # the library layer, even when absent
         console.print(f"[dim]not run here: {name} ({op}, vendor library): {why}[/]")
-    total = sum(len(g.impls) for g in groups) + len(overhead)
+    total = sum(len(g.impls) for g in groups + overhead)
     if total == 0:
         console.print(f"[yellow]nothing to measure: no registered rung matches the filters (op={','.join(sel.ops)}, "
                       f"impl={','.join(sel.impl_globs) or '*'}, devices here={','.join(devices)})[/]")
@@ -325,17 +317,15 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
                         TimeElapsedColumn(), console=console, transient=True)
     task = progress.add_task("starting", total=total)
     runner = Runner(data["peaks"], lambda text, advance=0: progress.update(task, description=text, advance=advance),
-                    all_samples, fds=data["frontdoors"])
+                    all_samples, data["frontdoors"], sel.quick)
     interrupted = False
     from ..rungs.frameworks import measurement_state
     with progress, measurement_state():   # TF32 off, Dynamo limits up -- and all restored after the run
         try:
-            for g in groups:   # a table per case (the sweep's are pivots, printed at the end)
+            for g in groups + overhead:   # a table per case (the sweep's and the overhead's come at the end)
                 cases = analysis.grouped(runner.run_group(g), lambda e: e["key"]).values()
-                for es in cases if g.suite != "sweep" else ():
+                for es in cases if g.suite not in ("sweep", "overhead") else ():
                     progress.console.print(con.case_table(es, width=progress.console.width))
-            for item in overhead:
-                runner.run_overhead(item, sel.quick)
         except KeyboardInterrupt:
             interrupted = True
     release_flush_buffers()

@@ -2,7 +2,7 @@
 ladder (default: every rung at one size per device), sweep (CPU vs GPU: sums of 10^2..10^8 elements,
 square matmuls 64..8192), shapes (irregular, tall-skinny, large-K, small-K, batched, transposed, GEMV;
 reductions over each dim; softmax rows), overhead (the per-call cost of each front door at a tiny
-size: `OverheadItem`s), cpu-gemm (the best native CPU matmul beside the libraries), layers (a view
+size), cpu-gemm (the best native CPU matmul beside the libraries), layers (a view
 of the ladder: the best rung of each layer)."""
 from __future__ import annotations
 
@@ -114,14 +114,7 @@ class Group:
     series: str = ""                  # sweep: history key for time estimates across sizes
     budget: Optional[Budget] = None
     skip: dict = field(default_factory=dict)   # impl name -> reason it is listed but not run
-
-
-@dataclass
-class OverheadItem:
-    """One front door of one op on one device, at a tiny size."""
-    case: Case
-    impl: object
-    door: str          # torch | tf | pybind | cupy (native rung through that array type) or the backend
+    door: str = ""                    # overhead suite: torch | tf | pybind | cupy (a native rung) or the backend
 
 
 # ----------------------------------------------------------------------------------- sizes flag
@@ -282,17 +275,19 @@ def _overhead(dev: str, sel: Selection) -> list:
         case = Case(op, dev, "float32", shape, variant="sum" if op == "reduce" else None, tag="tiny")
         cands = [i for i in list_impls(op, dev) if applicable(i, case) and sel.impl_ok(i.name)] if op in sel.ops else []
         native = [i for i in cands if i.native][:1]
-        items += [OverheadItem(case, i, door) for i in native
+        items += [Group("overhead", case, [i], probe=False, door=door) for i in native
                   for door in ("torch", "tf", "pybind") + (("cupy",) if dev == "cuda" else ())]
         first: dict = {}
         for i in cands:
             first.setdefault((i.layer, i.backend), i)
-        items += [OverheadItem(case, i, i.backend or "numpy") for i in first.values() if not i.native]
+        items += [Group("overhead", case, [i], probe=False, door=i.backend or "numpy")
+                  for i in first.values() if not i.native]
     return items
 
 
 def plan(suites: list, sel: Selection, devices: list) -> tuple[list, list]:
-    """(groups, overhead items) for the requested suites; `layers` reuses the ladder's groups."""
+    """(groups, the overhead suite's one-rung groups) for the requested suites; `layers` reuses the
+    ladder's groups."""
     groups: list = []
     if {"ladder", "layers"} & set(suites):
         groups += [g for dev in devices for case in _ladder(dev, sel)
