@@ -146,13 +146,8 @@ void warp_op(CollKind kind, int sub, unsigned mask, const char* file, int line,
                     file, line, nullptr, nullptr, 0);
   c->arrived |= 1u << lane;
   fill(c, lane);
-  t->state = St::Warp;
   t->coll = c;
-  t->file = file;
-  t->line = line;
-  hb_release(&c->sync);
-  yield_fiber(t, false);
-  hb_acquire(&c->sync);
+  park(t, St::Warp, file, line, &c->sync);
 }
 }  // namespace
 

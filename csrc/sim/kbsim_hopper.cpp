@@ -1,7 +1,7 @@
 // kbsim_hopper.cpp: TMA, mbarrier, wgmma and setmaxnreg on the CPU SIMT executor (see
-// kbsim_hopper.h for what is modelled).  Runs on the fibers of the executor; like kbsim.cpp it is
-// compiled without ThreadSanitizer's instrumentation (its bookkeeping is shared by the fibers of a
-// block) and tells TSan about the edges an mbarrier creates.
+// kbsim_hopper.h for what is modelled).  Runs on the fibers of the executor; like the executor's
+// other rooms it is compiled without ThreadSanitizer's instrumentation (its bookkeeping is shared by
+// the fibers of a block) and tells TSan about the edges an mbarrier creates.
 #include "kbsim_hopper.h"
 #include "kbsim_tensor_core.h"
 
@@ -23,7 +23,8 @@
 // Under ThreadSanitizer this file is not instrumented, but the runtime still intercepts its
 // allocations and memcpy / memmove: a container grown by one fiber and moved by another would be
 // reported as a race of the kernel's threads.  Every entry point therefore runs with TSan's
-// per-fiber ignores on (Quiet); kbsim.cpp tells TSan about the real edges (mbarrier, wgmma wait).
+// per-fiber ignores on (Quiet); the real edges (mbarrier, wgmma wait) reach TSan through
+// exec::sync_release / sync_acquire (kbsim_scheduler.cpp).
 #if defined(KBSIM_TSAN_RUNTIME) || defined(__SANITIZE_THREAD__)
 extern "C" void AnnotateIgnoreReadsBegin(const char* file, int line);
 extern "C" void AnnotateIgnoreReadsEnd(const char* file, int line);

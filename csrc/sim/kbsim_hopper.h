@@ -60,7 +60,7 @@ inline std::uint32_t swizzle_address(std::uint32_t addr, int bits) {
   return addr ^ (((addr >> 7) & mask) << 4);
 }
 
-// ---- executor hooks (kbsim.cpp calls these) ---------------------------------------------------
+// ---- executor hooks (kbsim_scheduler.cpp and kbsim_diagnose.cpp call these) ---------------------
 struct BlockState;
 void end_block(BlockState* s);  // frees the block's state (in-flight copies are dropped)
 // Lands asynchronous copies: with `stalled` every one in flight (nothing else can make progress),

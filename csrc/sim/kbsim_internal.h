@@ -220,6 +220,18 @@ inline SimThread* me() {
 void yield_fiber(SimThread* t, bool exiting);
 void resume(Block* b, SimThread* t);
 
+// A fiber waits at a barrier or warp collective: marked with its state and source site, it
+// publishes its writes to `sync` (released), yields, and on resumption sees what the others
+// published there (acquired) -- the happens-before edge ThreadSanitizer is told about.
+inline void park(SimThread* t, St state, const char* file, int line, void* sync) {
+  t->state = state;
+  t->file = file;
+  t->line = line;
+  hb_release(sync);
+  yield_fiber(t, false);
+  hb_acquire(sync);
+}
+
 // kbsim_diagnose.cpp: the text of diagnoses, and faults turned into them.
 std::string site(const char* what, const char* file, int line);  // "what (csrc/x.cu:12)"
 std::string ranges(const std::vector<unsigned>& ids);             // "0-31, 64, 66-70"

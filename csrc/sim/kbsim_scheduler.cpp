@@ -202,14 +202,9 @@ int syncthreads_vote(BarrierVote kind, int pred, const char* file, int line) {
   SimThread* t = me();
   Barrier* bar = &b->barriers[b->barrier_gen & 1];
   notify_event_at(Event::Barrier, file, line, nullptr, nullptr, 0);
-  t->state = St::Barrier;
-  t->file = file;
-  t->line = line;
   t->pred = pred;
   t->vote_kind = kind;
-  hb_release(&bar->sync);
-  yield_fiber(t, false);
-  hb_acquire(&bar->sync);
+  park(t, St::Barrier, file, line, &bar->sync);
   return t->vote_result;
 }
 

@@ -129,6 +129,7 @@ def flag_refusals(op: str, full_only: bool = False, dim_only: bool = False, vect
 
 
 _REGISTRY: list[Impl] = []
+_BY_NAME: dict = {}   # (op, name) -> Impl: get_impl runs on every call of a front door
 
 
 def register(impl: Impl) -> Impl:
@@ -138,6 +139,7 @@ def register(impl: Impl) -> Impl:
     if any(i.name == impl.name and i.op == impl.op for i in _REGISTRY):
         raise ValueError(f"duplicate registry entry {impl.op}/{impl.name}")
     _REGISTRY.append(impl)
+    _BY_NAME[(impl.op, impl.name)] = impl
     return impl
 
 
@@ -236,8 +238,8 @@ def list_impls(op: Optional[str] = None, device: Optional[str] = None, layer: Op
 
 def get_impl(op: str, name: str) -> Impl:
     base = "reduce" if op in REDUCE_OPS else op
-    for i in _REGISTRY:
-        if i.op == base and i.name == name:
-            return i
+    found = _BY_NAME.get((base, name))
+    if found is not None:
+        return found
     known = ", ".join(i.name for i in _REGISTRY if i.op == base)
     raise ValueError(f"impl: no {base} implementation named {name!r}; known: {known}")

@@ -233,26 +233,39 @@ void interleave_rows(const T* src, kb_int64 ld, kb_int64 kc, int w, T* dst) {
     for (kb_int64 q = 0; q < kc; ++q) dst[q * w + i] = src[i * ld + q];
 }
 
-// B(q0:q0+kc, j0:j0+nc) -> panels of NR columns; panel jp is (kc x NR) row-major, zero-padded.
+// B(q0:q0+kc, j0:j0+cols) -> consecutive panels of NR columns; panel i is (kc x NR) row-major at
+// dst + i * kc * NR, zero-padded.  A row-major B is read row by row across all the panels (runs of
+// cols contiguous values, which the hardware prefetcher follows), not panel by panel (64 bytes a
+// row, one row per page when ldb is large: 4 % of the whole multiply at 1024^3 went to those loads).
 template <typename T>
-void pack_b_panel(const MatmulArgs& p, const T* b, kb_int64 q0, kb_int64 kc, kb_int64 j0, kb_int64 cols,
-                  int nr, T* dst) {
+void pack_b_panels(const MatmulArgs& p, const T* b, kb_int64 q0, kb_int64 kc, kb_int64 j0, kb_int64 cols,
+                   int nr, T* dst) {
+  const kb_int64 panels = (cols + nr - 1) / nr;
   if (!p.trans_b) {
     for (kb_int64 q = 0; q < kc; ++q) {
       const T* src = b + (q0 + q) * p.ldb + j0;
-      T* d = dst + q * nr;
-      for (kb_int64 j = 0; j < cols; ++j) d[j] = src[j];
-      for (kb_int64 j = cols; j < nr; ++j) d[j] = T(0);
+      for (kb_int64 jp = 0; jp < panels; ++jp) {
+        const kb_int64 n = std::min<kb_int64>(nr, cols - jp * nr);
+        T* d = dst + (jp * kc + q) * nr;
+        std::memcpy(d, src + jp * nr, static_cast<size_t>(n) * sizeof(T));
+        for (kb_int64 j = n; j < nr; ++j) d[j] = T(0);
+      }
     }
-  } else if (cols == nr) {  // B(q, j) = b[j * ldb + q]: NR columns of B, each contiguous in q
-    interleave_rows(b + j0 * p.ldb + q0, p.ldb, kc, nr, dst);
-  } else {
-    for (kb_int64 j = 0; j < cols; ++j) {
-      const T* src = b + (j0 + j) * p.ldb + q0;
-      for (kb_int64 q = 0; q < kc; ++q) dst[q * nr + j] = src[q];
+    return;
+  }
+  for (kb_int64 jp = 0; jp < panels; ++jp) {  // B(q, j) = b[j * ldb + q]: each column contiguous in q
+    const kb_int64 n = std::min<kb_int64>(nr, cols - jp * nr), jb = j0 + jp * nr;
+    T* d = dst + jp * kc * nr;
+    if (n == nr) {
+      interleave_rows(b + jb * p.ldb + q0, p.ldb, kc, nr, d);
+      continue;
+    }
+    for (kb_int64 j = 0; j < n; ++j) {
+      const T* src = b + (jb + j) * p.ldb + q0;
+      for (kb_int64 q = 0; q < kc; ++q) d[q * nr + j] = src[q];
     }
     for (kb_int64 q = 0; q < kc; ++q)
-      for (kb_int64 j = cols; j < nr; ++j) dst[q * nr + j] = T(0);
+      for (kb_int64 j = n; j < nr; ++j) d[q * nr + j] = T(0);
   }
 }
 
@@ -306,6 +319,7 @@ inline kb_int64 even_block(kb_int64 n, kb_int64 most, kb_int64 align, kb_int64 p
 }
 
 // ---- the loops around the micro-kernel ---------------------------------------------------------------
+constexpr kb_int64 kPackPanels = 8;  // B panels one packing task fills: rows of 8 x NR values read at once
 template <typename T>
 void gemm(const MatmulArgs& p, const Plan<T>& plan, const char* rung) {
   if (p.m <= 0 || p.n <= 0 || p.batch <= 0) return;
@@ -361,11 +375,14 @@ void gemm(const MatmulArgs& p, const Plan<T>& plan, const char* rung) {
           const kb_int64 g1 = std::min(kslices, g0 + group);
           auto slice_k = [&](kb_int64 sl) { return std::min(kcb, p.k - sl * kcb); };
           auto slice_b = [&](kb_int64 sl) { return bpack + (sl - g0) * kcb * npanels * nr; };
+          const kb_int64 pchunks = (jpanels + kPackPanels - 1) / kPackPanels;  // B packed kPackPanels at a time
 #pragma omp for collapse(2) schedule(static)
           for (kb_int64 sl = g0; sl < g1; ++sl)
-            for (kb_int64 jp = 0; jp < jpanels; ++jp)
-              pack_b_panel(p, b, sl * kcb, slice_k(sl), jc + jp * nr, std::min<kb_int64>(nr, nc - jp * nr), nr,
-                           slice_b(sl) + jp * slice_k(sl) * nr);
+            for (kb_int64 chunk = 0; chunk < pchunks; ++chunk) {
+              const kb_int64 j0 = chunk * kPackPanels * nr;
+              pack_b_panels(p, b, sl * kcb, slice_k(sl), jc + j0, std::min<kb_int64>(kPackPanels * nr, nc - j0), nr,
+                            slice_b(sl) + chunk * kPackPanels * slice_k(sl) * nr);
+            }
           // (implicit barrier: the whole B group is packed before anyone reads it)
           const kb_int64 mblocks = (p.m + mcb - 1) / mcb;
           // Few row blocks (small M): also split the NR panels so every thread gets work.
