@@ -1,7 +1,5 @@
-"""How the harness calls a rung: its inputs as the rung's array type, the call, the matching sync
-and clock, and its output brought back beside the reference.  A native rung is called through the
-public API with the array type of a front door (torch; pybind11 takes numpy); a Python-level rung
-gets arrays of its backend and is called as `impl.fn(*arrays, **op_kwargs(case))`."""
+"""How the harness calls a rung: its inputs as the rung's array type (a native rung's: its front
+door's, through the public API), the call, the matching sync and clock, its output back as the reference's."""
 from __future__ import annotations
 
 import functools
@@ -44,8 +42,7 @@ def devices_present() -> list:
 
 
 def to_backend(x: Any, backend: str, device: str) -> Any:
-    """A master input (a torch tensor on `device`; a numpy array when torch is missing) as an array of
-    `backend` (torch, numpy, numba, cupy or tf)."""
+    """A master input (torch on `device`; numpy when torch is missing) as an array of `backend`."""
     if backend == "torch" and is_torch(x) or backend in ("numpy", "numba") and not is_torch(x):
         return x
     if backend == "numpy" or backend == "numba" and device == "cpu":
@@ -122,8 +119,7 @@ class Prepared:
 
 
 def door_refusal(door: str, device: str, fds: Optional[dict] = None) -> Optional[str]:
-    """Why a native rung cannot be called on `device` through front door `door` (torch | pybind |
-    tf | cupy: CuPy arrays through the torch door), None when it can."""
+    """Why a native rung cannot go through `door` on `device` (cupy: CuPy arrays, the torch door), or None."""
     info = (fds if fds is not None else frontdoors()).get("torch" if door == "cupy" else door, {})
     if door == "cupy" and importlib.util.find_spec("cupy") is None:
         return "cupy is not installed"
@@ -134,9 +130,8 @@ def door_refusal(door: str, device: str, fds: Optional[dict] = None) -> Optional
 
 def prepare(impl, case: Case, master: list, flush: bool = True, fds: Optional[dict] = None,
             door: Optional[str] = None) -> Prepared:
-    """Everything needed to call and time `impl` on `case`: a native rung through `door`, by default
-    torch (on the CPU pybind11 with numpy when the torch door has no CPU kernels).  Raises Skip with
-    the reason when it cannot run here."""
+    """What calls and times `impl` on `case` (a native rung through `door`, by default torch; on a CPU
+    without torch's CPU kernels pybind11), or Skip with the reason it cannot run here."""
     why = impl.unavailable_reason() or ("no CUDA device" if case.device == "cuda" and not cuda_available() else None)
     if not why and impl.native:
         auto = door is None

@@ -102,14 +102,12 @@ class Runner:
             small = g.case.scaled(PROBE_FACTOR, note=f"{', '.join(i.name for i in slow)}: too slow at "
                                   f"{g.case.shape_str} (> {g.budget.max_call_s:g} s per call), measured here "
                                   "beside the library rungs")
-            refs = [i for i in g.impls if i.name in g.references and all(i is not j for j in slow)]
-            out += self._run_case(g, small, slow + refs, main=False)[0]
+            out += self._run_case(g, small, slow + [i for i in g.impls if i.name in g.references], main=False)[0]
         analysis.apply_library_ratios(out)
         return out
 
     def _run_case(self, g: Group, case: Case, impls: list, main: bool) -> tuple:
-        """Verify and time each rung on `case`, then round-robin: (entries, the rungs too slow here:
-        estimated on the group's own case only)."""
+        """Verify and time each rung on `case`, then round-robin: (entries, the rungs too slow here)."""
         out, too_slow, timed_rungs, setup = [], [], [], {}
         master = ref = None
         with recorded(setup, "inputs / reference: "):
@@ -145,9 +143,8 @@ class Runner:
         return out, too_slow
 
     def _too_slow(self, g: Group, impl, case: Case, e: Entry) -> bool:
-        """Skip `e` when one call is estimated over the budget's max_call_s (from the series' last size,
-        or a probe of a handwritten matmul rung at 1/PROBE_FACTOR of every dim); True when it is to be
-        measured at the probe's size instead (the ladder's rule)."""
+        """Skip `e` when a call is estimated over max_call_s (from the series' last size, or a probe of a
+        handwritten matmul rung at 1/PROBE_FACTOR of each dim); True: measure it at the probe's size."""
         t_est = t_small = None
         hkey, small = (impl.name, case.device, g.series), case.scaled(PROBE_FACTOR)
         with recorded(e):
@@ -209,11 +206,10 @@ class Runner:
         return prep
 
     def _interleave(self, g: Group, case: Case, entries: list, timed_rungs: list) -> None:
-        """CPU: time the case's measured rungs again, round-robin, each round in a shuffled order: a
-        shared machine's speed drifts over seconds, and the turns of a round see the same moments, so
-        the ratios between rungs hold.  A turn waits for the other runtimes' workers to park and throws
-        its first calls away (measure.turn says why).  The figure is the median over rounds of each
-        turn's median; the solo figures stay under "solo" (analysis.apply_method_agreement compares)."""
+        """CPU: time the case's rungs again, round-robin in shuffled rounds (a shared machine's speed drifts;
+        a round's turns see the same moments, so the ratios hold).  A turn waits for other pools to park
+        and throws its first calls away (measure.turn).  The figure: the median over rounds of each turn's
+        median; the solo figures stay under "solo" (analysis.apply_method_agreement compares them)."""
         if len(timed_rungs) < 2:
             return
         b = g.budget
@@ -255,9 +251,8 @@ class Runner:
         analysis.apply_method_agreement(entries)
 
     def _overhead(self, g: Group, case: Case, impl, master, ref, e: Entry) -> None:
-        """Per-call cost at a tiny size through the group's front door: the wall time of n back-to-back
-        calls then one sync, per call (median over rounds); on a GPU also CUDA events around the same
-        loop (device time); host overhead = wall - device."""
+        """Per-call cost through the group's front door: the wall time of n calls and one sync, per call
+        (median over rounds); on a GPU also CUDA events around it (device time); overhead = wall - device."""
         e["front_door"], e["backend"] = g.door, "native" if impl.native else impl.backend
         with recorded(e):
             prep = prepare(impl, case, master, flush=False, fds=self.fds, door=g.door if impl.native else None)

@@ -1,9 +1,7 @@
-"""The suites, planned into `Group`s (one case and the rungs measured on it, in ladder order):
-ladder (default: every rung at one size per device), sweep (CPU vs GPU: sums of 10^2..10^8 elements,
-square matmuls 64..8192), shapes (irregular, tall-skinny, large-K, small-K, batched, transposed, GEMV;
-reductions over each dim; softmax rows), overhead (the per-call cost of each front door at a tiny
-size), cpu-gemm (the best native CPU matmul beside the libraries), layers (a view
-of the ladder: the best rung of each layer)."""
+"""The suites, planned into `Group`s (one case and the rungs measured on it, in ladder order): ladder
+(every rung, one size per device), sweep (CPU vs GPU, sums 10^2..10^8, matmuls 64..8192), shapes (odd
+matmul shapes, reductions over each dim, softmax rows), overhead (each front door's per-call cost),
+cpu-gemm (the best CPU matmul beside the libraries), layers (the ladder's best rung of each layer)."""
 from __future__ import annotations
 
 import fnmatch
@@ -194,9 +192,8 @@ def _group(suite: str, case: Case, sel: Selection, budget: Budget, candidates=No
 
 
 def _dtype_groups(suite: str, case: Case, sel: Selection, budget: Budget) -> list:
-    """The case at the selected dtype (float32 by default); fp32 matmul also at TF32 math for the TF32
-    rungs; when no dtype was asked for, at their own dtype for the rungs that lack it (GPU matmul:
-    bf16, the dtype of the tensor-core rungs' targets; else the first of SECONDARY_DTYPES they have)."""
+    """The case at the selected dtype (float32 by default), fp32 matmul also at TF32 math; with no dtype
+    asked for, at their own for the rungs lacking it (GPU matmul: bf16 first, else SECONDARY_DTYPES)."""
     every = list_impls(case.op, case.device)
     groups = [_group(suite, case, sel, budget)]
     if case.op == "matmul" and case.dtype == "float32" and not case.precision:
@@ -240,8 +237,7 @@ def _shapes(dev: str, sel: Selection) -> list:
 
 
 def _sweep(dev: str, sel: Selection) -> list:
-    """Per device, the best native rung plus every library / framework / Numba / CuPy rung (the
-    compiler layer is left out by default: one compilation per size), size by size."""
+    """Size by size, the best native rung and every other non-compiler rung (a compilation per size)."""
     b = BUDGETS[(dev, sel.quick)]
     budget = replace(b, rule=replace(b.rule, budget_s=SWEEP_MEASURE_S[sel.quick]), warmup_s=min(b.warmup_s, 0.05),
                      interleave_s=min(b.interleave_s, 0.5))
@@ -286,8 +282,7 @@ def _overhead(dev: str, sel: Selection) -> list:
 
 
 def plan(suites: list, sel: Selection, devices: list) -> tuple[list, list]:
-    """(groups, the overhead suite's one-rung groups) for the requested suites; `layers` reuses the
-    ladder's groups."""
+    """(groups, the overhead suite's one-rung groups); `layers` reuses the ladder's groups."""
     groups: list = []
     if {"ladder", "layers"} & set(suites):
         groups += [g for dev in devices for case in _ladder(dev, sel)
