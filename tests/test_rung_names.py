@@ -46,8 +46,6 @@ EXAMPLES = {
     "kernelbench/collectives/world.py": "the CPU reduction rung the Gloo ranks use (one core per rank)",
     "kernelbench/bench/peaks.py": "the docstring of the function that reports one rung's blocking",
     "kernelbench/explain/__init__.py": "docstring example",
-    "kernelbench/explain/cli.py": "--help example",
-    "kernelbench/explain/facts.py": "docstring example of a rung's number",
     "kernelbench/sim.py": "docstring examples",
     "scripts/ladder_counts.py": "usage example",
     "scripts/ncu_counters.py": "the dim shape of each of the two dim rungs ncu is pointed at",

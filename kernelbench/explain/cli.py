@@ -7,7 +7,7 @@ import json
 def add_parser(sub) -> None:
     e = sub.add_parser("explain", help="why a CUDA rung is as fast as it is: compiler facts, occupancy, counters, "
                        "speed-of-light bound (no GPU needed)")
-    e.add_argument("rung", nargs="?", help="a CUDA C++ rung, e.g. cuda_05_blocktile_2d (or --ladder)")
+    e.add_argument("rung", nargs="?", help="a CUDA C++ rung (`kernelbench list` names them; or --ladder)")
     e.add_argument("--ladder", choices=["matmul", "reduce"], help="every rung of a ladder side by side")
     e.add_argument("--shape", help="MxNxK (or BxMxNxK) for matmul, the input's shape otherwise "
                    "(default: the benchmark's: 4096x4096x4096, 2^28, ...)")

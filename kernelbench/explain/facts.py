@@ -39,7 +39,7 @@ def first_template_arg(name: str) -> Optional[str]:
 
 
 def rung_stem(impl_name: str) -> str:
-    """cuda_05_blocktile_2d -> 05_: kernels of a rung carry its number (matmul_05_..., softmax_14_...)."""
+    """cuda_NN_<technique> -> NN_: kernels of a rung carry its number (matmul_05_..., softmax_14_...)."""
     m = re.match(r"cuda_(\d\d)_", impl_name)
     return f"_{m.group(1)}_" if m else ""
 
