@@ -144,7 +144,7 @@ def _patch_run(monkeypatch, groups):
     monkeypatch.setattr(runmod, "frontdoors", lambda: FDS)
     monkeypatch.setattr(runmod, "measure_peaks", lambda devices, quick, console: {})
     monkeypatch.setattr(runmod.results, "environment", lambda: {"test": True})
-    monkeypatch.setattr(runmod, "devices_present", lambda: ["cpu"])
+    monkeypatch.setattr(runmod, "cuda_available", lambda: False)
 
 
 def test_run_writes_a_result_file_and_strict_exit_code(tmp_path, monkeypatch):

@@ -37,10 +37,6 @@ def cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
-def devices_present() -> list:
-    return ["cpu", "cuda"] if cuda_available() else ["cpu"]
-
-
 def to_backend(x: Any, backend: str, device: str) -> Any:
     """A master input (torch on `device`; numpy when torch is missing) as an array of `backend`."""
     if backend == "torch" and is_torch(x) or backend in ("numpy", "numba") and not is_torch(x):
@@ -59,13 +55,10 @@ def to_backend(x: Any, backend: str, device: str) -> Any:
         raise Skip(f"unknown backend {backend!r}" if is_torch(x)
                    else f"backend {backend!r} needs torch to share inputs on {device}")
     import tensorflow as tf
-    with tf.device("/GPU:0" if device == "cuda" else "/CPU:0"):
-        if not is_torch(x):
-            return tf.constant(x)
-        host = x.detach().cpu()
-        if str(host.dtype) == "torch.bfloat16":
-            return tf.cast(tf.constant(host.float().numpy()), tf.bfloat16)
-        return tf.constant(host.contiguous().numpy())
+    with tf.device("/GPU:0" if device == "cuda" else "/CPU:0"):   # through the host
+        if is_torch(x) and str(x.dtype) == "torch.bfloat16":
+            return tf.cast(tf.constant(x.detach().float().cpu().numpy()), tf.bfloat16)
+        return tf.constant(x.detach().cpu().contiguous().numpy() if is_torch(x) else x)
 
 
 def _to_numpy(out: Any) -> np.ndarray:
@@ -93,8 +86,8 @@ def to_master(out: Any, master: Any) -> Any:
         return out.to(master.device)
     if type(out).__module__.startswith("cupy"):
         return torch.from_dlpack(out).to(master.device)
-    a = np.asarray(_to_numpy(out))   # C-contiguous for torch; 0-d stays 0-d (np.ascontiguousarray makes it 1-d)
-    return torch.from_numpy(a if a.ndim == 0 or a.flags.c_contiguous else np.ascontiguousarray(a)).to(master.device)
+    a = np.asarray(_to_numpy(out))   # C-contiguous for torch (np.ascontiguousarray makes a 0-d array 1-d)
+    return torch.from_numpy(np.ascontiguousarray(a) if a.ndim else a).to(master.device)
 
 
 def op_kwargs(case: Case, native: bool = False) -> dict:

@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from . import analysis, results
 from ..report import terminal as con
-from .backends import cuda_available, devices_present, frontdoors, prepare, to_master
+from .backends import cuda_available, frontdoors, prepare, to_master
 from .cases import Case, Skip, check, make_inputs, reference
 from .figures import arithmetic_intensity, pct, throughput
 from .measure import (CudaEvents, MachineLoad, StopRule, WallClock, fixed, measure, median, quiesce,
@@ -291,7 +291,7 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
     """Returns (exit code: 3 when a rung FAILED or raised, 130 interrupted; result path)."""
     console = console or Console()
     load = MachineLoad().start()        # also the run's clock
-    devices = [d for d in devices_present() if d in sel.devices]
+    devices = [d for d in ("cpu", "cuda") if d in sel.devices and (d == "cpu" or cuda_available())]
     data = results.new_result(suites, argv or sys.argv, sel.quick, asdict(sel))
     with console.status("collecting the environment and measuring peaks ..."):
         data.update(devices=devices, environment=results.environment(), frontdoors=frontdoors(),

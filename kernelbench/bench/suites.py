@@ -210,8 +210,7 @@ def _dtype_groups(suite: str, case: Case, sel: Selection, budget: Budget) -> lis
 
 
 # ----------------------------------------------------------------------------------- suites
-def _shape(size, n: int) -> tuple:
-    """A --sizes size as a shape: an int N is N repeated n times."""
+def _shape(size, n: int) -> tuple:   # a size as a shape: an int N is N repeated n times
     return (size,) * n if isinstance(size, int) else tuple(size)
 
 
