@@ -151,7 +151,7 @@ class Runner:
             if g.series and hkey in self.history:
                 flops, t = self.history[hkey]
                 t_est = t * case.flops / flops if flops else None
-            elif g.probe and impl.layer in HANDWRITTEN and case.op == "matmul" and small.flops < case.flops:
+            elif g.too_slow and impl.layer in HANDWRITTEN and case.op == "matmul" and small.flops < case.flops:
                 prep = prepare(impl, small, make_inputs(small), flush=False, fds=self.fds)
                 # the first call may compile or wake a pool: a warm-up, not counted
                 t_small = measure(prep.call, prep.sync, PROBE_RULE, min_warmup=1).stats.median
@@ -166,17 +166,9 @@ class Runner:
         return scale
 
     def _verify(self, case: Case, prep, master, ref, e: Entry) -> bool:
-        """The first call (it also pays any compilation; on a GPU its peak memory is recorded), checked
-        against the fp64 reference; a wrong rung is FAILED and never timed."""
-        torch = sys.modules.get("torch") if case.device == "cuda" else None
-        if torch is not None:
-            torch.cuda.synchronize()
-            base = torch.cuda.memory_allocated()
-            torch.cuda.reset_peak_memory_stats()
+        """The first call (it also pays any compilation) checked against the fp64 reference; a wrong rung
+        is FAILED and never timed."""
         out, e["first_call_s"] = timed(prep.call, prep.sync)
-        if torch is not None:
-            torch.cuda.synchronize()
-            e["peak_mem_bytes"] = max(0, torch.cuda.max_memory_allocated() - base)
         chk = check(case, master, ref, to_master(out, master[0]))
         e["max_abs_err"], e["err_ratio"] = chk.max_abs_err, chk.err_ratio
         if not chk.ok:
@@ -281,8 +273,8 @@ def measure_peaks(devices: list, quick: bool, console: Console) -> dict:
     """The peaks of each device present, measured where they can be (else % of peak is "-")."""
     probes = {"cpu": lambda: cpu_peaks(measure=True, copy_bytes=256 << 20),
               "cuda": lambda: gpu_peaks(measure=True, copy_bytes=(256 << 20) if quick else (1 << 30))}
-    peaks = {d: _attempt(console, f"{'GPU' if d == 'cuda' else 'CPU'} peaks unavailable", probes[d]) for d in devices}
-    return {d: p.to_dict() for d, p in peaks.items() if p is not None}
+    return {d: p.to_dict() for d in devices
+            if (p := _attempt(console, f"{'GPU' if d == 'cuda' else 'CPU'} peaks unavailable", probes[d])) is not None}
 
 
 def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[list] = None,

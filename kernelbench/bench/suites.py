@@ -107,8 +107,8 @@ class Group:
     impls: list                       # Impl entries, ladder order
     references: list = field(default_factory=list)   # names of the library candidates for % of library
     preferred: tuple = ()             # glob patterns: the library rung proper, when present
-    too_slow: str = "scale"           # "scale": measure at a smaller size; "skip"
-    probe: bool = True                # estimate handwritten rungs' time on a smaller case first
+    too_slow: str = "scale"           # a handwritten rung probed too slow: "scale" (measured smaller) or
+    #                                   "skip"; "": no probe (a sweep skips on its previous size's time)
     series: str = ""                  # sweep: history key for time estimates across sizes
     budget: Optional[Budget] = None
     skip: dict = field(default_factory=dict)   # impl name -> reason it is listed but not run
@@ -250,7 +250,7 @@ def _sweep(dev: str, sel: Selection) -> list:
             if not sel.impl_globs:
                 native = [i for i in cands if i.native]
                 cands = [i for i in cands if not i.native and i.layer != "compiler"] + native[-1:]
-            groups.append(_group("sweep", case, sel, budget, cands, too_slow="skip", probe=False, series=name))
+            groups.append(_group("sweep", case, sel, budget, cands, too_slow="", series=name))
     return groups
 
 
@@ -260,7 +260,7 @@ def _cpu_gemm(dev: str, sel: Selection) -> list:
         return []
     cands = [i for i in list_impls("matmul", "cpu") if i.layer == "framework" or i.native and i.rank == 1]
     return [_group("cpu-gemm", Case("matmul", "cpu", dt, shape, tag="cpu-gemm"), sel, BUDGETS[("cpu", sel.quick)],
-                   cands, too_slow="skip", probe=False) for dt, shape in CPU_GEMM[sel.quick] if sel.dtype in (None, dt)]
+                   cands, too_slow="") for dt, shape in CPU_GEMM[sel.quick] if sel.dtype in (None, dt)]
 
 
 def _overhead(dev: str, sel: Selection) -> list:
@@ -270,12 +270,12 @@ def _overhead(dev: str, sel: Selection) -> list:
         case = Case(op, dev, "float32", shape, variant="sum" if op == "reduce" else None, tag="tiny")
         cands = [i for i in list_impls(op, dev) if applicable(i, case) and sel.impl_ok(i.name)] if op in sel.ops else []
         native = [i for i in cands if i.native][:1]
-        items += [Group("overhead", case, [i], probe=False, door=door) for i in native
+        items += [Group("overhead", case, [i], too_slow="", door=door) for i in native
                   for door in ("torch", "tf", "pybind") + (("cupy",) if dev == "cuda" else ())]
         first: dict = {}
         for i in cands:
             first.setdefault((i.layer, i.backend), i)
-        items += [Group("overhead", case, [i], probe=False, door=i.backend or "numpy")
+        items += [Group("overhead", case, [i], too_slow="", door=i.backend or "numpy")
                   for i in first.values() if not i.native]
     return items
 
