@@ -90,11 +90,10 @@ def to_master(out: Any, master: Any) -> Any:
     return torch.from_numpy(np.ascontiguousarray(a) if a.ndim else a).to(master.device)
 
 
-def op_kwargs(case: Case, native: bool = False) -> dict:
-    """Keyword arguments of a rung's call for this case (native: of the public API's function)."""
-    if case.op == "reduce":
-        return {"op": case.variant, "dim": case.dim, "keepdim": case.keepdim}
-    return {"log": case.op == "log_softmax"} if native and "softmax" in case.op else {}
+def op_kwargs(case: Case, impl: str = "") -> dict:
+    """Keyword arguments of a rung's call for this case (a native rung `impl`: of the public API's function)."""
+    kw = {"op": case.variant, "dim": case.dim, "keepdim": case.keepdim} if case.op == "reduce" else {}
+    return {**kw, "impl": impl, **({"log": case.op == "log_softmax"} if "softmax" in case.op else {})} if impl else kw
 
 
 def torch_cuda_sync() -> None:
@@ -137,8 +136,7 @@ def prepare(impl, case: Case, master: list, flush: bool = True, fds: Optional[di
         raise Skip(why)
     if impl.native:
         import kernelbench
-        fn, kw, backend = getattr(kernelbench, case.op.replace("log_", "")), op_kwargs(case, native=True), "native"
-        kw["impl"] = impl.name
+        fn, kw, backend = getattr(kernelbench, case.op.replace("log_", "")), op_kwargs(case, impl.name), "native"
         arrays = [to_backend(x, DOOR_ARRAYS[door], "cpu" if door == "pybind" else case.device) for x in master]
     else:
         fn, kw, backend = impl.fn, op_kwargs(case), impl.backend or "numpy"

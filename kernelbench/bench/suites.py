@@ -21,15 +21,13 @@ SUITES = ("ladder", "sweep", "shapes", "overhead", "layers", "cpu-gemm")
 HANDWRITTEN = ("handwritten-cuda", "cpu", "numba", "cupy-nvrtc")
 SECONDARY_DTYPES = ("float16", "bfloat16", "float64")
 ROW_OPS = ("softmax", "log_softmax", "l2norm")
-QUICK_SKIP = ("compiler layer left out of --quick (compiling takes longer than the whole quick budget); "
-              "name it with --impl")
+QUICK_SKIP = "compiler layer left out of --quick (compiling outlasts the quick budget); name it with --impl"
 
 
 @dataclass(frozen=True)
 class Budget:
-    """How long to time a rung: warm-up, then repetitions until `rule` stops; a call estimated over
-    max_call_s is scaled down or skipped.  CPU: wait cooldown_s for the previous rung's pool to park,
-    then time the case's rungs again round-robin for interleave_s (run.Runner._interleave)."""
+    """Warm-up, then repetitions until `rule` stops; a call estimated over max_call_s is scaled down or
+    skipped.  CPU: cooldown_s for the last rung's pool to park; interleave_s of round-robin after."""
     warmup_s: float
     rule: StopRule
     max_call_s: float
@@ -56,12 +54,13 @@ SWEEP_MEASURE_S = {False: 0.25, True: 0.04}
 
 # Sizes: one column per (device, quick) of COLUMNS
 COLUMNS = (("cuda", False), ("cpu", False), ("cuda", True), ("cpu", True))
-LADDER = {   # one case per op (rows: the row-wise ops); reductions whole, then along dim 1
-    "matmul": [(4096,) * 3, (2048,) * 3, (1024,) * 3, (256,) * 3],
-    "rows": [(4096, 32768), (2048, 8192), (1024, 4096), (256, 1024)],
-    "sum": [(1 << 28,), (1 << 26,), (1 << 24,), (1 << 20,)],
-    "sum dim 1 of 3": [(128, 4096, 4095), (16, 2048, 1023), (16, 1024, 1023), (8, 256, 255)],
-    "sum dim 1 of 2": [(16384, 4096), (4096, 4096), (1024, 4096), (256, 1024)]}
+LADDER = {   # [(shape, dim)] per kind of op; the sums: whole, then along dim 1 of three and of two dims
+    "matmul": [[((4096,) * 3, None)], [((2048,) * 3, None)], [((1024,) * 3, None)], [((256,) * 3, None)]],
+    "rows": [[((4096, 32768), None)], [((2048, 8192), None)], [((1024, 4096), None)], [((256, 1024), None)]],
+    "reduce": [[((1 << 28,), None), ((128, 4096, 4095), 1), ((16384, 4096), 1)],
+               [((1 << 26,), None), ((16, 2048, 1023), 1), ((4096, 4096), 1)],
+               [((1 << 24,), None), ((16, 1024, 1023), 1), ((1024, 4096), 1)],
+               [((1 << 20,), None), ((8, 256, 255), 1), ((256, 1024), 1)]]}
 SWEEP = {"reduce": {False: [10 ** e for e in range(2, 9)], True: [10 ** e for e in range(2, 7)]},
          "matmul": {False: [64, 128, 256, 512, 1024, 2048, 4096, 8192], True: [64, 128, 256]}}
 SHAPES = {   # "A transposed": A passed as the transposed view of a contiguous (K, M); B likewise
@@ -126,9 +125,8 @@ def parse_int(tok: str) -> int:
 
 
 def parse_sizes(spec: Optional[str]) -> dict:
-    """--sizes "1024,2048" (matmul N^3 and full-sum lengths), or per op:
-    "matmul=1024,512x512x4096;reduce=1e6,128x4096x4095:1;softmax=4096x32768" -> {op | "all": [(size, dim)]}:
-    a size is an int or a shape, dim (":1") is a reduction's."""
+    """--sizes "1024,2048" (matmul N^3, sum lengths) or "matmul=512x512x4096;reduce=1e6,128x4096x4095:1;..."
+    -> {op | "all": [(int or shape, dim or None)]}."""
     out: dict = {}
     for part in filter(None, re.split(r"[;\s]+", (spec or "").strip())):
         key, _, vals = part.rpartition("=")
@@ -148,8 +146,7 @@ def parse_sizes(spec: Optional[str]) -> dict:
 
 # ----------------------------------------------------------------------------------- rungs
 def applicable(impl, case: Case) -> bool:
-    """Does this rung implement this problem at all (op, variant, layout, dtype, precision)?  Rungs
-    that do not are left out; rungs that could but cannot run *here* are skipped with the reason."""
+    """Does this rung implement this problem (op, variant, layout, dtype, precision)?  Else it is left out."""
     return (impl.device == case.device and case.dtype in impl.dtypes
             and impl.precision == case.precision   # TF32 rungs are measured beside TF32 rungs only
             and not (case.op == "reduce" and impl.variants and case.variant not in impl.variants)
@@ -165,8 +162,7 @@ def case_layout(case: Case) -> str:
 
 
 def reference_candidates(op: str, device: str) -> tuple[list, tuple]:
-    """(the rungs % of library is taken against, preferred name patterns): on a GPU the vendor-library
-    layer (cuBLAS, CUB preferred), else the framework layer (CPU: numpy and torch)."""
+    """(the library rungs, preferred name patterns): GPU the vendor layer (cuBLAS, CUB), else numpy, torch."""
     impls = list_impls(op, device)
     lib = [i for i in impls if i.layer == "vendor-library"]
     if device == "cuda" and lib:
@@ -216,12 +212,9 @@ def _shape(size, n: int) -> tuple:   # a size as a shape: an int N is N repeated
 
 def _ladder(dev: str, sel: Selection) -> list:
     c, dt = COLUMNS.index((dev, sel.quick)), sel.dtype or "float32"
-    default = {"matmul": [(LADDER["matmul"][c], None)], "reduce": [(LADDER["sum"][c], None),
-               (LADDER["sum dim 1 of 3"][c], 1), (LADDER["sum dim 1 of 2"][c], 1)]}
     return [Case(op, dev, dt, _shape(s, {"matmul": 3, "reduce": 1}.get(op, 2)),
                  variant="sum" if op == "reduce" else None, dim=d if op == "reduce" else None)
-            for op in OPS if op in sel.ops
-            for s, d in sel.sizes_for(op) or default.get(op, [(LADDER["rows"][c], None)])]
+            for op in OPS if op in sel.ops for s, d in sel.sizes_for(op) or LADDER["rows" if op in ROW_OPS else op][c]]
 
 
 def _shapes(dev: str, sel: Selection) -> list:
