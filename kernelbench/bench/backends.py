@@ -77,8 +77,7 @@ def _to_numpy(out: Any) -> np.ndarray:
 
 
 def to_master(out: Any, master: Any) -> Any:
-    """A rung's output in the namespace of the master inputs (torch on their device, or numpy), for
-    the check against the reference."""
+    """A rung's output as the master inputs' type (torch on their device, or numpy), for the check."""
     if not is_torch(master):
         return _to_numpy(out)
     import torch

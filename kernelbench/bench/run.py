@@ -40,8 +40,7 @@ def _err_text(exc: BaseException) -> str:
 
 @contextmanager
 def recorded(e, prefix: str = "", trace: bool = False):
-    """One step of a rung into entry (or dict) `e`: Skip -> "skipped" with its reason, another
-    exception -> "error" (with `prefix`, and the last frames when `trace`); Ctrl-C goes on up."""
+    """A step into entry `e`: Skip -> "skipped" (its reason), else "error" (`trace`: the last frames too)."""
     try:
         yield e
     except Skip as s:
@@ -62,15 +61,13 @@ def _stat_fields(st, figure: str) -> dict:
 
 
 def new_entry(suite: str, impl, case: Case, library: list, preferred: tuple, series: str = "") -> Entry:
-    e = Entry(suite=suite, key=case.key, impl=impl.name, label=case.label, case=case.to_dict(), op=case.op,
-              variant=case.variant, dtype=case.dtype, device=case.device, layer=impl.layer, native=bool(impl.native),
-              adds=impl.adds, source=impl.source, impl_note=impl.note,
-              role="reference" if impl.name in library else "rung", library_candidates=list(library),
-              library_preferred=list(preferred), note=case.note, flops=case.flops, bytes=case.nbytes,
-              metric=case.metric, intensity=arithmetic_intensity(case.flops, case.nbytes))
-    if series:
-        e["series"], e["size"] = series, case.shape[0]
-    return e
+    return Entry(suite=suite, key=case.key, impl=impl.name, label=case.label, case=case.to_dict(), op=case.op,
+                 variant=case.variant, dtype=case.dtype, device=case.device, layer=impl.layer, native=bool(impl.native),
+                 adds=impl.adds, source=impl.source, impl_note=impl.note,
+                 role="reference" if impl.name in library else "rung", library_candidates=list(library),
+                 library_preferred=list(preferred), note=case.note, flops=case.flops, bytes=case.nbytes,
+                 metric=case.metric, intensity=arithmetic_intensity(case.flops, case.nbytes),
+                 **({"series": series, "size": case.shape[0]} if series else {}))
 
 
 def fill_figures(e: dict, case: Case, peaks: dict) -> None:
@@ -86,8 +83,7 @@ def fill_figures(e: dict, case: Case, peaks: dict) -> None:
 
 
 class Runner:
-    """Runs groups into `self.entries`; `step(text, advance)` reports progress; all_samples keeps every
-    round-robin call too; quick: the overhead suite's short rounds."""
+    """Runs groups into `self.entries`, `step(text, advance)` the progress; quick: short overhead rounds."""
 
     def __init__(self, peaks: dict, step: Callable = lambda text, advance=0: None, all_samples: bool = False,
                  fds: Optional[dict] = None, quick: bool = False):
@@ -166,8 +162,7 @@ class Runner:
         return scale
 
     def _verify(self, case: Case, prep, master, ref, e: Entry) -> bool:
-        """The first call (it also pays any compilation) checked against the fp64 reference; a wrong rung
-        is FAILED and never timed."""
+        """The first call (it pays any compilation) against the fp64 reference: a wrong rung is FAILED."""
         out, e["first_call_s"] = timed(prep.call, prep.sync)
         chk = check(case, master, ref, to_master(out, master[0]))
         e["max_abs_err"], e["err_ratio"] = chk.max_abs_err, chk.err_ratio

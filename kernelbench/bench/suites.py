@@ -114,7 +114,6 @@ class Group:
     door: str = ""                    # overhead suite: torch | tf | pybind | cupy (a native rung) or the backend
 
 
-# ----------------------------------------------------------------------------------- sizes flag
 def parse_int(tok: str) -> int:
     """"4096", "1e6", "2^20", "2**20" -> int."""
     base, _, exp = tok.replace("**", "^").partition("^")
@@ -144,7 +143,6 @@ def parse_sizes(spec: Optional[str]) -> dict:
     return out
 
 
-# ----------------------------------------------------------------------------------- rungs
 def applicable(impl, case: Case) -> bool:
     """Does this rung implement this problem (op, variant, layout, dtype, precision)?  Else it is left out."""
     return (impl.device == case.device and case.dtype in impl.dtypes
@@ -205,7 +203,6 @@ def _dtype_groups(suite: str, case: Case, sel: Selection, budget: Budget) -> lis
     return [g for g in groups if g]
 
 
-# ----------------------------------------------------------------------------------- suites
 def _shape(size, n: int) -> tuple:   # a size as a shape: an int N is N repeated n times
     return (size,) * n if isinstance(size, int) else tuple(size)
 
