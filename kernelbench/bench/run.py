@@ -83,7 +83,8 @@ def fill_figures(e: dict, case: Case, peaks: dict) -> None:
 
 
 class Runner:
-    """Runs groups into `self.entries`, `step(text, advance)` the progress; quick: short overhead rounds."""
+    """Runs groups into `self.entries`; `step(text, advance)` shows progress; `all_samples` keeps every
+    round-robin call; `quick`: the overhead suite's short rounds."""
 
     def __init__(self, peaks: dict, step: Callable = lambda text, advance=0: None, all_samples: bool = False,
                  fds: Optional[dict] = None, quick: bool = False):

@@ -154,8 +154,7 @@ def applicable(impl, case: Case) -> bool:
 def case_layout(case: Case) -> str:
     """The layout class of a case (registry.core.layout_class): what a rung's table line may refuse."""
     if case.op == "matmul":
-        batch, m, n, _ = figures.matmul_dims(case.shape)
-        return layout_class("matmul", (), batch_m_n=(batch, m, n))
+        return layout_class("matmul", (), batch_m_n=figures.matmul_dims(case.shape)[:3])
     return layout_class(case.op, tuple(case.shape), case.dim)
 
 
