@@ -70,7 +70,7 @@ def _empty(kind: type):
 
 
 class Entry(Record):
-    """One rung on one case (engine.new_entry fills it; docs/results-format.md says each field).
+    """One rung on one case (run.new_entry fills it; docs/results-format.md says each field).
     Other keys: series, size, solo, wall_s, device_s, overhead_s, traceback, pct_peak_over, ..."""
     schema = make_dataclass("EntrySchema", [
         ("suite", str), ("key", str), ("impl", str),                    # identity: required
