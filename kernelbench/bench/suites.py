@@ -106,8 +106,7 @@ class Group:
     impls: list                       # Impl entries, ladder order
     references: list = field(default_factory=list)   # names of the library candidates for % of library
     preferred: tuple = ()             # glob patterns: the library rung proper, when present
-    too_slow: str = "scale"           # a handwritten rung probed too slow: "scale" (measured smaller) or
-    #                                   "skip"; "": no probe (a sweep skips on its previous size's time)
+    too_slow: str = "scale"           # after a probe: "scale" (measure smaller) or "skip"; "": no probe
     series: str = ""                  # sweep: history key for time estimates across sizes
     budget: Optional[Budget] = None
     skip: dict = field(default_factory=dict)   # impl name -> reason it is listed but not run
