@@ -72,8 +72,11 @@ def test_blocking_follows_the_model(dtype, size):
     if b["source"] == "KB_CPU_BLOCKING":
         pytest.skip("KB_CPU_BLOCKING is set in this environment")
     assert b["source"] == "BLIS analytical model"
-    assert b["mr"] * 2 + 3 <= (32 if b["isa"] == "avx512" else 16)      # the tile fits the registers
-    assert 2 * b["mr"] >= 8                                               # >= latency x ports chains
+    lanes = (64 if b["isa"] == "avx512" else 32 if b["isa"] == "avx2" else 0) // size
+    if lanes:   # MR x NV vectors of C, NV of B and a broadcast fit the vector registers
+        nv = b["nr"] // lanes
+        assert b["nr"] == nv * lanes and b["mr"] * nv + nv + 1 <= (32 if b["isa"] == "avx512" else 16)
+        assert b["mr"] * nv >= 8                                          # >= latency x ports chains
     threads = int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or len(os.sched_getaffinity(0))
     assert (b["mc"], b["kc"], b["nc"]) == model(nat.cpu_caches(), b["mr"], b["nr"], size, threads)
     # the blocks fit where the model puts them

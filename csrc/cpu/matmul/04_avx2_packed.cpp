@@ -24,9 +24,9 @@ Plan<T> choose_plan() {
   constexpr bool f32 = sizeof(T) == 4;
   switch (cpu_isa()) {
     case CpuIsa::Avx512:  // 12 x 32 fp32 (24 zmm accumulators) / 12 x 16 fp64
-      return {12, 2 * Zmm<T>::W, f32 ? 384 : 256, 144, 4096, ukr_avx512<T, 12, 0>, "avx512"};
+      return {12, 2 * Zmm<T>::W, f32 ? 384 : 256, 144, 4096, ukr_avx512<T, 12, 2, 0>, "avx512"};
     case CpuIsa::Avx2:    // 6 x 16 fp32 (12 ymm accumulators) / 6 x 8 fp64
-      return {6, 2 * Ymm<T>::W, 256, 96, 1024, ukr_avx2<T, 6, 8>, "avx2"};
+      return {6, 2 * Ymm<T>::W, 256, 96, 1024, ukr_avx2<T, 6, 2, 8>, "avx2"};
     default:
       return {4, 8, 256, 64, 2048, ukr_scalar<T, 4, 8>, "scalar"};
   }

@@ -3,10 +3,13 @@
 // model of BLIS (Low, Igual, Smith, Quintana-Orti, "Analytical modeling is enough for
 // high-performance BLIS", ACM TOMS 2016) applied to the caches the OS reports (cpu_caches.h).
 //
-// Register tile.  The micro-kernel holds MR x 2 vectors of C (NR = 2 vectors of W lanes) and needs
-// 2 B vectors + 1 broadcast beside them: 2*MR + 3 <= registers, so MR = 6 with 16 ymm (AVX2) and
-// MR = 14 with 32 zmm (AVX-512).  To keep both FMA ports busy, the independent accumulators must
-// cover latency x ports = 4 x 2 = 8 on current x86 cores: 2*MR = 12 and 28 do.
+// Register tile.  The micro-kernel holds MR x NV vectors of C (NR = NV vectors of W lanes) and needs
+// NV B vectors + 1 broadcast beside them: MR*NV + NV + 1 <= registers.  Each k step loads NV + MR
+// values for MR*NV FMAs, which must cover latency x ports = 4 x 2 = 8 on current x86 cores.  With
+// 16 ymm (AVX2) the fewest loads per FMA is MR = 4, NV = 3 (7 per 12; cpu_04's 6 x 2 loads 8 per
+// 12): measured on a Zen 3 through these loops, single thread, 2048^3 fp32 86 -> 90 GFLOP/s and
+// 1024^3 fp64 38 -> 42 (the same process, interleaved).  With 32 zmm (AVX-512): 14 x 2, derived,
+// never measured (no AVX-512 machine has run it).
 //
 // KC: the (KC x NR) B micro-panel stays in L1 while the (KC x MR) A micro-panels stream through it.
 //   Of the W1 ways of L1 (way = L1 size / W1), one is left to C; the rest are shared between the
@@ -22,8 +25,8 @@
 //     CB3 = W3 - 1 - ceil(threads * MC * KC * S / way3),   NC = CB3 * way3 / (KC * S)  (multiple of NR)
 //   The L3 is capped at 32 MB: a VM may report its host's whole L3, of which one core complex
 //   holds at most that.  Without an L3: NC = 4096.
-// Examples (fp32): Zen 3 (32 KB 8-way L1d, 512 KB 8-way L2, 32 MB 16-way L3), AVX2 6x16:
-// KC 168, MC 582, NC 43680; Sapphire Rapids (48 KB 12-way, 2 MB 16-way), AVX-512 14x32: KC 216.
+// Examples (fp32): Zen 3 (32 KB 8-way L1d, 512 KB 8-way L2, 32 MB 16-way L3), AVX2 4x24:
+// KC 256, MC 384, NC 28656; Sapphire Rapids (48 KB 12-way, 2 MB 16-way), AVX-512 14x32: KC 216.
 // packed_gemm.h then shrinks the blocks to equal sizes (no thin last K slice; MC blocks a multiple
 // of the thread count).  KB_CPU_BLOCKING=MC,KC,NC overrides the three (experiments; MC rounded to
 // MR, NC to NR); cpu_matmul_05_blocking() reports what is used, and the benchmark records it.
@@ -75,10 +78,10 @@ Plan<T> choose_plan(CpuGemmBlocking* report = nullptr) {
   Plan<T> plan{};
   switch (cpu_isa()) {
     case CpuIsa::Avx512:
-      plan = {14, 2 * Zmm<T>::W, 0, 0, 0, ukr_avx512<T, 14, kPrefetchA>, "avx512"};
+      plan = {14, 2 * Zmm<T>::W, 0, 0, 0, ukr_avx512<T, 14, 2, kPrefetchA>, "avx512"};
       break;
     case CpuIsa::Avx2:
-      plan = {6, 2 * Ymm<T>::W, 0, 0, 0, ukr_avx2<T, 6, kPrefetchA>, "avx2"};
+      plan = {4, 3 * Ymm<T>::W, 0, 0, 0, ukr_avx2<T, 4, 3, kPrefetchA>, "avx2"};
       break;
     default:
       plan = {4, 8, 0, 0, 0, ukr_scalar<T, 4, 8>, "scalar"};

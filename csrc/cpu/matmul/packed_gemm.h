@@ -81,41 +81,40 @@ template <> struct Zmm<double> {
 // ---- micro-kernels ------------------------------------------------------------------------------
 // c (MR x NR, row stride ldc) = [c +] ap * bp, where ap is a packed (kc x MR) micro-panel of A
 // (ap[q * MR + r] = A(r, q)) and bp a packed (kc x NR) panel of B (bp[q * NR + j] = B(q, j)),
-// NR = 2 vectors.  The MR x 2 accumulators never leave registers during the k loop (MR*2 + 2 B
-// vectors + 1 broadcast <= the register file).  Per k step: 2 loads of B, MR broadcasts of A,
-// 2*MR independent FMAs -- enough to cover FMA latency x ports (4 x 2 = 8 on current x86) from
-// MR = 4 on.  PF > 0: prefetch A into L1 PF k steps ahead, once per 64-byte line (A streams from
-// L2; B is already in L1).  The k loop is unrolled by 4.  Written once, compiled per ISA:
+// NR = NV vectors.  The MR x NV accumulators never leave registers during the k loop (MR*NV + NV B
+// vectors + 1 broadcast <= the register file).  Per k step: NV loads of B, MR broadcasts of A,
+// MR*NV independent FMAs -- at least FMA latency x ports (4 x 2 = 8 on current x86) of them.
+// PF > 0: prefetch A into L1 PF k steps ahead, once per 64-byte line (A streams from L2; B is
+// already in L1).  The k loop is unrolled by 4.  Written once, compiled per ISA:
 #define KB_GEMM_MICROKERNEL(NAME, ATTR, TRAITS)                                                       \
-  template <typename T, int MR, int PF>                                                              \
+  template <typename T, int MR, int NV, int PF>                                                      \
   ATTR void NAME(kb_int64 kc, const T* ap, const T* bp, T* c, kb_int64 ldc, bool accumulate) {      \
     using R = TRAITS<T>;                                                                             \
     using V = typename R::V;                                                                         \
-    constexpr int NR = 2 * R::W;                                                                     \
-    static_assert(2 * MR + 3 <= R::REGS, "the register tile does not fit the register file");       \
-    V acc[MR][2];                                                                                    \
+    constexpr int NR = NV * R::W;                                                                    \
+    static_assert(MR * NV + NV + 1 <= R::REGS, "the register tile does not fit the register file"); \
+    V acc[MR][NV];                                                                                   \
     _Pragma("GCC unroll 16") for (int r = 0; r < MR; ++r) { /* C is read after the k loop */        \
       _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);                         \
       _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + NR - 1), _MM_HINT_T0);                \
-      acc[r][0] = R::zero();                                                                         \
-      acc[r][1] = R::zero();                                                                         \
+      _Pragma("GCC unroll 4") for (int v = 0; v < NV; ++v) acc[r][v] = R::zero();                    \
     }                                                                                                \
     constexpr int kLine = 64 / sizeof(T); /* elements of A per cache line */                        \
     _Pragma("GCC unroll 4") for (kb_int64 q = 0; q < kc; ++q, ap += MR, bp += NR) {                  \
       const int at = int((q * MR) % kLine); /* a line of A starts in this step: fetch PF ahead */    \
       if (PF > 0 && (MR >= kLine || at == 0 || at + MR > kLine))                                     \
         _mm_prefetch(reinterpret_cast<const char*>(ap + PF * MR + MR - 1), _MM_HINT_T0);             \
-      const V b0 = R::load(bp), b1 = R::load(bp + R::W);                                             \
+      V b[NV];                                                                                       \
+      _Pragma("GCC unroll 4") for (int v = 0; v < NV; ++v) b[v] = R::load(bp + v * R::W);            \
       _Pragma("GCC unroll 16") for (int r = 0; r < MR; ++r) {                                        \
         const V a = R::bcast(ap + r);                                                                \
-        acc[r][0] = R::fma(a, b0, acc[r][0]);                                                        \
-        acc[r][1] = R::fma(a, b1, acc[r][1]);                                                        \
+        _Pragma("GCC unroll 4") for (int v = 0; v < NV; ++v) acc[r][v] = R::fma(a, b[v], acc[r][v]); \
       }                                                                                              \
     }                                                                                                \
     _Pragma("GCC unroll 16") for (int r = 0; r < MR; ++r) {                                          \
       T* cp = c + r * ldc;                                                                           \
-      R::store(cp, accumulate ? R::add(R::load(cp), acc[r][0]) : acc[r][0]);                         \
-      R::store(cp + R::W, accumulate ? R::add(R::load(cp + R::W), acc[r][1]) : acc[r][1]);           \
+      _Pragma("GCC unroll 4") for (int v = 0; v < NV; ++v)                                           \
+        R::store(cp + v * R::W, accumulate ? R::add(R::load(cp + v * R::W), acc[r][v]) : acc[r][v]); \
     }                                                                                                \
   }
 KB_GEMM_MICROKERNEL(ukr_avx2, KB_GEMM_AVX2, Ymm)
