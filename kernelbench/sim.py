@@ -191,15 +191,34 @@ def _ninja() -> str:
     return str(Path(ninja_pkg.BIN_DIR) / "ninja")
 
 
+def _ninja_build(targets: list) -> None:
+    """ninja -C build/kb_native TARGETS, one process at a time (parallel test workers share the folder)."""
+    import fcntl
+    if not (NATIVE_DIR / "build.ninja").exists():
+        raise RuntimeError("build/kb_native/build.ninja is missing: run `make build` first")
+    with open(NATIVE_DIR / ".ninja-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        p = subprocess.run([_ninja(), "-C", str(NATIVE_DIR), *targets], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    if p.returncode:
+        raise RuntimeError(p.stdout[-3000:])
+
+
 def build_variant(check: str) -> Path:
     """Build (incrementally) the self-test drivers of one executor build; returns its folder."""
     variant = _VARIANT[check]
-    if not (NATIVE_DIR / "build.ninja").exists():
-        raise RuntimeError("build/kb_native/build.ninja is missing: run `make build` first")
-    target = variant.replace("_", "-")
-    subprocess.run([_ninja(), "-C", str(NATIVE_DIR), target], check=True, stdout=subprocess.PIPE,
-                   stderr=subprocess.STDOUT)
+    _ninja_build([variant.replace("_", "-")])
     return NATIVE_DIR / variant
+
+
+def variant_objects(variant: str, sources: list) -> list[Path]:
+    """The objects of `sources` (repo paths: the executor's, csrc/common's) in one build variant, as
+    setup.py's ninja file builds them -- built now if out of date, shared with the self-tests and
+    every test driver of that variant."""
+    objs = [NATIVE_DIR / variant / (Path(src).resolve().relative_to(ROOT).as_posix().replace("/", "_") + ".o")
+            for src in sources]
+    _ninja_build([str(o.relative_to(NATIVE_DIR)) for o in objs])
+    return objs
 
 
 SANITIZER_ENV = {"ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0", "TSAN_OPTIONS": "halt_on_error=0"}
@@ -310,30 +329,12 @@ def executor_flags(variant: str) -> tuple[list[str], list[str]]:
 
 def build_hooked_program(source: Path, out_dir: Path, name: Optional[str] = None) -> Path:
     """Compile a standalone .cu program (with its own main) for the executor, its kernels with the
-    per-access hooks (counters, extent check), linked with the executor's own sources (csrc/sim/kbsim_*.cpp,
-    compiled once into build/kbsim_hooked/ and reused while no executor source, header or build.json is newer).
-    The executable goes to out_dir.  Raises RuntimeError with the compiler's log."""
-    import fcntl
-    kernel_flags, common = executor_flags("sim")
-    objs_dir = ROOT / "build" / "kbsim_hooked"
-    objs_dir.mkdir(parents=True, exist_ok=True)
+    per-access hooks (counters, extent check), linked with the executor's objects of the plain build
+    (variant_objects: build/kb_native's, made now if out of date).  The executable goes to out_dir.
+    Raises RuntimeError with the compiler's log."""
+    kernel_flags, _ = executor_flags("sim")
     out_dir.mkdir(parents=True, exist_ok=True)
-    executor = executor_sources()
-    headers = [*(ROOT / "csrc" / "sim").glob("*.h"), *(ROOT / "csrc" / "common").glob("*.h"),
-               ROOT / "csrc" / "build.json"]
-    newest_header = max(h.stat().st_mtime for h in headers)
-    objs = [objs_dir / (src.stem + ".o") for src in executor]
-    with open(objs_dir / ".lock", "w") as lock:   # parallel test workers share the objects
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        procs = []
-        for src, obj in zip(executor, objs):
-            if not obj.exists() or obj.stat().st_mtime < max(src.stat().st_mtime, newest_header):
-                procs.append(subprocess.Popen(["g++", *common, "-c", str(src), "-o", str(obj)],
-                                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-        for p in procs:
-            log, _ = p.communicate()
-            if p.returncode:
-                raise RuntimeError(log[-3000:])
+    objs = variant_objects("sim", executor_sources())
     exe = out_dir / (name or Path(source).stem)
     p = subprocess.run(["g++", *kernel_flags, *BUILD_SIM["access_hook_flags"], "-x", "c++",
                         "-include", str(ROOT / "csrc/sim/kbsim.h"), str(source), "-x", "none", *map(str, objs),

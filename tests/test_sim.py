@@ -113,15 +113,13 @@ def broken(tmp_path_factory):
     out = tmp_path_factory.mktemp("broken")
     exes = {}
     procs = []
-    executor = sim.executor_sources()
     for variant, build in VARIANTS.items():
-        kflags, eflags = (" ".join(f) for f in sim.executor_flags(build))
+        kflags = " ".join(sim.executor_flags(build)[0])
+        objs = sim.variant_objects(build, sim.executor_sources())   # build/kb_native's, shared
         exe = out / f"broken_{variant}"
-        objs = [out / f"{src.stem}_{variant}.o" for src in executor]
-        cmd = " && ".join(f"g++ {eflags} -c {src} -o {obj}" for src, obj in zip(executor, objs))
-        cmd += (f" && g++ {kflags} -x c++ -include {ROOT / 'csrc/sim/kbsim.h'} "
-                f"{ROOT / 'tests/sim/broken_kernels.cu'} -x none {' '.join(map(str, objs))} -o {exe} -rdynamic "
-                "-lpthread")
+        cmd = (f"g++ {kflags} -x c++ -include {ROOT / 'csrc/sim/kbsim.h'} "
+               f"{ROOT / 'tests/sim/broken_kernels.cu'} -x none {' '.join(map(str, objs))} -o {exe} -rdynamic "
+               "-lpthread")
         procs.append((variant, subprocess.Popen(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                                 text=True)))
         exes[variant] = exe

@@ -29,20 +29,15 @@ VARIANTS = {"plain": "sim", "asan": "sim_asan", "tsan": "sim_tsan"}
 def hopper(tmp_path_factory):
     """tests/sim/broken_hopper.cu built against every executor source, three ways."""
     out = tmp_path_factory.mktemp("hopper")
-    executor = sim.executor_sources()
     exes, procs = {}, []
     for variant, build in VARIANTS.items():
-        kflags, eflags = (" ".join([*f, "-Wno-psabi"]) for f in sim.executor_flags(build))
-        objs = [out / f"{p.stem}_{variant}.o" for p in executor]
-        steps = [f"g++ {eflags} -c {src} -o {obj}" for src, obj in zip(executor, objs)]
-        steps.append(f"g++ {kflags} -c {ROOT / 'csrc/common/kb_common.cpp'} "
-                     f"-o {out / f'kb_common_{variant}.o'}")
+        kflags = " ".join([*sim.executor_flags(build)[0], "-Wno-psabi"])
+        # the executor and kb_common objects of build/kb_native's build of this variant (shared)
+        objs = sim.variant_objects(build, [*sim.executor_sources(), ROOT / "csrc/common/kb_common.cpp"])
         exe = out / f"broken_hopper_{variant}"
-        steps.append(f"g++ {kflags} -x c++ -include {ROOT / 'csrc/sim/kbsim.h'} "
-                     f"{ROOT / 'tests/sim/broken_hopper.cu'} -x none {' '.join(map(str, objs))} "
-                     f"{out / f'kb_common_{variant}.o'} -o {exe} -rdynamic -lpthread")
-        procs.append(subprocess.Popen(" && ".join(steps), shell=True, stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, text=True))
+        cmd = (f"g++ {kflags} -x c++ -include {ROOT / 'csrc/sim/kbsim.h'} "
+               f"{ROOT / 'tests/sim/broken_hopper.cu'} -x none {' '.join(map(str, objs))} -o {exe} -rdynamic -lpthread")
+        procs.append(subprocess.Popen(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
         exes[variant] = exe
     for p in procs:
         log, _ = p.communicate()
