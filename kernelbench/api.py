@@ -331,7 +331,7 @@ def _matmul_layout(a: Any, b: Any, kind: str) -> Optional[str]:
     sa, sb = _shape(a, kind), _shape(b, kind)
     if sa is None or sb is None or len(sa) not in (2, 3) or len(sb) not in (2, 3):
         return None
-    return "vector" if min(int(sa[-2]), int(sb[-1])) == 1 else "matrix"   # registry.core.layout_class's rule
+    return layout_class("matmul", (), batch_m_n=(1, int(sa[-2]), int(sb[-1])))
 
 
 def _reduce_layout(x: Any, kind: str, dim: Optional[int]) -> Optional[str]:
