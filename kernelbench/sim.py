@@ -327,19 +327,26 @@ def executor_flags(variant: str) -> tuple[list[str], list[str]]:
     return common + flags["kernels"], common + flags["executor"]
 
 
-def build_hooked_program(source: Path, out_dir: Path, name: Optional[str] = None) -> Path:
-    """Compile a standalone .cu program (with its own main) for the executor, its kernels with the
-    per-access hooks (counters, extent check), linked with the executor's objects of the plain build
-    (variant_objects: build/kb_native's, made now if out of date).  The executable goes to out_dir.
-    Raises RuntimeError with the compiler's log."""
-    kernel_flags, _ = executor_flags("sim")
+def build_program(source: Path, out_dir: Path, variant: str = "sim", *, hooks: bool = False, extra: tuple = (),
+                  flags: tuple = (), name: Optional[str] = None) -> Path:
+    """Compile a standalone .cu program (with its own main) for one executor build ("sim", "sim_asan",
+    "sim_tsan"), linked with that build's objects of the executor and of `extra` sources
+    (variant_objects: build/kb_native's, made now if out of date); `hooks`: its kernels get the
+    per-access hooks (counters, extent check).  The executable goes to out_dir.  Raises
+    RuntimeError with the compiler's log."""
+    kernel_flags, _ = executor_flags(variant)
     out_dir.mkdir(parents=True, exist_ok=True)
-    objs = variant_objects("sim", executor_sources())
+    objs = variant_objects(variant, [*executor_sources(), *extra])
     exe = out_dir / (name or Path(source).stem)
-    p = subprocess.run(["g++", *kernel_flags, *BUILD_SIM["access_hook_flags"], "-x", "c++",
-                        "-include", str(ROOT / "csrc/sim/kbsim.h"), str(source), "-x", "none", *map(str, objs),
-                        "-o", str(exe),
-                        "-rdynamic", "-lpthread"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    p = subprocess.run(["g++", *kernel_flags, *(BUILD_SIM["access_hook_flags"] if hooks else ()), *flags,
+                        "-x", "c++", "-include", str(ROOT / "csrc/sim/kbsim.h"), str(source), "-x", "none",
+                        *map(str, objs), "-o", str(exe), "-rdynamic", "-lpthread"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if p.returncode:
         raise RuntimeError(p.stdout[-3000:])
     return exe
+
+
+def build_hooked_program(source: Path, out_dir: Path, name: Optional[str] = None) -> Path:
+    """build_program for the plain build, kernels with the per-access hooks."""
+    return build_program(source, out_dir, "sim", hooks=True, name=name)

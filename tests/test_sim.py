@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -111,22 +112,10 @@ VARIANTS = {"plain": "sim", "asan": "sim_asan", "tsan": "sim_tsan"}
 def broken(tmp_path_factory):
     """tests/sim/broken_kernels.cu built three ways: plain executor, AddressSanitizer, ThreadSanitizer."""
     out = tmp_path_factory.mktemp("broken")
-    exes = {}
-    procs = []
-    for variant, build in VARIANTS.items():
-        kflags = " ".join(sim.executor_flags(build)[0])
-        objs = sim.variant_objects(build, sim.executor_sources())   # build/kb_native's, shared
-        exe = out / f"broken_{variant}"
-        cmd = (f"g++ {kflags} -x c++ -include {ROOT / 'csrc/sim/kbsim.h'} "
-               f"{ROOT / 'tests/sim/broken_kernels.cu'} -x none {' '.join(map(str, objs))} -o {exe} -rdynamic "
-               "-lpthread")
-        procs.append((variant, subprocess.Popen(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                                text=True)))
-        exes[variant] = exe
-    for variant, p in procs:
-        log, _ = p.communicate()
-        assert p.returncode == 0, log[-3000:]
-    return exes
+    with ThreadPoolExecutor(len(VARIANTS)) as pool:   # each links its build's executor objects
+        built = pool.map(lambda v: sim.build_program(ROOT / "tests/sim/broken_kernels.cu", out, VARIANTS[v],
+                                                     name=f"broken_{v}"), VARIANTS)
+        return dict(zip(VARIANTS, built))
 
 
 def run_case(exes, variant: str, case: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -29,20 +30,12 @@ VARIANTS = {"plain": "sim", "asan": "sim_asan", "tsan": "sim_tsan"}
 def hopper(tmp_path_factory):
     """tests/sim/broken_hopper.cu built against every executor source, three ways."""
     out = tmp_path_factory.mktemp("hopper")
-    exes, procs = {}, []
-    for variant, build in VARIANTS.items():
-        kflags = " ".join([*sim.executor_flags(build)[0], "-Wno-psabi"])
-        # the executor and kb_common objects of build/kb_native's build of this variant (shared)
-        objs = sim.variant_objects(build, [*sim.executor_sources(), ROOT / "csrc/common/kb_common.cpp"])
-        exe = out / f"broken_hopper_{variant}"
-        cmd = (f"g++ {kflags} -x c++ -include {ROOT / 'csrc/sim/kbsim.h'} "
-               f"{ROOT / 'tests/sim/broken_hopper.cu'} -x none {' '.join(map(str, objs))} -o {exe} -rdynamic -lpthread")
-        procs.append(subprocess.Popen(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-        exes[variant] = exe
-    for p in procs:
-        log, _ = p.communicate()
-        assert p.returncode == 0, log[-3000:]
-    return exes
+    common = (ROOT / "csrc/common/kb_common.cpp",)
+    with ThreadPoolExecutor(len(VARIANTS)) as pool:   # each links its build's executor and kb_common objects
+        built = pool.map(lambda v: sim.build_program(ROOT / "tests/sim/broken_hopper.cu", out, VARIANTS[v],
+                                                     extra=common, flags=("-Wno-psabi",),
+                                                     name=f"broken_hopper_{v}"), VARIANTS)
+        return dict(zip(VARIANTS, built))
 
 
 def run_case(exes, variant: str, case: str) -> str:
