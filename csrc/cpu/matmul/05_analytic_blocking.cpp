@@ -7,9 +7,9 @@
 // NV B vectors + 1 broadcast beside them: MR*NV + NV + 1 <= registers.  Each k step loads NV + MR
 // values for MR*NV FMAs, which must cover latency x ports = 4 x 2 = 8 on current x86 cores.  With
 // 16 ymm (AVX2) the fewest loads per FMA is MR = 4, NV = 3 (7 per 12; cpu_04's 6 x 2 loads 8 per
-// 12): measured on a Zen 3 through these loops, single thread, 2048^3 fp32 86 -> 90 GFLOP/s and
-// 1024^3 fp64 38 -> 42 (the same process, interleaved).  With 32 zmm (AVX-512): 14 x 2, derived,
-// never measured (no AVX-512 machine has run it).
+// 12): measured on a quiet Zen 3 through these loops, single thread, each tile with its own model
+// blocking, the same process, interleaved: 2048^3 fp32 85 -> 89 GFLOP/s, fp64 41.4 -> 42.3.
+// With 32 zmm (AVX-512): 14 x 2, derived, never measured (no AVX-512 machine has run it).
 //
 // KC: the (KC x NR) B micro-panel stays in L1 while the (KC x MR) A micro-panels stream through it.
 //   Of the W1 ways of L1 (way = L1 size / W1), one is left to C; the rest are shared between the
