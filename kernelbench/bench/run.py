@@ -316,7 +316,6 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
     data.update(entries=entries, interrupted=interrupted, duration_s=load.elapsed())
     try:   # derived figures; a bug here must not lose the measurements
         analysis.apply_library_ratios(entries)
-        analysis.apply_measured_peaks(entries, data["peaks"])
         data["analysis"] = {"crossovers": analysis.crossovers(entries)}
     except Exception as exc:  # noqa: BLE001
         data["analysis"] = {"error": f"{type(exc).__name__}: {exc}"}
