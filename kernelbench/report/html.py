@@ -67,13 +67,6 @@ def _section(data: dict, d: Path) -> str:
         add("<h2>sweep: CPU vs GPU</h2>")
     for s, dt in analysis.sweep_series(entries):
         add(plots.sweep_plot(entries, s, dt, d), _table(model.sweep(entries, s, dt)))
-    timed = [e for e in entries if analysis.ok(e) and e.get("suite") in ("ladder", "shapes")]
-    if timed:
-        add("<h2>roofline</h2><p>Achieved GFLOP/s against arithmetic intensity (ideal traffic: every operand read "
-            "or written once), under the device's bandwidth and compute ceilings.</p>",
-            *(plots.roofline(entries, data.get("peaks") or {}, dev, d, dt)
-              for dev in sorted({e["device"] for e in timed})
-              for dt in sorted({e["dtype"] for e in entries if e["device"] == dev and analysis.ok(e)})))
     if any(e.get("suite") == "collectives" for e in entries):   # busbw vs size, one line per rung
         from ..collectives.plot import section as collectives_section
         add(collectives_section(entries, d, _img))

@@ -1,5 +1,5 @@
-"""The report's plots (matplotlib, Agg backend): ladder bars, the sweep with its crossover, the
-roofline.  Each returns its PNG's path (None: no data)."""
+"""The report's plots (matplotlib, Agg backend): ladder bars and the sweep with its crossover.  Each returns
+its PNG's path (None: no data)."""
 from __future__ import annotations
 
 import math
@@ -100,48 +100,9 @@ def sweep_plot(entries: list, series: str, dtype: str, out_dir: Path) -> Optiona
 
 
 def roofline_axes(ax, xlabel: str, ylabel: str, legend: Optional[str] = "lower right") -> None:
-    """Log-log axes, grid and legend (the measured roofline, the sweep, the bound's roofline in explain/)."""
+    """Log-log axes, grid and legend (the sweep, the bound's roofline in explain/)."""
     ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel)
     ax.grid(True, which="both", alpha=0.25)
     if legend:
         ax.legend(fontsize=7, loc=legend)
 
-
-def roofline(entries: list, peaks: dict, device: str, out_dir: Path, dtype: str = "float32") -> Optional[Path]:
-    """Arithmetic intensity (FLOP/byte) against achieved GFLOP/s, under the dtype's compute ceiling and
-    the bandwidth ceiling (datasheet; dotted: measured); hollow points: data that fits in cache."""
-    rows = [e for e in entries if analysis.ok(e) and e["device"] == device and e["dtype"] == dtype
-            and e.get("intensity") and e.get("suite") in ("ladder", "shapes")]
-    if not rows:
-        return None
-    p = peaks.get(device) or {}
-    fpk, bw, mbw = (p.get("flops") or {}).get(dtype), p.get("bandwidth"), (p.get("measured") or {}).get("bandwidth")
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    xs = [e["intensity"] for e in rows]
-    lo, hi = min(xs + [0.05]) / 2, max(xs + [100]) * 2
-    grid = [lo * (hi / lo) ** (i / 200) for i in range(201)]
-    for b, style, label in ((bw, "-", f"ceiling: {p.get('bandwidth_source', '')}"[:90]),
-                            (mbw if mbw != bw else None, ":", f"measured {(mbw or 0) / 1e9:.3g} GB/s")):
-        if b:
-            ax.plot(grid, [min(fpk or math.inf, x * b) / 1e9 for x in grid], color="k", lw=1.5 if style == "-" else 1,
-                    ls=style, label=label)
-    if fpk:
-        ax.axhline(fpk / 1e9, color="#555", lw=0.8, ls="--", label=f"{dtype} peak {fpk / 1e12:.3g} TFLOP/s")
-    markers, best = {"matmul": "o", "reduce": "s", "softmax": "^", "log_softmax": "v", "l2norm": "D"}, {}
-    for e in rows:
-        gf, color, cached = e["flops"] / e["median_s"] / 1e9, LAYER_COLORS.get(e["layer"], "#333"), \
-            e.get("peak_level") == "cache"
-        ax.scatter(e["intensity"], gf, marker=markers.get(e["op"], "o"), s=28, color="none" if cached else color,
-                   label=None if e["layer"] in best else e["layer"], edgecolors=color if cached else "k",
-                   linewidths=1.0 if cached else 0.3)
-        best[e["layer"]] = max(best.get(e["layer"], (0, e)), (gf, e), key=lambda b: b[0])
-    for gf, e in best.values():   # labelled: the best point of each layer
-        ax.annotate(f"{e['impl']} ({e['op']})", (e["intensity"], gf), xytext=(6, 6), textcoords="offset points",
-                    fontsize=6, color=LAYER_COLORS.get(e["layer"], "#333"))
-    if any(e.get("peak_level") == "cache" for e in rows):
-        ax.text(0.01, 0.01, "hollow: data fits in cache (may sit above the DRAM roof)", transform=ax.transAxes,
-                fontsize=7, color="#555")
-    roofline_axes(ax, "arithmetic intensity (FLOP / byte, ideal traffic)", "achieved GFLOP/s")
-    ax.set_title(f"roofline · {p.get('name', device)} · {dtype}  (o matmul, s reduce, ^ softmax, v log_softmax, "
-                 f"D l2norm; labelled: the best of each layer)", fontsize=8)
-    return _save(fig, out_dir / f"roofline_{device}_{dtype}.png")
