@@ -1,5 +1,5 @@
 """What is derived from the measurements, as pure functions over entries (a stored file is re-derived):
-% of the library rung, solo vs round-robin agreement, measured peaks, crossovers, the best per layer."""
+% of the library rung, solo vs round-robin agreement, crossovers, the best per layer."""
 from __future__ import annotations
 
 import fnmatch
@@ -8,7 +8,6 @@ from collections import Counter, OrderedDict
 from typing import Callable, Optional
 
 from ..registry.core import LAYERS
-from .figures import pct
 
 METHOD_TOLERANCE = 0.10   # solo and round-robin figures within 10 % (or their spread) agree
 DRIFT_MAX = 1.5           # a whole case moving by more than this is not the machine's speed drift
@@ -119,28 +118,6 @@ def non_monotone(entries: list, slack: float = 1.3) -> list:
 
 def disagreements(entries: list) -> list:
     return [e for e in entries if (e.get("methods") or {}).get("verdict") == "disagree"]
-
-
-def apply_measured_peaks(entries: list, peaks: dict) -> None:
-    """peaks[dev]["measured"]["library_flops"] (best library GEMM per dtype), then every pct_measured_peak."""
-    gemms = fastest([e for e in entries if e["op"] == "matmul" and e.get("metric") == "tflops" and e.get("tflops")
-                     and e.get("suite") != "overhead"
-                     and e.get("layer") == ("vendor-library" if e["device"] == "cuda" else "framework")],
-                    lambda e: (e["device"], e["dtype"]), by=lambda e: -e["tflops"])
-    for dev in dict.fromkeys(d for d, _ in gemms):
-        measured = peaks.setdefault(dev, {"device": dev, "name": dev, "measured": {}}).setdefault("measured", {})
-        measured["library_flops"] = {dt: {"flops": e["tflops"] * 1e12, "impl": e["impl"], "key": e["key"]}
-                                     for (d, dt), e in gemms.items() if d == dev}
-    for e in entries:
-        m = (peaks.get(e["device"]) or {}).get("measured") or {}
-        lib = (m.get("library_flops") or {}).get(e["dtype"])
-        if not ok(e) or e.get("suite") == "overhead" or e.get("value") is None:
-            e["pct_measured_peak"] = None
-        elif e.get("metric") == "tflops":
-            e["pct_measured_peak"] = pct(e["tflops"] * 1e12, lib["flops"]) if lib else None
-        else:      # in-cache data: no % of a DRAM bandwidth (pct_peak has its level's)
-            dram = e.get("peak_level") in (None, "dram")
-            e["pct_measured_peak"] = pct(e["gbps"] * 1e9, m.get("bandwidth")) if dram else None
 
 
 def sweep_series(entries: list) -> list:

@@ -184,8 +184,6 @@ def environment(datas: list) -> Table:
             peaks += [f"{dev} {name} bandwidth {bw / 1e9:.4g} GB/s ({how or ''})" for name, bw, how in (
                 ("peak", pk.get("bandwidth"), pk.get("bandwidth_source")),
                 ("measured", m.get("bandwidth"), m.get("bandwidth_method"))) if bw]
-            peaks += [f"{dev} best library GEMM ({dt}) {lib['flops'] / 1e12:.4g} TFLOP/s ({lib['impl']})"
-                      for dt, lib in (m.get("library_flops") or {}).items()]
         run = ", ".join(d.get("suites") or []) + " (quick)" * bool(d.get("quick")) + " (interrupted)" * bool(
             d.get("interrupted"))
         t.rows.append([Cell(f"{path.parent.name}/{path.name}", link=str(path.resolve()), code=True),
