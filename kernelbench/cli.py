@@ -226,12 +226,8 @@ def cmd_info(args) -> int:
     import json
 
     from .bench.backends import frontdoors
-    from .bench.peaks import cpu_facts, cpu_peak
     from .bench.results import environment
-    facts = cpu_facts()
-    print(json.dumps({"environment": environment(), "cpu": facts,
-                      "cpu_peak": cpu_peak(facts["cores"], facts["ghz"], facts["flags"]),
-                      "frontdoors": frontdoors()}, indent=1, default=str))
+    print(json.dumps({"environment": environment(), "frontdoors": frontdoors()}, indent=1, default=str))
     return 0
 
 

@@ -1,6 +1,7 @@
-"""FLOP and byte counts per op, throughput and % of peak, datasheet and CPU peaks, tolerances and
+"""FLOP and byte counts per op, throughput and % of peak, datasheet GPU peaks, tolerances and
 the check of a rung's output (which must be able to fail)."""
 import math
+import types
 
 import numpy as np
 import pytest
@@ -73,15 +74,15 @@ def test_datasheet_fp32_peaks_and_unknown_gpu():
     assert peaks.lookup_gpu("Some Future GPU") is None
 
 
-def test_cpu_peak_formula():
-    p = peaks.cpu_peak(2, 2.5, ["avx2", "fma", "avx512f"])
-    assert p["flops"]["float32"] == pytest.approx(2 * 2.5e9 * 16 * 2 * 2)
-    assert p["flops"]["float64"] == pytest.approx(p["flops"]["float32"] / 2)
-    p2 = peaks.cpu_peak(4, 3.0, ["avx2", "fma"])
-    assert p2["flops"]["float32"] == pytest.approx(4 * 3e9 * 8 * 2 * 2)
-    p3 = peaks.cpu_peak(1, 2.0, ["sse2"])
-    assert p3["flops"]["float32"] == pytest.approx(1 * 2e9 * 4 * 1 * 1)
-    assert peaks.cpu_peak(2, None, ["avx2"])["flops"] == {}
+def test_a_gpu_without_a_datasheet_entry_gets_no_peak(monkeypatch):
+    torch = pytest.importorskip("torch")
+    props = types.SimpleNamespace(name="Some Future GPU", total_memory=1 << 34, multi_processor_count=1, major=12, minor=0)
+    monkeypatch.setattr(peaks, "cuda_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: props)
+    p = peaks.gpu_peaks()
+    assert p["flops"] == {} and p["bandwidth"] is None
+    assert peaks.peak_for(p, "flops", "float32") == (None, "no % of peak: no datasheet entry for Some Future GPU")
+    assert peaks.bandwidth_for(p, 1 << 30)[:2] == (None, "no % of peak: no datasheet entry for Some Future GPU")
 
 
 def test_peak_for_uses_dtype_and_kind():

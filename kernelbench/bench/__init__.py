@@ -2,7 +2,7 @@
 
     measure.py   THE measurement primitive (measure / turn / timed), clocks, statistics, machine load
     figures.py   throughput and % of peak (tolerances: kernelbench/tolerance.py)
-    peaks.py     datasheet GPU peaks, probed CPU peaks (nominal beside), the level a working set lives in
+    peaks.py     datasheet GPU peaks, the CPU probes' peaks, the level a working set lives in
     cases.py     a case and its FLOP / byte counts, its seeded inputs, THE fp64 reference and the check
     backends.py  calling a rung: array conversions, front doors, sync, clock choice
     suites.py    ladder, sweep, shapes, overhead, layers, cpu-gemm; sizes and budgets

@@ -86,9 +86,8 @@ class Entry(Record):
         ("timing", Optional[dict], None), ("figure", Text, None), ("methods", Optional[dict], None),
         ("first_call_s", Number, None), ("tflops", Number, None), ("gbps", Number, None), ("value", Number, None),
         ("pct_peak", Number, None), ("peak_label", Text, ""), ("peak_level", Text, None),
-        ("pct_measured_peak", Number, None), ("pct_library", Number, None), ("library_ref", Text, None),
-        ("max_abs_err", Number, None), ("err_ratio", Number, None), ("peak_mem_bytes", Number, None),
-        ("threads", Optional[dict], None), ("machine_busy", Number, None)])
+        ("pct_library", Number, None), ("library_ref", Text, None), ("max_abs_err", Number, None),
+        ("err_ratio", Number, None), ("threads", Optional[dict], None), ("machine_busy", Number, None)])
 
 
 class Results(Record):

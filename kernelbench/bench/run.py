@@ -267,9 +267,8 @@ def _attempt(console: Console, what: str, fn, default=None):
 
 def measure_peaks(devices: list, quick: bool, console: Console) -> dict:
     """The peaks of each device present, measured where they can be (else % of peak is "-")."""
-    probes = {"cpu": lambda: cpu_peaks(measure=True, copy_bytes=256 << 20),
-              "cuda": lambda: gpu_peaks(measure=True, copy_bytes=(256 << 20) if quick else (1 << 30))}
-    return {d: p.to_dict() for d in devices
+    probes = {"cpu": cpu_peaks, "cuda": gpu_peaks}
+    return {d: p for d in devices
             if (p := _attempt(console, f"{'GPU' if d == 'cuda' else 'CPU'} peaks unavailable", probes[d])) is not None}
 
 
