@@ -121,7 +121,7 @@ def write_ninja(cuda_home: str | None, archs: list[str]) -> Path:
     def add(lib: str, srcs: list[str], rule: str, extra: str = "") -> None:
         objs = []
         for src in srcs:
-            obj = f"{lib}/{src.replace('/', '_')}.o"
+            obj = object_path(lib, src)
             lines.append(f"build {obj}: {rule} $root/{src}\n  extra = {extra}")
             objs.append(obj)
         lines.append(f"build lib{lib}.a: ar {' '.join(objs)}")
@@ -140,7 +140,18 @@ def write_ninja(cuda_home: str | None, archs: list[str]) -> Path:
         defaults += write_sim_ninja(lines, add, cuda_home)
     lines.append("default " + " ".join(defaults))
     (NATIVE_DIR / "build.ninja").write_text("\n".join(lines) + "\n")
+    (NATIVE_DIR / "objects.json").write_text(json.dumps(OBJECTS, indent=1) + "\n")   # read by kernelbench.sim
     return NATIVE_DIR
+
+
+OBJECTS: dict[str, dict[str, str]] = {}   # {variant: {source: its object}}, as build.ninja builds them
+
+
+def object_path(variant: str, src: str) -> str:
+    """The one naming rule of an object file (build/kb_native/<variant>/<source path with / as _>.o)."""
+    obj = f"{variant}/{src.replace('/', '_')}.o"
+    OBJECTS.setdefault(variant, {})[src] = obj
+    return obj
 
 
 # The CPU SIMT executor (csrc/sim, docs/sim.md): the same CUDA rung sources compiled by the host
@@ -182,7 +193,7 @@ def write_sim_ninja(lines: list[str], add, cuda_home: str) -> list[str]:
         flags, executor_flags = " ".join(variant_flags["kernels"]), " ".join(variant_flags["executor"])
         objs = []
         for src in sim_sources() + selftests:
-            obj = f"{variant}/{src.replace('/', '_')}.o"
+            obj = object_path(variant, src)
             rule = "simcu" if src.endswith(".cu") else "simcxx"
             own = executor_flags if src in executor else flags
             if variant == "sim" and src.endswith(".cu") and src not in selftests:  # self-tests: host code only
@@ -194,7 +205,7 @@ def write_sim_ninja(lines: list[str], add, cuda_home: str) -> list[str]:
         exes = []
         for src in selftests:
             exe = f"{variant}/{Path(src).stem}"
-            lines.append(f"build {exe}: simlink {variant}/{src.replace('/', '_')}.o lib{variant}.a libkb_cpu.a\n"
+            lines.append(f"build {exe}: simlink {OBJECTS[variant][src]} lib{variant}.a libkb_cpu.a\n"
                          f"  flags = {flags}")
             exes.append(exe)
         lines.append(f"build {variant.replace('_', '-')}: phony {' '.join(exes)} lib{variant}.a")

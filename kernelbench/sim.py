@@ -212,11 +212,18 @@ def build_variant(check: str) -> Path:
 
 
 def variant_objects(variant: str, sources: list) -> list[Path]:
-    """The objects of `sources` (repo paths: the executor's, csrc/common's) in one build variant, as
-    setup.py's ninja file builds them -- built now if out of date, shared with the self-tests and
-    every test driver of that variant."""
-    objs = [NATIVE_DIR / variant / (Path(src).resolve().relative_to(ROOT).as_posix().replace("/", "_") + ".o")
-            for src in sources]
+    """The objects of `sources` (repo paths: the executor's, csrc/common's) in one build variant, named by
+    build/kb_native/objects.json (setup.py writes it with build.ninja) -- built now if out of date, shared
+    with the self-tests and every test driver of that variant."""
+    index = NATIVE_DIR / "objects.json"
+    if not index.exists():
+        raise RuntimeError(f"{index} is missing: run `make build` first")
+    built = json.loads(index.read_text()).get(variant, {})
+    rel = [Path(src).resolve().relative_to(ROOT).as_posix() for src in sources]
+    missing = [src for src in rel if src not in built]
+    if missing:
+        raise RuntimeError(f"{index} has no {variant} object of {', '.join(missing)}: run `make build` again")
+    objs = [NATIVE_DIR / built[src] for src in rel]
     _ninja_build([str(o.relative_to(NATIVE_DIR)) for o in objs])
     return objs
 
