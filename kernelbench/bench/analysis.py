@@ -1,10 +1,10 @@
-"""What is derived from the measurements, as pure functions over entries (a stored file is re-derived):
-% of the library rung, solo vs round-robin agreement, crossovers, the best per layer."""
+"""What is derived from the entries, by pure functions (a stored file is re-derived): % of the library rung,
+solo vs round-robin agreement, crossovers, the best rung per layer."""
 from __future__ import annotations
 
 import fnmatch
 import math
-from collections import Counter, OrderedDict
+from collections import Counter
 from typing import Callable, Optional
 
 from ..registry.core import LAYERS
@@ -27,31 +27,35 @@ def entry_id(e) -> tuple:
 
 def ok(e) -> bool:
     """Passed and timed (a zero or missing time is not a timing)."""
-    t = e.get("median_s")
-    return e.get("status") == "ok" and isinstance(t, (int, float)) and t > 0
+    return e.get("status") == "ok" and (e.get("median_s") or 0) > 0
 
 
-def grouped(entries, key: Callable, keep: Callable = lambda e: True) -> "OrderedDict":
+def grouped(entries, key: Callable, keep: Callable = lambda e: True) -> dict:
     """{key(e): [entries]} of the entries `keep` takes, in first-seen order."""
-    out: "OrderedDict" = OrderedDict()
-    for e in entries:
-        if keep(e):
-            out.setdefault(key(e), []).append(e)
-    return out
-
-
-def fastest(entries, key: Callable, by: Callable = lambda e: e["median_s"]) -> dict:
-    """{key(e): the passing entry with the least `by` (the shortest time)}, first seen first."""
     out: dict = {}
-    for e in filter(ok, entries):
-        if key(e) not in out or by(e) < by(out[key(e)]):
-            out[key(e)] = e
+    for e in filter(keep, entries):
+        out.setdefault(key(e), []).append(e)
     return out
+
+
+def case_groups(entries, suite: Optional[str] = None) -> dict:
+    """Entries grouped by (suite, case key), in first-seen order; only `suite`'s when given."""
+    return grouped(entries, lambda e: (e.get("suite"), e.get("key")), lambda e: suite in (None, e.get("suite")))
+
+
+def ranked(entries: list) -> list:
+    """Passing entries, fastest first; FAILED / error / skipped are never ranked."""
+    return sorted(filter(ok, entries), key=lambda e: e["median_s"])
+
+
+def fastest(entries, key: Callable) -> dict:
+    """{key(e): the passing entry with the shortest time}, first seen first."""
+    return {k: min(es, key=lambda e: e["median_s"]) for k, es in grouped(entries, key, ok).items()}
 
 
 def choose_reference(group: list) -> Optional[str]:
     """The table's library rung: the candidate timed in most cases (preferred patterns first, then listed order)."""
-    cands = list(OrderedDict.fromkeys(c for e in group for c in e.get("library_candidates") or []))
+    cands = list(dict.fromkeys(c for e in group for c in e.get("library_candidates") or []))
     preferred = next((tuple(e["library_preferred"]) for e in group if e.get("library_preferred")), ())
     timed = Counter(e["impl"] for e in ranked(group) if e["impl"] in cands)
     return min((c for c in cands if timed[c]), default=None,
@@ -64,7 +68,7 @@ def apply_library_ratios(entries: list) -> None:
     tables = grouped(entries, lambda e: tuple(map(e.get, table_keys)), lambda e: e.get("suite") != "overhead")
     for group in tables.values():
         ref_name = choose_reference(group)
-        for case in grouped(group, lambda e: e.get("key")).values():
+        for case in case_groups(group).values():
             ref = next((e for e in case if e["impl"] == ref_name and ok(e)), None)
             for e in case:
                 e["library_ref"] = ref_name
@@ -75,20 +79,18 @@ def apply_method_agreement(entries: list, tolerance: float = METHOD_TOLERANCE) -
     """e["methods"] for every entry timed both ways: "agree" when |log(rr / solo)| <= log(1 + tol), tol =
     max(`tolerance`, the two relative IQRs added); "drift" when not, but every rung of the case moved by
     the same factor (machine speed drift: the ratios between rungs hold); else "disagree", explained."""
-    cases = grouped(entries, lambda e: (e.get("suite"), e.get("key")),
-                    lambda e: ok(e) and bool(e.get("solo")) and bool(e["solo"].get("median_s")))
-    for group in cases.values():
+    for group in case_groups([e for e in entries if ok(e) and (e.get("solo") or {}).get("median_s")]).values():
         ratios = [e["median_s"] / e["solo"]["median_s"] for e in group]
         shift = sorted(ratios)[len(ratios) // 2] if len(group) >= 3 else 1.0
         for e, r in zip(group, ratios):
             tol = max(tolerance, (e.get("rel_iqr") or 0.0) + (e["solo"].get("rel_iqr") or 0.0))
-            within = abs(math.log(r)) <= math.log1p(tol)
             drift = abs(math.log(r / shift)) <= math.log1p(tol) and abs(math.log(shift)) <= math.log(DRIFT_MAX)
-            verdict = "agree" if within else "drift" if drift else "disagree"
-            stalls, busy = stalled_turns(e), e.get("machine_busy") or 0
-            why = {"agree": [], "drift": [f"every rung of this case moved by x{shift:.2f} between the solo timings "
-                                          f"and the round-robin rounds (machine speed drift); its ratio to the others "
-                                          f"agrees"],
+            verdict = "agree" if abs(math.log(r)) <= math.log1p(tol) else "drift" if drift else "disagree"
+            turns = ((e.get("timing") or {}).get("round_robin") or {}).get("turn_medians") or []
+            stalls = sum(x >= 1e-3 and x >= 10 * min(turns) for x in turns)   # not the kernel: the thread team
+            busy = e.get("machine_busy") or 0
+            why = {"drift": [f"every rung of this case moved by x{shift:.2f} between the solo timings and the "
+                             f"round-robin rounds (machine speed drift); its ratio to the others agrees"],
                    "disagree": [f"round-robin {r:.2f}x the solo figure, beyond the noise (+-{100 * tol:.0f}%) and "
                                 f"beyond the case's drift (x{shift:.2f})"]
                    + [f"{stalls} of the round-robin turns took >= 1 ms and >= 10x the fastest turn (a spinning thread "
@@ -96,13 +98,11 @@ def apply_method_agreement(entries: list, tolerance: float = METHOD_TOLERANCE) -
                    + [f"other processes kept {busy:.2f} cores busy meanwhile: machine not quiet"] * (busy > BUSY_CORES)}
             e["methods"] = {"solo_s": e["solo"]["median_s"], "round_robin_s": e["median_s"], "ratio": r,
                             "tolerance": tol, "case_shift": shift, "verdict": verdict,
-                            "explanation": "; ".join(why[verdict])}
+                            "explanation": "; ".join(why.get(verdict, []))}
 
 
-def stalled_turns(e) -> int:
-    """Round-robin turns whose median is >= 1 ms and >= 10x the fastest turn's: stalls, not the kernel."""
-    tm = ((e.get("timing") or {}).get("round_robin") or {}).get("turn_medians") or []
-    return sum(1 for x in tm if x >= 1e-3 and x >= 10 * min(tm))
+def disagreements(entries: list) -> list:
+    return [e for e in entries if (e.get("methods") or {}).get("verdict") == "disagree"]
 
 
 def non_monotone(entries: list, slack: float = 1.3) -> list:
@@ -114,10 +114,6 @@ def non_monotone(entries: list, slack: float = 1.3) -> list:
         es.sort(key=lambda e: e["size"])
         out += [(small, big) for small, big in zip(es, es[1:]) if big["median_s"] * slack < small["median_s"]]
     return out
-
-
-def disagreements(entries: list) -> list:
-    return [e for e in entries if (e.get("methods") or {}).get("verdict") == "disagree"]
 
 
 def sweep_series(entries: list) -> list:
@@ -133,11 +129,8 @@ def crossovers(entries: list) -> list:
     for (series, dtype), es in grouped(best.values(), lambda e: (e.get("series"), e["dtype"])).items():
         cpu, gpu = ({e.get("size"): e for e in es if e["device"] == dev} for dev in ("cpu", "cuda"))
         common = sorted(set(cpu) & set(gpu))
-        cross = None
-        for s in reversed(common):
-            if gpu[s]["median_s"] >= cpu[s]["median_s"]:
-                break
-            cross = s
+        gpu_faster = [gpu[s]["median_s"] < cpu[s]["median_s"] for s in common]
+        cross = next((s for i, s in enumerate(common) if all(gpu_faster[i:])), None)
         res.append({"series": series, "dtype": dtype, "crossover_size": cross, "sizes_compared": common,
                     "devices": sorted({e["device"] for e in es}),
                     "note": ("no GPU in this run" if not gpu else
@@ -146,21 +139,12 @@ def crossovers(entries: list) -> list:
     return res
 
 
-def best_per_layer(entries: list, suite: str = "ladder") -> "OrderedDict":
-    """{case key: {layer: fastest entry}} in layer order -- the `layers` view."""
+def best_per_layer(entries: list, suite: str = "ladder") -> dict:
+    """{case key: {layer: fastest entry}} in layer order (unknown layers last) -- the `layers` view."""
     best = fastest([e for e in entries if e.get("suite") == suite], lambda e: (e["key"], e["layer"]))
 
     def rank(e):
-        return layer_order(e["device"]).index(e["layer"]) if e["layer"] in layer_order(e["device"]) else 99
-    return OrderedDict((k, OrderedDict((e["layer"], e) for e in sorted(es, key=rank)))
-                       for k, es in grouped(best.values(), lambda e: e["key"]).items())
-
-
-def case_groups(entries: list, suite: Optional[str] = None) -> "OrderedDict":
-    """Entries grouped by (suite, case key), in first-seen order."""
-    return grouped(entries, lambda e: (e.get("suite"), e.get("key")), lambda e: suite in (None, e.get("suite")))
-
-
-def ranked(entries: list) -> list:
-    """Passing entries, fastest first; FAILED / error / skipped are never ranked."""
-    return sorted([e for e in entries if ok(e)], key=lambda e: e["median_s"])
+        order = layer_order(e["device"])
+        return order.index(e["layer"]) if e["layer"] in order else len(order)
+    return {k: {e["layer"]: e for e in sorted(es, key=rank)}
+            for k, es in grouped(best.values(), lambda e: e["key"]).items()}
