@@ -22,14 +22,16 @@ def render(t: model.Table, width: Optional[int] = None):
     rows = [r and [Text(c.text + c.tail, STYLE.get(c.style, "")) for c in r] for r in t.rows]
     w = {h: max([len(h)] + [r[i].cell_len for r in rows if r]) + 3 for i, h in enumerate(t.heads)}
     flex, flex_min = t.flex
+    w[flex] = min(w.get(flex, 0), flex_min + 3)
 
-    def need(cs):
-        return sum(min(w[c], flex_min + 3) if c == flex else w[c] for c in cs) + 1
-    cols, drops, chunks = list(t.heads), list(t.drop), [[]]
-    while width and drops and need(cols) > width:
+    def fits(cs):
+        return not width or sum(w[c] for c in cs) + 1 <= width
+    cols, drops = list(t.heads), list(t.drop)
+    while drops and not fits(cols):
         cols.remove(drops.pop(0))
+    fixed, chunks = cols[:t.split], [[]]
     for c in cols[t.split:]:
-        if t.split and width and chunks[-1] and need(cols[:t.split] + chunks[-1] + [c]) > width:
+        if t.split and chunks[-1] and not fits(fixed + chunks[-1] + [c]):
             chunks.append([])
         chunks[-1].append(c)
     notes = [n for c, n in t.notes if c is None or c in cols]
@@ -38,15 +40,15 @@ def render(t: model.Table, width: Optional[int] = None):
         notes.insert(0, f"columns left out to fit {width} columns: {', '.join(loud)} "
                         f"(`kernelbench show FILE --width 160` prints them)")
     out = []
-    for n, cs in enumerate(cols[:t.split] + ch for ch in chunks):
-        part = f" ({n + 1}/{len(chunks)})" if len(chunks) > 1 else ""
+    for n, chunk in enumerate(chunks):
+        part = f" ({n + 1}/{len(chunks)})" * (len(chunks) > 1)
         rt = Table(title=Text(t.title + part, style="bold"), box=box.SIMPLE_HEAVY, title_justify="left",
                    caption_justify="left")
-        for c in cs:
+        for c in fixed + chunk:
             rt.add_column(c, justify="right" if c in t.right else "left", no_wrap=c != flex, overflow="fold",
-                          min_width=flex_min if c == flex else w[c] - 3)
+                          min_width=w[c] - 3)
         for r in rows:
-            rt.add_section() if r is None else rt.add_row(*[r[t.heads.index(c)] for c in cs])
+            rt.add_section() if r is None else rt.add_row(*[r[t.heads.index(c)] for c in fixed + chunk])
         out.append(rt)
     out[-1].caption = Text("\n".join(notes), style="dim") if notes else None
     return out[0] if len(out) == 1 else Group(*out)
@@ -72,8 +74,8 @@ def show(paths: list, console=None, width: Optional[int] = None) -> int:
         console.print(render(model.environment([data]), console.width))
         entries = data["entries"]
         analysis.apply_library_ratios(entries)
-        for es in analysis.grouped(entries, lambda e: (e.get("suite"), e.get("key")),
-                                   lambda e: e.get("suite") not in ("sweep", "overhead", "collectives")).values():
+        for es in analysis.case_groups([e for e in entries
+                                        if e.get("suite") not in ("sweep", "overhead", "collectives")]).values():
             console.print(case_table(es, console.width))
         print_summaries(entries, console)
         if any(e.get("suite") == "collectives" for e in entries):
