@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from kernelbench import tolerance
-from kernelbench.bench import cases, figures, peaks
+from kernelbench.bench import cases, peaks
 from kernelbench.bench.cases import Case
 
 
@@ -42,12 +42,12 @@ def test_reduction_counts():
 
 
 def test_throughput_and_percent_of_peak():
-    tp = figures.throughput(2 * 4096 ** 3, 3 * 4096 ** 2 * 4, 0.005)
+    tp = cases.throughput(2 * 4096 ** 3, 3 * 4096 ** 2 * 4, 0.005)
     assert tp["tflops"] == pytest.approx(2 * 4096 ** 3 / 0.005 / 1e12)
     assert tp["gbps"] == pytest.approx(3 * 4096 ** 2 * 4 / 0.005 / 1e9)
-    assert figures.pct(33.5e12, 67e12) == pytest.approx(50.0)
-    assert figures.pct(1.0, None) is None and figures.pct(None, 1.0) is None
-    assert figures.throughput(1, 1, None) == {"tflops": None, "gbps": None}
+    assert cases.pct(33.5e12, 67e12) == pytest.approx(50.0)
+    assert cases.pct(1.0, None) is None and cases.pct(None, 1.0) is None
+    assert cases.throughput(1, 1, None) == {"tflops": None, "gbps": None}
 
 
 @pytest.mark.parametrize("name,mem,entry,bw", [

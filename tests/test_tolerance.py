@@ -69,7 +69,7 @@ def test_the_header_and_python_compute_the_same_tolerances(tmp_path):
 
 
 def test_python_takes_the_constants_from_the_compiled_header():
-    """figures.py parses no C++: its constants are what the compiled kb_tolerance.h prints (tables_json),
+    """tolerance.py parses no C++: its constants are what the compiled kb_tolerance.h prints (tables_json),
     and they are the header's own (compiled here on the spot)."""
     import json
     from kernelbench import _frontdoors

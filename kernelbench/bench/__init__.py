@@ -1,9 +1,8 @@
 """The benchmark behind `kernelbench run`.
 
     measure.py   THE measurement primitive (measure / turn / timed), clocks, statistics, machine load
-    figures.py   throughput and % of peak (tolerances: kernelbench/tolerance.py)
     peaks.py     datasheet GPU peaks, the CPU probes' peaks, the level a working set lives in
-    cases.py     a case and its FLOP / byte counts, its seeded inputs, THE fp64 reference and the check
+    cases.py     a case: its FLOP / byte counts and rates, seeded inputs, THE fp64 reference, the check
     backends.py  calling a rung: array conversions, front doors, sync, clock choice
     suites.py    ladder, sweep, shapes, overhead, layers, cpu-gemm; sizes and budgets
     analysis.py  % of library, measured peaks, crossover, best per layer

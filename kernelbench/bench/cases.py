@@ -1,9 +1,6 @@
-"""A benchmark case (op, shape, dtype, device), its seeded random inputs, THE fp64 reference and
-the check of a rung's output against it.
-
-Inputs are uniform random (never zeros), seeded from the case key: torch on the case's device
-when torch is installed (the reference is computed there, in fp64), else numpy.  Both take the
-same calls (`xp.sum(x, axis=, keepdims=)`, ...), so one code path serves either.
+"""A benchmark case (op, shape, dtype, device): its FLOP and byte counts and rates, its seeded random
+inputs (torch tensors on its device when torch is installed, else numpy arrays: both take the same
+calls), THE fp64 reference (computed where the inputs are) and the check of a rung's output against it.
 """
 from __future__ import annotations
 
@@ -14,12 +11,32 @@ from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
-from . import figures
 from .. import tolerance
 
 
 class Skip(Exception):
     """The case or the rung cannot run here; the message is the reason."""
+
+
+def matmul_dims(shape) -> tuple[int, int, int, int]:
+    """(batch, M, N, K) from a matmul case shape (M, N, K) or (batch, M, N, K)."""
+    if len(shape) not in (3, 4):
+        raise ValueError(f"matmul shape: expected (M, N, K) or (batch, M, N, K), got {shape}")
+    return tuple(shape) if len(shape) == 4 else (1, *shape)
+
+
+def throughput(flops: float, nbytes: float, seconds: Optional[float]) -> dict:
+    ok = seconds is not None and seconds > 0
+    return {"tflops": flops / seconds / 1e12 if ok else None, "gbps": nbytes / seconds / 1e9 if ok else None}
+
+
+def pct(value: Optional[float], peak: Optional[float]) -> Optional[float]:
+    """value / peak in percent (both in the same unit), None when either is unknown."""
+    return None if value is None or not peak else 100.0 * value / peak
+
+
+def arithmetic_intensity(flops: float, nbytes: float) -> Optional[float]:
+    return flops / nbytes if nbytes else None
 
 
 @dataclass(frozen=True)
@@ -41,7 +58,7 @@ class Case:
     def shape_str(self) -> str:
         if self.op != "matmul":
             return "x".join(map(str, self.shape))
-        b, m, n, k = figures.matmul_dims(self.shape)
+        b, m, n, k = matmul_dims(self.shape)
         s = f"{b}x[{m}x{n}x{k}]" if len(self.shape) == 4 else f"{m}x{n}x{k}"
         return s + ("/" + "At" * self.trans_a + "Bt" * self.trans_b if self.trans_a or self.trans_b else "")
 
@@ -56,7 +73,7 @@ class Case:
     def label(self) -> str:
         """Short human label: "matmul 2048x2048x2048", "sum 2^26", "sum dim=1 of (32, 2048, 1023)"."""
         if self.op == "matmul":
-            b, m, n, k = figures.matmul_dims(self.shape)
+            b, m, n, k = matmul_dims(self.shape)
             s = f"matmul {m}x{n}x{k}" + (f" x{b} batch" if len(self.shape) == 4 else "")
             s += f" ({self.precision.upper()} math)" if self.precision else ""
             if self.trans_a or self.trans_b:
@@ -82,9 +99,9 @@ class Case:
     def nbytes(self) -> float:
         """Ideal bytes of one call: every operand read once, every output written once (a rung that
         reads A twice gets no credit for it)."""
-        s, n = figures.ITEMSIZE[self.dtype], math.prod(self.shape)
+        s, n = 2 if self.dtype == "bfloat16" else np.dtype(self.dtype).itemsize, math.prod(self.shape)
         if self.op == "matmul":
-            b, m, n, k = figures.matmul_dims(self.shape)
+            b, m, n, k = matmul_dims(self.shape)
             return float((m * k + k * n + m * n) * s * b)
         if self.op == "reduce":
             out = 1 if self.dim is None else n // self.shape[self.dim] if self.shape[self.dim] else 0
@@ -96,7 +113,7 @@ class Case:
         """"tflops" for matmul, "gbps" for the memory-bound ops and GEMV (M or N of 1)."""
         if self.op != "matmul":
             return "gbps"
-        _, m, n, _ = figures.matmul_dims(self.shape)
+        _, m, n, _ = matmul_dims(self.shape)
         return "gbps" if 1 in (m, n) else "tflops"
 
     def scaled(self, factor: int, note: str = "") -> "Case":
@@ -137,20 +154,15 @@ def _xp(x):
 
 
 def _uniform(shape, dtype: str, device: str, seed: int, lo: float, hi: float):
-    """Uniform [lo, hi) in `dtype`: torch on the device when torch is importable, else numpy."""
-    torch = _torch()
-    if torch is not None:
-        g = torch.Generator(device=device)
-        g.manual_seed(seed)
-        x = torch.rand(tuple(shape), generator=g, device=device,
-                       dtype=torch.float64 if dtype == "float64" else torch.float32)
-        return (x * (hi - lo) + lo).to(getattr(torch, dtype))
-    if device != "cpu":
-        raise Skip("torch is needed to make inputs on a GPU")
-    if dtype == "bfloat16":
-        raise Skip("bfloat16 inputs need torch")
-    x = np.random.default_rng(seed).random(tuple(shape), dtype=np.float64 if dtype == "float64" else np.float32)
-    return (x * (hi - lo) + lo).astype(dtype, copy=False)
+    """Uniform [lo, hi) in `dtype` from numpy's generator: a torch tensor on the device when torch is
+    importable, else the numpy array."""
+    x = np.random.default_rng(seed).random(tuple(shape), np.float64 if dtype == "float64" else np.float32)
+    x = x * (hi - lo) + lo
+    if (torch := _torch()) is not None:
+        return torch.from_numpy(x).to(device=device, dtype=getattr(torch, dtype))
+    if device != "cpu" or dtype == "bfloat16":
+        raise Skip(f"torch is needed to make {dtype} inputs on {device}")
+    return x.astype(dtype, copy=False)
 
 
 def make_inputs(case: Case) -> list:
@@ -162,7 +174,7 @@ def make_inputs(case: Case) -> list:
         return _uniform(shape, case.dtype, case.device, seed + offset, -half, half)
     if case.op != "matmul":
         return [u(case.shape, 0, 4.0 if case.op in ("softmax", "log_softmax") else 1.0)]
-    b, m, n, k = figures.matmul_dims(case.shape)
+    b, m, n, k = matmul_dims(case.shape)
     lead = (b,) if len(case.shape) == 4 else ()
     a = u(lead + (k, m), 0).swapaxes(-1, -2) if case.trans_a else u(lead + (m, k), 0)
     return [a, u(lead + (n, k), 1).swapaxes(-1, -2) if case.trans_b else u(lead + (k, n), 1)]

@@ -20,8 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from . import analysis, results
 from ..report import terminal as con
 from .backends import cuda_available, frontdoors, prepare, to_master
-from .cases import Case, Skip, check, make_inputs, reference
-from .figures import arithmetic_intensity, pct, throughput
+from .cases import Case, Skip, arithmetic_intensity, check, make_inputs, pct, reference, throughput
 from .measure import (CudaEvents, MachineLoad, StopRule, WallClock, fixed, measure, median, quiesce,
                       release_flush_buffers, summarize, thread_info, timed, turn)
 from .peaks import bandwidth_for, cpu_peaks, gpu_peaks, peak_for

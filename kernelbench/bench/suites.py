@@ -11,9 +11,8 @@ from typing import Optional
 
 from ..registry import list_impls
 from ..registry.core import OPS, layout_class
-from . import figures
 from .analysis import layer_order
-from .cases import Case
+from .cases import Case, matmul_dims
 from .measure import StopRule
 
 SUITES = ("ladder", "sweep", "shapes", "overhead", "layers", "cpu-gemm")
@@ -153,7 +152,7 @@ def applicable(impl, case: Case) -> bool:
 def case_layout(case: Case) -> str:
     """The layout class of a case (registry.core.layout_class): what a rung's table line may refuse."""
     if case.op == "matmul":
-        return layout_class("matmul", (), batch_m_n=figures.matmul_dims(case.shape)[:3])
+        return layout_class("matmul", (), batch_m_n=matmul_dims(case.shape)[:3])
     return layout_class(case.op, tuple(case.shape), case.dim)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..bench import analysis
-from ..bench.figures import EPS
+from ..tolerance import EPS
 from ..bench.results import environment_summary, read
 from . import model
 from ..registry.core import OPS
