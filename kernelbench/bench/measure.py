@@ -1,9 +1,6 @@
-"""The one measurement primitive: every timing in kernelbench is `measure(call, sync, rule, clock)`.
-
-A clock times `n` back-to-back calls and one sync: `WallClock` (perf_counter: CPU work, or GPU work
-on a stream we cannot see, e.g. TensorFlow) or `CudaEvents`; either may first write a >= 256 MB
-buffer to flush the GPU's L2.  Also here: statistics, and who else is busy (quiesce, MachineLoad).
-"""
+"""The one measurement primitive: every timing in kernelbench is `measure(call, sync, rule, clock)`, a
+clock timing n calls and one sync (`WallClock`, or `CudaEvents`), either after flushing the GPU's L2 if
+asked.  Also here: the statistics, and who else is busy (quiesce, MachineLoad)."""
 from __future__ import annotations
 
 import functools
@@ -13,6 +10,7 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -30,7 +28,7 @@ def median_ci(samples: Sequence[float], z: float = 1.96) -> tuple[float, float]:
     n/2 -+ z sqrt(n)/2 (normal approximation of the binomial); few samples: the whole range."""
     xs = sorted(samples)
     if not xs:
-        raise ValueError("median_ci of no samples")
+        raise ValueError("no samples")
     n, half = len(xs), z * math.sqrt(len(xs)) / 2.0
     lo = max(0, math.floor(n / 2.0 - half))
     return xs[lo], xs[max(lo, min(n - 1, math.ceil(n / 2.0 + half) - 1))]
@@ -59,11 +57,9 @@ class Stats:
 
 
 def summarize(samples: Sequence[float]) -> Stats:
-    if len(samples) == 0:
-        raise ValueError("summarize: no samples")
+    lo, hi = (float(v) for v in median_ci(samples))      # (ValueError without samples)
     x = np.asarray(samples, dtype=float)
     q1, med, q3 = (float(v) for v in np.quantile(x, (0.25, 0.5, 0.75)))
-    lo, hi = (float(v) for v in median_ci(x))
     rel_iqr, rel_ci = ((q3 - q1) / med, (hi - lo) / (2.0 * med)) if med > 0 else (math.inf, math.inf)
     return Stats(med, q1, q3, q3 - q1, float(x.min()), float(x.max()), float(x.mean()), len(x), lo, hi,
                  rel_iqr, rel_ci, rel_iqr > NOISE_THRESHOLD)
@@ -100,9 +96,7 @@ class StopRule:
         if n and elapsed_s >= self.budget_s and (n >= self.min_reps or elapsed_s >= self.hard_factor * self.budget_s):
             return "budget"
         stable = self.target_rel_ci is not None and n >= max(1, self.min_reps)
-        if stable and summarize(samples).rel_ci <= self.target_rel_ci:
-            return "stable"
-        return None
+        return "stable" if stable and summarize(samples).rel_ci <= self.target_rel_ci else None
 
 
 def fixed(n: int) -> StopRule:
@@ -184,10 +178,9 @@ class Samples:
     def stats(self) -> Stats:
         return summarize(self.seconds)
 
-    def to_dict(self, keep_samples: bool = True) -> dict:
-        d = {"timer": self.clock, "stop": self.stop, "warmup_reps": self.warmup_calls, "warmup_s": self.warmup_s,
-             "l2_flush": self.l2_flush, **self.stats.to_dict()}
-        return {**d, "samples": list(self.seconds)} if keep_samples else d
+    def to_dict(self) -> dict:
+        return {"timer": self.clock, "stop": self.stop, "warmup_reps": self.warmup_calls, "warmup_s": self.warmup_s,
+                "l2_flush": self.l2_flush, **self.stats.to_dict(), "samples": list(self.seconds)}
 
 
 def measure(call: Callable[[], object], sync: Callable[[], None] = noop, rule: StopRule = StopRule(),
@@ -234,8 +227,7 @@ def thread_cpu_ns() -> dict:
     out = {}
     for tid in os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else ():
         try:
-            with open(f"/proc/self/task/{tid}/schedstat") as f:
-                out[int(tid)] = int(f.read().split()[0])
+            out[int(tid)] = int(Path(f"/proc/self/task/{tid}/schedstat").read_text().split()[0])
         except (OSError, ValueError, IndexError):
             continue
     return out
@@ -268,24 +260,22 @@ class MachineLoad:
     machine's busy time minus this process's).  A figure measured meanwhile is suspect."""
 
     @staticmethod
-    def _busy_own() -> tuple:
+    def _others_busy() -> float:
         import psutil
         t, own = psutil.cpu_times(), psutil.Process().cpu_times()
         idle = t.idle + sum(getattr(t, k, 0.0) for k in ("iowait", "guest", "guest_nice"))
-        return sum(t) - idle, own.user + own.system
+        return sum(t) - idle - own.user - own.system
 
     def start(self) -> "MachineLoad":
-        self.t0 = time.perf_counter()
-        self.busy0, self.own0 = self._busy_own()
+        self.t0, self.busy0 = time.perf_counter(), self._others_busy()
         return self
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
 
     def stop(self) -> Optional[float]:
-        busy, own = self._busy_own()
-        wall = self.elapsed()
-        return max(0.0, ((busy - self.busy0) - (own - self.own0)) / wall) if wall > 0.05 else None
+        busy, wall = self._others_busy(), self.elapsed()
+        return max(0.0, (busy - self.busy0) / wall) if wall > 0.05 else None
 
 
 def thread_info() -> dict:

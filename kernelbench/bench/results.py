@@ -169,32 +169,27 @@ def clean(obj):
     return clean(obj.item()) if hasattr(obj, "item") else str(obj)
 
 
-def _target(path) -> Path:
-    """A .json path as given, else a new file in that folder; the folder created."""
+def check_writable(path) -> Path:
+    """The path `write` uses (a .json path as given, else a new file in that folder; the folder created),
+    checked before a run measures anything: OSError with the reason."""
     p = Path(path)
     if p.suffix != ".json":
         if p.exists() and not p.is_dir():
             raise NotADirectoryError(f"{p} exists and is not a folder (name a .json file or a folder)")
         p = default_path(str(p))
     p.parent.mkdir(parents=True, exist_ok=True)
+    if p.is_dir() or not os.access(p.parent, os.W_OK):
+        raise OSError(f"{p} is a folder" if p.is_dir() else f"cannot write in {p.parent}")
     return p
 
 
 def write(path, data: dict) -> Path:
-    """Write atomically (temp file + rename); returns the path.  Creates the folder."""
-    path = _target(path)
+    """Write atomically (temp file + rename) where check_writable says; returns the path."""
+    path = check_writable(path)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(clean(data), indent=1, allow_nan=False) + "\n")
     os.replace(tmp, path)
     return path
-
-
-def check_writable(path) -> Path:
-    """The path `write` will use, checked before a run measures anything (OSError with the reason)."""
-    p = _target(path)
-    if p.is_dir() or not os.access(p.parent, os.W_OK):
-        raise OSError(f"{p} is a folder" if p.is_dir() else f"cannot write in {p.parent}")
-    return p
 
 
 def read(path) -> Results:
@@ -202,10 +197,9 @@ def read(path) -> Results:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        why = ("no such file" if isinstance(exc, FileNotFoundError) else "is a folder, not a result file"
-               if isinstance(exc, IsADirectoryError) else "not a text file (not UTF-8)"
-               if isinstance(exc, UnicodeDecodeError) else f"cannot read ({exc.strerror or exc})")
-        raise ResultFileError(f"{path}: {why}") from None
+        why = {FileNotFoundError: "no such file", IsADirectoryError: "is a folder, not a result file",
+               UnicodeDecodeError: "not a text file (not UTF-8)"}.get(type(exc))    # else an OSError:
+        raise ResultFileError(f"{path}: {why or f'cannot read ({exc.strerror or exc})'}") from None
     except (json.JSONDecodeError, RecursionError) as exc:
         raise ResultFileError(f"{path}: not JSON ({str(exc)[:80]})") from None
     if not isinstance(data, dict) or data.get("kind") != KIND:
