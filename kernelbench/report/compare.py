@@ -25,23 +25,21 @@ def samples(e) -> list:
     """The samples an entry's reported figure comes from (round-robin turn medians, else solo)."""
     t = e.get("timing") or {}     # a typed field: a dict when present
     xs = (t.get("round_robin") or {}).get("turn_medians") or t.get("samples") or []
-    return [float(x) for x in xs if isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0]
-
-
-def provenance(d: dict) -> dict:
-    s, th = environment_summary(d), d.get("threads") or {}
-    versions = (d.get("environment") or {}).get("versions") or {}
-    return {"CPU model": s["cpu"], "GPU": s["gpu"],
-            "threads": (th.get("affinity") or th.get("os_cpu_count"), th.get("torch"), th.get("OMP_NUM_THREADS")),
-            "devices": tuple(d.get("devices") or ()),
-            **{f"{k} version": v for k, v in sorted(versions.items()) if k != "torch_threads" and v},
-            "commit": s["commit"]}
+    return [x for x in xs if isinstance(x, (int, float)) and x > 0]
 
 
 def differences(a: dict, b: dict) -> list:
-    """[(field, value in A, value in B)] of the provenance fields that differ."""
+    """[(field, value in A, value in B)] of the provenance fields (hardware, versions, commit) that differ."""
+    def provenance(d):
+        s, th = environment_summary(d), d.get("threads") or {}
+        versions = (d.get("environment") or {}).get("versions") or {}
+        return {"CPU model": s["cpu"], "GPU": s["gpu"],
+                "threads": (th.get("affinity") or th.get("os_cpu_count"), th.get("torch"), th.get("OMP_NUM_THREADS")),
+                "devices": tuple(d.get("devices") or ()),
+                **{f"{k} version": v for k, v in sorted(versions.items()) if k != "torch_threads" and v},
+                "commit": s["commit"]}
     pa, pb = provenance(a), provenance(b)
-    return [(k, pa.get(k), pb.get(k)) for k in list(pa) + [k for k in pb if k not in pa] if pa.get(k) != pb.get(k)]
+    return [(k, pa.get(k), pb.get(k)) for k in dict.fromkeys(list(pa) + list(pb)) if pa.get(k) != pb.get(k)]
 
 
 def judge(ea, eb, min_change: float = 0.05, alpha: float = ALPHA) -> dict:
@@ -61,21 +59,21 @@ def compare(a: dict, b: dict, min_change: float = 0.05, alpha: float = ALPHA, cr
     regression | improvement | same | broke | fixed | new | gone | not timed (+ " (cross-machine)")."""
     ia, ib = ({analysis.entry_id(e): e for e in d.get("entries") or []} for d in (a, b))
     rows = []
-    for k in list(ia) + [k for k in ib if k not in ia]:
+    for k in dict.fromkeys(list(ia) + list(ib)):
         ea, eb = ia.get(k), ib.get(k)
-        e = eb or ea
-        a_s, b_s = (None if x is None else x.get("median_s") for x in (ea, eb))
-        rows.append({"suite": k[0], "key": k[1], "impl": k[2], "label": e.get("label"), "device": e.get("device"),
-                     "a_s": a_s, "b_s": b_s, "ratio": None, "threshold": None, "p": None})
+        row = {"suite": k[0], "key": k[1], "impl": k[2], "label": (eb or ea).get("label"),
+               "device": (eb or ea).get("device"), "a_s": ea and ea.get("median_s"), "b_s": eb and eb.get("median_s"),
+               "ratio": None, "threshold": None, "p": None}
         if ea is None or eb is None:
-            rows[-1]["verdict"] = "new" if ea is None else "gone"
+            row["verdict"] = "new" if ea is None else "gone"
         elif analysis.ok(ea) and analysis.ok(eb):
-            rows[-1].update(judge(ea, eb, min_change, alpha))
-            rows[-1]["verdict"] += " (cross-machine)" if cross_machine and rows[-1]["verdict"] != "same" else ""
+            row.update(judge(ea, eb, min_change, alpha))
+            row["verdict"] += " (cross-machine)" * (cross_machine and row["verdict"] != "same")
         else:
             failed = [x.get("status") in ("failed", "error") for x in (ea, eb)]
-            rows[-1]["verdict"] = ("broke" if analysis.ok(ea) and failed[1] else
-                                   "fixed" if failed[0] and analysis.ok(eb) else "not timed")
+            row["verdict"] = ("broke" if analysis.ok(ea) and failed[1] else
+                              "fixed" if failed[0] and analysis.ok(eb) else "not timed")
+        rows.append(row)
     return rows
 
 

@@ -1,7 +1,5 @@
-"""`kernelbench report RESULTS... --out DIR`: an HTML page and its PNG plots, from one or more
-result files.  By default the page links the PNGs beside it (what results/ keeps: the PNGs once,
-not again inside the page); `embed=True` (`--embed`) writes one self-contained page instead and
-no PNG files.  Rung names link to their source files."""
+"""`kernelbench report RESULTS... --out DIR`: an HTML page with its PNG plots beside it (`embed`: inside it,
+no PNG files), from one or more result files; rung names link to their source files."""
 from __future__ import annotations
 
 import base64
@@ -21,22 +19,13 @@ th{background:#f6f6f6;text-align:left} .r{text-align:right} .bad{color:#b00} .di
 .best{font-weight:600;color:#060} .noisy{color:#b80} .cap{font-size:.8em;color:#666;margin-top:-.6em}
 img{max-width:100%;border:1px solid #eee;margin:.4em 0}"""
 REPO = Path(__file__).resolve().parents[2]
-_STATE: dict = {"embed": False, "out": Path(".")}
 
 
-def _img(path: Path) -> str:
-    src = html.escape(os.path.relpath(path, _STATE["out"]))
-    if _STATE["embed"]:
-        src = "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
-        path.unlink()
-    return f'<img alt="{html.escape(path.name)}" src="{src}">'
-
-
-def _table(t: model.Table) -> str:
+def _table(t: model.Table, out: Path) -> str:
     """`t` as an HTML table under its title, its footnotes below; emphasis as CSS classes."""
     def td(c, right):
         s = html.escape(c.text)
-        s = f'<a href="{html.escape(os.path.relpath(REPO / c.link, _STATE["out"]))}">{s}</a>' if c.link else s
+        s = f'<a href="{html.escape(os.path.relpath(REPO / c.link, out))}">{s}</a>' if c.link else s
         title = f' title="{html.escape(c.title)}"' if c.title else ""
         return f'<td class="{c.style}{" r" * right}"{title}>{s}{html.escape(c.tail)}</td>'
     head = "".join(f"<th{' class=r' * (h in t.right)}>{html.escape(h)}</th>" for h in t.heads)
@@ -46,32 +35,34 @@ def _table(t: model.Table) -> str:
             + f"<div class=cap>{notes}</div>" * bool(notes))
 
 
-def _section(data: dict, d: Path) -> str:
-    """One result file: its environment, then per suite its tables and plots (PNGs under `d`)."""
-    entries = data.get("entries") or []
+def _section(data: dict, d: Path, out: Path, img) -> str:
+    """One result file: its environment, then per suite its tables and plots (PNGs under `d`; `img` makes an
+    <img> tag of one; links relative to `out`)."""
+    entries, parts = data.get("entries") or [], []
     analysis.apply_library_ratios(entries)     # one library rung per table (older files: per case)
-    parts = [f"<h2>{html.escape(Path(data.get('_path', 'results')).name)}</h2>", _table(model.environment([data]))]
 
-    def add(*items):   # HTML, or a plot's PNG path (None: no plot)
-        parts.extend(_img(x) if isinstance(x, Path) else x for x in items if x is not None)
+    def add(*items):   # HTML, a table, or a plot's PNG path (None: nothing)
+        parts.extend(img(x) if isinstance(x, Path) else _table(x, out) if isinstance(x, model.Table) else x
+                     for x in items if x is not None)
+    add(f"<h2>{html.escape(Path(data.get('_path', 'results')).name)}</h2>", model.environment([data]))
     for suite, intro in (("ladder", "Every rung at one representative size per device, after the best rung of each "
                                     "layer; bars are time per call. FAILED rungs are never ranked."),
                          ("shapes", "Irregular, skinny, batched and transposed problems: the best rung of each layer "
                                     "per shape, then every rung.")):
         cases = analysis.case_groups(entries, suite)
         if cases:
-            add(f"<h2>{suite}</h2><p>{intro}</p>", _table(model.layers(entries, suite)))
+            add(f"<h2>{suite}</h2><p>{intro}</p>", model.layers(entries, suite))
         for es in cases.values():
-            add(_table(model.case(es)), plots.ladder_bars(es, d) if suite == "ladder" else None)
+            add(model.case(es), plots.ladder_bars(es, d) if suite == "ladder" else None)
     if analysis.sweep_series(entries):
         add("<h2>sweep: CPU vs GPU</h2>")
     for s, dt in analysis.sweep_series(entries):
-        add(plots.sweep_plot(entries, s, dt, d), _table(model.sweep(entries, s, dt)))
+        add(plots.sweep_plot(entries, s, dt, d), model.sweep(entries, s, dt))
     if any(e.get("suite") == "collectives" for e in entries):   # busbw vs size, one line per rung
         from ..collectives.plot import section as collectives_section
-        add(collectives_section(entries, d, _img))
+        add(collectives_section(entries, d, img))
     if model.overhead(entries):
-        add("<h2>overhead</h2>", _table(model.overhead(entries)))
+        add("<h2>overhead</h2>", model.overhead(entries))
     return "\n".join(parts)
 
 
@@ -80,10 +71,17 @@ def build_report(paths: list, out_dir, embed: bool = False) -> Path:
     from ..explain.roofline import section as bound_section   # the rungs at their speed-of-light bound (modelled)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _STATE["embed"], _STATE["out"] = embed, out_dir.resolve()
+    out = out_dir.resolve()
+
+    def img(path: Path) -> str:   # linked beside the page, or (embed) inside it and the file removed
+        src = html.escape(os.path.relpath(path, out))
+        if embed:
+            src = "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+            path.unlink()
+        return f'<img alt="{html.escape(path.name)}" src="{src}">'
     datas = [read(p) for p in paths]
-    body = [_section(data, out_dir / plots.slug(Path(data["_path"]).stem) if len(datas) > 1 else out_dir)
-            for data in datas] + [bound_section(out_dir, datas, img=_img)[0]]
+    body = [_section(data, out_dir / plots.slug(Path(data["_path"]).stem) if len(datas) > 1 else out_dir, out, img)
+            for data in datas] + [bound_section(out_dir, datas, img=img)[0]]
     (out_dir / "index.html").write_text(
         f"<!doctype html><html><head><meta charset=utf-8><title>kernelbench report</title><style>{CSS}</style>"
         f"</head><body><h1>kernelbench report</h1><p>Median of repeated timings (IQR = interquartile range; ~ marks "

@@ -21,10 +21,8 @@ def _bad(x: Optional[float]) -> bool:
 def fmt_time(s: Optional[float]) -> str:
     if _bad(s):
         return "-"
-    for unit, k in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
-        if s >= k:
-            return f"{s / k:.3g} {unit}"
-    return f"{s * 1e9:.3g} ns"
+    unit, k = next(((u, k) for u, k in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)) if s >= k), ("ns", 1e-9))
+    return f"{s / k:.3g} {unit}"
 
 
 def fmt_pct(p: Optional[float]) -> str:
@@ -91,7 +89,6 @@ def disagree(e) -> str:
 def case(entries: list) -> Table:
     """Rows = the rungs of one case; the fastest times emphasised (within 1 % / 10 % of the best)."""
     e0, okays = entries[0], analysis.ranked(entries)
-    best = okays[0]["median_s"] if okays else None
     unit = METRIC_UNIT[e0.get("metric") or "gbps"]
     t = Table(f"{e0['suite']} · {e0['label']} · {e0['dtype']} · {e0['device']}",
               ["rung", "layer", "what it adds", "time", "IQR", unit, "% peak", "% lib", "max err", "status"],
@@ -99,7 +96,7 @@ def case(entries: list) -> Table:
               drop=("what it adds", "layer", "max err", "% peak", "IQR", "% lib"), quiet=("what it adds",))
     cached = False
     for e in entries:
-        r = e["median_s"] / best if analysis.ok(e) and best else math.inf
+        r = e["median_s"] / okays[0]["median_s"] if analysis.ok(e) else math.inf
         fast = "best" if r <= 1.01 else "good" if r <= 1.10 else ""
         star = "*" if e.get("peak_level") not in (None, "dram") and e.get("pct_peak") is not None else ""
         cached |= bool(star)

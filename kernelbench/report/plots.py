@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import textwrap
 from pathlib import Path
 from typing import Optional
 
@@ -33,32 +32,25 @@ def _save(fig, path: Path) -> Path:
 
 
 def ladder_bars(entries: list, out_dir: Path) -> Optional[Path]:
-    """One case: a bar per rung of its time per call (log axis), labelled with the time, % of the library rung
-    and what the rung adds; FAILED / error / skipped rungs have no bar, only their status."""
+    """One case: a bar per rung of its time per call (log axis), labelled with the time and % of the library
+    rung; FAILED / error / skipped rungs have no bar, only their status."""
     if not entries:
         return None
-    e0, lib, peak = entries[0], first(entries, "library_ref"), first(entries, "peak_label")
-    fig, ax = plt.subplots(figsize=(13, max(2.5, 0.42 * len(entries) + 1.3)))
+    e0, lib = entries[0], first(entries, "library_ref")
     times = [e["median_s"] if analysis.ok(e) else None for e in entries]
     known = [t for t in times if t] or [3e-6, 1.0]
     lo, hi = min(known) / 3, max(known)
-    ax.barh(range(len(entries)), [(t - lo) if t else 0 for t in times], left=lo,     # each bar ends at its time
-            color=[LAYER_COLORS.get(e.get("layer"), "#333333") for e in entries])
-    for y, (t, e) in enumerate(zip(times, entries)):
-        st, pl = e.get("status") or "?", e.get("pct_library")
-        txt = (fmt_time(t) + (f" · {fmt_pct(pl)} of lib" if pl is not None else "")) if t else \
-            {"failed": "FAILED"}.get(st, st)
-        ax.text(1.01, y, f"{txt} — {textwrap.shorten(e.get('adds') or '', 90, placeholder='…')}", va="center",
-                fontsize=7, transform=ax.get_yaxis_transform(),   # right of the axes
-                color="k" if t else "#c00000" if st in ("failed", "error") else "#888888")
-    ax.set(xscale="log", xlim=(lo, hi * 1.5),         # the axis spans the data; the labels sit to its right
-           xlabel="time per call (s, log scale; shorter is better)")
-    fig.subplots_adjust(left=0.2, right=0.5)
+    fig, ax = plt.subplots(figsize=(9, max(2.5, 0.32 * len(entries) + 1.2)))
+    bars = ax.barh(range(len(entries)), [(t - lo) if t else 0 for t in times], left=lo,   # each bar ends at its time
+                   color=[LAYER_COLORS.get(e.get("layer"), "#333333") for e in entries])
+    ax.bar_label(bars, [fmt_time(t) + f" · {fmt_pct(e.get('pct_library'))} of lib" * (e.get("pct_library") is not None)
+                        if t else {"failed": "FAILED"}.get(e.get("status"), e.get("status") or "?")
+                        for t, e in zip(times, entries)], padding=3, fontsize=7)
+    ax.set(xscale="log", xlim=(lo, hi * 1.5), xlabel="time per call (s, log scale; shorter is better)")
     ax.set_yticks(range(len(entries)), [e["impl"] + " (ref)" * (e["impl"] == lib) for e in entries], fontsize=8)
     ax.invert_yaxis()
     ax.grid(axis="x", which="major", alpha=0.3)
-    fig.suptitle(f"{e0['label']} · {e0['dtype']} · {e0['device']}", fontsize=11)
-    ax.set_title(f"library: {lib or 'none measured'}   peak: {peak or 'unknown'}", fontsize=7, color="#555")
+    ax.set_title(f"{e0['label']} · {e0['dtype']} · {e0['device']}   (library: {lib or 'none measured'})", fontsize=10)
     layers = [x for x in LAYERS if any(e.get("layer") == x for e in entries)]
     ax.legend([plt.Rectangle((0, 0), 1, 1, color=LAYER_COLORS[x]) for x in layers], layers, fontsize=7,
               loc="lower right")
