@@ -143,18 +143,16 @@ class WallClock:
         return (self.now() - t0) / n
 
 
-class CudaEvents:
-    """torch.cuda.Event pairs on the current stream around n calls, per call."""
-    name, before = "cuda_events", None
+class CudaEvents(WallClock):
+    """torch.cuda.Event pairs on the current stream around n calls, per call (after the flush: no host sync)."""
 
     def __init__(self, flush: bool = True):
-        import torch
-        self.torch, self.buf = torch, flush_buffer(torch.cuda.current_device()) if flush else None
+        super().__init__(flush, "cuda_events")
 
     def time(self, call: Callable[[], object], sync: Callable[[], None], n: int = 1) -> float:
         if self.buf is not None:
             self.buf.zero_()
-        start, end = (self.torch.cuda.Event(enable_timing=True) for _ in range(2))
+        start, end = (sys.modules["torch"].cuda.Event(enable_timing=True) for _ in range(2))
         start.record()
         for _ in range(n):
             call()

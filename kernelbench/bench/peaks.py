@@ -1,9 +1,6 @@
-"""Device peaks, each said against a named figure: "H100 SXM5 fp32 67 TFLOP/s (datasheet)",
-"measured FMA peak (AVX2, 2 threads)", "L2 read 150 GB/s (measured)" -- or why there is none.
-
-GPUs: the datasheet table of kernelbench/explain/gpus.py (dense FLOP/s; float16/bfloat16/tf32 are
-tensor-core figures, float32/float64 SIMT).  CPUs: the C++ probes (FMA throughput, read bandwidth
-per memory level) of csrc/cpu/cpu_probe.cpp.
+"""Device peaks, each with its source ("H100 SXM5 datasheet", "measured FMA peak (AVX2, 2 threads)", "L2 read
+150 GB/s (measured ...)") or why there is none.  GPUs: the datasheet table of kernelbench/explain/gpus.py
+(float16/bfloat16/tf32: tensor cores).  CPUs: the probes of csrc/cpu/cpu_probe.cpp (FMA, read bandwidth per level).
 """
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
-"""The result file: a typed, versioned record of one run (docs/results-format.md).
-
-`Results` (the file) and `Entry` (one rung on one case) are dicts typed by a `schema` dataclass.
-`read`, the one way every reader gets a file, checks the kind and each field's type, migrates
-version 1 (version 2 stores no % of peak above 100) and refuses newer versions by name.
-"""
+"""The result file (docs/results-format.md): `Results` (the file) and `Entry` (one rung on one case) are
+dicts typed by a `schema` dataclass.  `read`, the one way every reader gets a file, checks the kind and
+each field's type, migrates version 1 (version 2 stores no % of peak above 100), refuses newer ones by name."""
 from __future__ import annotations
 
 import datetime as _dt
