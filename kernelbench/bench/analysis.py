@@ -1,5 +1,5 @@
-"""What is derived from the entries, by pure functions (a stored file is re-derived): % of the library rung,
-solo vs round-robin agreement, crossovers, the best rung per layer."""
+"""Derived from the entries by pure functions (a stored file is re-derived): % of the library rung, solo vs
+round-robin agreement, crossovers, the best rung per layer."""
 from __future__ import annotations
 
 import fnmatch
@@ -57,7 +57,7 @@ def choose_reference(group: list) -> Optional[str]:
     """The table's library rung: the candidate timed in most cases (preferred patterns first, then listed order)."""
     cands = list(dict.fromkeys(c for e in group for c in e.get("library_candidates") or []))
     preferred = next((tuple(e["library_preferred"]) for e in group if e.get("library_preferred")), ())
-    timed = Counter(e["impl"] for e in ranked(group) if e["impl"] in cands)
+    timed = Counter(e["impl"] for e in filter(ok, group) if e["impl"] in cands)
     return min((c for c in cands if timed[c]), default=None,
                key=lambda c: (not any(fnmatch.fnmatch(c, p) for p in preferred), -timed[c], cands.index(c)))
 
@@ -96,13 +96,8 @@ def apply_method_agreement(entries: list, tolerance: float = METHOD_TOLERANCE) -
                    + [f"{stalls} of the round-robin turns took >= 1 ms and >= 10x the fastest turn (a spinning thread "
                       f"team waiting for the {TICK_S * 1e3:g} ms scheduler tick)"] * bool(stalls)
                    + [f"other processes kept {busy:.2f} cores busy meanwhile: machine not quiet"] * (busy > BUSY_CORES)}
-            e["methods"] = {"solo_s": e["solo"]["median_s"], "round_robin_s": e["median_s"], "ratio": r,
-                            "tolerance": tol, "case_shift": shift, "verdict": verdict,
-                            "explanation": "; ".join(why.get(verdict, []))}
-
-
-def disagreements(entries: list) -> list:
-    return [e for e in entries if (e.get("methods") or {}).get("verdict") == "disagree"]
+            e["methods"] = {"solo_s": e["solo"]["median_s"], "round_robin_s": e["median_s"], "ratio": r, "tolerance": tol,
+                            "case_shift": shift, "verdict": verdict, "explanation": "; ".join(why.get(verdict, []))}
 
 
 def non_monotone(entries: list, slack: float = 1.3) -> list:

@@ -15,6 +15,7 @@ from .model import fmt_pct, fmt_time
 
 ALPHA = 0.01
 HARDWARE = ("CPU model", "GPU", "threads")
+REGRESSED = ("regression", "broke")
 
 
 class CrossMachine(ValueError):
@@ -77,10 +78,6 @@ def compare(a: dict, b: dict, min_change: float = 0.05, alpha: float = ALPHA, cr
     return rows
 
 
-def regressions(rows: list) -> list:
-    return [r for r in rows if r["verdict"] in ("regression", "broke")]
-
-
 STYLE = {"regression": "bad", "broke": "bad", "improvement": "good", "fixed": "good", "new": "new", "gone": "noisy",
          "not timed": "dim"}
 
@@ -116,7 +113,7 @@ def main(a_path: str, b_path: str, min_change: float = 0.05, only_changes: bool 
         console.print(f"[yellow]A and B differ in {k}: {va!r} vs {vb!r}[/]")
     rows = compare(a, b, min_change, cross_machine=bool(hw))
     console.print(terminal.render(compare_table(rows, a_path, b_path, only_changes)))
-    regs = regressions(rows)
+    regs = [r for r in rows if r["verdict"] in REGRESSED]
     console.print(", ".join(f"{v}: {n}" for v, n in sorted(Counter(r["verdict"] for r in rows).items())))
     if regs:
         console.print(f"[bold red]{len(regs)} regression(s) beyond the noise[/]")

@@ -45,10 +45,9 @@ def _section(data: dict, d: Path, out: Path, img) -> str:
         parts.extend(img(x) if isinstance(x, Path) else _table(x, out) if isinstance(x, model.Table) else x
                      for x in items if x is not None)
     add(f"<h2>{html.escape(Path(data.get('_path', 'results')).name)}</h2>", model.environment([data]))
-    for suite, intro in (("ladder", "Every rung at one representative size per device, after the best rung of each "
-                                    "layer; bars are time per call. FAILED rungs are never ranked."),
-                         ("shapes", "Irregular, skinny, batched and transposed problems: the best rung of each layer "
-                                    "per shape, then every rung.")):
+    for suite, intro in (("ladder", "One representative size per device: the best rung of each layer, then every "
+                                    "rung (bars: time per call; FAILED rungs are never ranked)."),
+                         ("shapes", "Irregular, skinny, batched and transposed problems, the same way.")):
         cases = analysis.case_groups(entries, suite)
         if cases:
             add(f"<h2>{suite}</h2><p>{intro}</p>", model.layers(entries, suite))

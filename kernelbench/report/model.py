@@ -174,13 +174,11 @@ def environment(datas: list) -> Table:
               flex=("machine", 16))
     for d in datas:
         s, path, peaks = environment_summary(d), Path(d.get("_path") or "?"), []
-        for dev, pk in (d.get("peaks") or {}).items():
-            m = pk.get("measured") or {}
-            peaks += [f"{dev} " + ", ".join(f"{k} {v / 1e12:.3g} TFLOP/s" for k, v in (pk.get("flops") or {}).items())
-                      + f" ({pk.get('flops_source', '')})"]
-            peaks += [f"{dev} {name} bandwidth {bw / 1e9:.4g} GB/s ({how or ''})" for name, bw, how in (
-                ("peak", pk.get("bandwidth"), pk.get("bandwidth_source")),
-                ("measured", m.get("bandwidth"), m.get("bandwidth_method"))) if bw]
+        for dev, pk in (d.get("peaks") or {}).items():   # (older files' measured.bandwidth: the peak's, or a copy)
+            peaks.append(f"{dev} " + ", ".join(f"{k} {v / 1e12:.3g} TFLOP/s" for k, v in (pk.get("flops") or {}).items())
+                         + f" ({pk.get('flops_source', '')})")
+            if pk.get("bandwidth"):
+                peaks.append(f"{dev} peak bandwidth {pk['bandwidth'] / 1e9:.4g} GB/s ({pk.get('bandwidth_source')})")
         run = ", ".join(d.get("suites") or []) + " (quick)" * bool(d.get("quick")) + " (interrupted)" * bool(
             d.get("interrupted"))
         t.rows.append([Cell(f"{path.parent.name}/{path.name}", link=str(path.resolve()), code=True),

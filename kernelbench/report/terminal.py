@@ -81,7 +81,7 @@ def show(paths: list, console=None, width: Optional[int] = None) -> int:
         if any(e.get("suite") == "collectives" for e in entries):
             from ..collectives.table import tables as collectives_tables
             console.print(*collectives_tables(entries))
-        bad = analysis.disagreements(entries)
+        bad = [e for e in entries if model.disagree(e)]
         if bad:
             console.print(f"[yellow]{len(bad)} entr{'y' if len(bad) == 1 else 'ies'} whose solo and round-robin "
                           f"figures disagree beyond the noise: "
