@@ -58,36 +58,32 @@ def ladder_bars(entries: list, out_dir: Path) -> Optional[Path]:
 
 
 def sweep_plot(entries: list, series: str, dtype: str, out_dir: Path) -> Optional[Path]:
-    """Time and throughput against size, log-log, one line per rung (CPU solid, GPU dashed); the
-    crossover (GPU faster from there on) as a vertical line."""
+    """Throughput against size, log-log, one line per rung (CPU solid, GPU dashed; the times are in the table
+    beside it); the crossover (GPU faster from there on) as a vertical line."""
     rows = [e for e in entries if e.get("suite") == "sweep" and e.get("series") == series
             and e["dtype"] == dtype and analysis.ok(e)]
     if not rows:
         return None
     lines = analysis.grouped(rows, lambda e: (e["impl"], e["device"], e.get("layer")))
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8))
+    fig, ax = plt.subplots(figsize=(8, 4.8))
     cmap = plt.get_cmap("tab10" if len(lines) <= 10 else "tab20")
     for n, ((impl, dev, layer), es) in enumerate(lines.items()):
         es.sort(key=lambda e: e["size"])
-        kw = dict(ls="-" if dev == "cpu" else "--", marker="o" if dev == "cpu" else "s", ms=3,
-                  label=f"{impl} ({dev}, {layer})", color=cmap(n % cmap.N))
-        ax1.plot([e["size"] for e in es], [e["median_s"] for e in es], **kw)
-        ax2.plot([e["size"] for e in es], [e["value"] for e in es], **kw)
+        ax.plot([e["size"] for e in es], [e["value"] for e in es], ls="-" if dev == "cpu" else "--", ms=3,
+                marker="o" if dev == "cpu" else "s", label=f"{impl} ({dev}, {layer})", color=cmap(n % cmap.N))
+    roofline_axes(ax, "elements" if series == "sum" else "N (N x N x N)", METRIC_UNIT[rows[0].get("metric") or "gbps"],
+                  "best")
     sizes = sorted({e["size"] for e in rows})
-    for ax, ylabel in ((ax1, "time per call (s)"), (ax2, METRIC_UNIT[rows[0].get("metric") or "gbps"])):
-        roofline_axes(ax, "elements" if series == "sum" else "N (N x N x N)", ylabel, "best" if ax is ax2 else None)
-        if len(sizes) <= 12:
-            ax.set_xticks(sizes, [f"1e{round(math.log10(s))}" if s >= 1000 and math.log10(s).is_integer() else f"{s:,}"
-                                  for s in sizes], fontsize=8, minor=False)
-            ax.minorticks_off()
+    if len(sizes) <= 12:
+        ax.set_xticks(sizes, [f"1e{round(math.log10(s))}" if s >= 1000 and math.log10(s).is_integer() else f"{s:,}"
+                              for s in sizes], fontsize=8, minor=False)
+        ax.minorticks_off()
     cx = next((c for c in analysis.crossovers(entries) if c["series"] == series and c["dtype"] == dtype), None)
     if cx and cx["crossover_size"]:
-        for ax in (ax1, ax2):
-            ax.axvline(cx["crossover_size"], color="#c00000", ls=":", lw=1.5)
-        ax1.annotate(f"crossover\n{cx['crossover_size']:,}", (cx["crossover_size"], ax1.get_ylim()[1]),
-                     xytext=(5, -25), textcoords="offset points", color="#c00000", fontsize=8)
-    fig.suptitle(f"sweep · {series} · {dtype} — CPU (solid) vs GPU (dashed). {cx['note'] if cx else ''}",
-                 fontsize=10)
+        ax.axvline(cx["crossover_size"], color="#c00000", ls=":", lw=1.5)
+        ax.annotate(f"crossover\n{cx['crossover_size']:,}", (cx["crossover_size"], ax.get_ylim()[1]),
+                    xytext=(5, -25), textcoords="offset points", color="#c00000", fontsize=8)
+    ax.set_title(f"sweep · {series} · {dtype} — CPU (solid) vs GPU (dashed). {cx['note'] if cx else ''}", fontsize=10)
     return _save(fig, out_dir / f"sweep_{slug(series)}_{dtype}.png")
 
 

@@ -1,6 +1,5 @@
-"""`kernelbench tables`: the markdown tables between <!-- kb:table:NAME --> and <!-- kb:end --> in README.md
-and docs/*.md (NAME: see KINDS), from result files: the newest file wins for the same measurement, --quick
-runs count only where no full run covers a table."""
+"""`kernelbench tables`: the markdown tables between <!-- kb:table:NAME --> and <!-- kb:end --> (NAME: see KINDS)
+from result files: the newest file wins for the same measurement, --quick runs only where no full run covers it."""
 from __future__ import annotations
 
 import os
@@ -46,15 +45,6 @@ def markdown(t: model.Table, md_dir: Path, root: Path) -> str:
     return "\n".join(lines + (["", "_" + "; ".join(_esc(n) for _, n in t.notes) + "._"] if t.notes else []))
 
 
-def _provenance(es: list, origin: dict, md_dir: Path) -> str:
-    def where(e):
-        d = origin[id(e)]
-        s = environment_summary(d)
-        return (f"{(s['gpu'] if e['device'] == 'cuda' else s['cpu']) or e['device']} · {(s['created'] or '')[:10]} · "
-                f"commit {s['commit'] or '?'} · `{os.path.relpath(d.get('_path') or '?', md_dir)}`")
-    return "_Measured on " + "; ".join(dict.fromkeys(map(where, es))) + "._"
-
-
 def render(name: str, datas: list, md_path: Path, root: Path) -> str:
     spec, md_dir = parse_name(name), md_path.resolve().parent
     kind, datas = spec["kind"], sorted(datas, key=lambda d: d.get("created") or "")
@@ -76,7 +66,13 @@ def render(name: str, datas: list, md_path: Path, root: Path) -> str:
         tables = [model.sweep(sel, spec["series"], dt) for dt in sorted({e["dtype"] for e in sel})]
     else:
         tables = [model.layers(sel) if kind == "layers" else model.overhead(sel)]
-    return "\n\n".join(markdown(t, md_dir, root) for t in tables) + "\n\n" + _provenance(sel, origin, md_dir)
+
+    def where(e):   # the machine, date, commit and file of an entry
+        s, path = environment_summary(origin[id(e)]), origin[id(e)].get("_path") or "?"
+        return (f"{(s['gpu'] if e['device'] == 'cuda' else s['cpu']) or e['device']} · {(s['created'] or '')[:10]} · "
+                f"commit {s['commit'] or '?'} · `{os.path.relpath(path, md_dir)}`")
+    return "\n\n".join([markdown(t, md_dir, root) for t in tables]
+                       + ["_Measured on " + "; ".join(dict.fromkeys(map(where, sel))) + "._"])
 
 
 def update_files(result_paths: list, md_paths: list, root: Optional[Path] = None, check: bool = False,
