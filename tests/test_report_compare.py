@@ -79,7 +79,7 @@ def test_two_runs_of_one_commit_compare_clean():
     # the spread rule alone (ratio beyond max(IQR, 5 %)) calls 4 of these noise pairs changes
     spread_only = [r for r in rows if r["ratio"] > 1 + r["threshold"] or r["ratio"] < 1 / (1 + r["threshold"])]
     assert len(spread_only) == 4
-    assert all(r["basis"] == "rank test + spread" for r in rows)
+    assert all(r["p"] is not None for r in rows)            # the rank test decided each
 
 
 def test_real_slowdown_is_a_regression():

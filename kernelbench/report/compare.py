@@ -50,9 +50,8 @@ def judge(ea, eb, min_change: float = 0.05, alpha: float = ALPHA) -> dict:
     sa, sb = samples(ea), samples(eb)
     p = mann_whitney_p(sa, sb) if len(sa) >= 2 and len(sb) >= 2 else None
     changed = (ratio > 1 + thr or ratio < 1 / (1 + thr)) and (p is None or p < alpha)
-    return {"ratio": ratio, "threshold": thr, "p": p,
-            "verdict": ("regression" if ratio > 1 else "improvement") if changed else "same",
-            "basis": "rank test + spread" if p is not None else "no samples: spread only"}
+    return {"ratio": ratio, "threshold": thr, "p": p,      # p None: no samples, the spread alone decides
+            "verdict": ("regression" if ratio > 1 else "improvement") if changed else "same"}
 
 
 def compare(a: dict, b: dict, min_change: float = 0.05, alpha: float = ALPHA, cross_machine: bool = False) -> list:
