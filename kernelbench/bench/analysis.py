@@ -76,9 +76,8 @@ def apply_library_ratios(entries: list) -> None:
 
 
 def apply_method_agreement(entries: list, tolerance: float = METHOD_TOLERANCE) -> None:
-    """e["methods"] for every entry timed both ways: "agree" when |log(rr / solo)| <= log(1 + tol), tol =
-    max(`tolerance`, the two relative IQRs added); "drift" when not, but every rung of the case moved by
-    the same factor (machine speed drift: the ratios between rungs hold); else "disagree", explained."""
+    """e["methods"] of every entry timed both ways: "agree" (|log(rr / solo)| <= log(1 + max(`tolerance`, both
+    relative IQRs added))), "drift" (the whole case moved alike: machine speed) or "disagree", explained."""
     for group in case_groups([e for e in entries if ok(e) and (e.get("solo") or {}).get("median_s")]).values():
         ratios = [e["median_s"] / e["solo"]["median_s"] for e in group]
         shift = sorted(ratios)[len(ratios) // 2] if len(group) >= 3 else 1.0
@@ -96,8 +95,9 @@ def apply_method_agreement(entries: list, tolerance: float = METHOD_TOLERANCE) -
                    + [f"{stalls} of the round-robin turns took >= 1 ms and >= 10x the fastest turn (a spinning thread "
                       f"team waiting for the {TICK_S * 1e3:g} ms scheduler tick)"] * bool(stalls)
                    + [f"other processes kept {busy:.2f} cores busy meanwhile: machine not quiet"] * (busy > BUSY_CORES)}
-            e["methods"] = {"solo_s": e["solo"]["median_s"], "round_robin_s": e["median_s"], "ratio": r, "tolerance": tol,
-                            "case_shift": shift, "verdict": verdict, "explanation": "; ".join(why.get(verdict, []))}
+            e["methods"] = {"solo_s": e["solo"]["median_s"], "round_robin_s": e["median_s"], "ratio": r,
+                            "tolerance": tol, "case_shift": shift, "verdict": verdict,
+                            "explanation": "; ".join(why.get(verdict, []))}
 
 
 def non_monotone(entries: list, slack: float = 1.3) -> list:

@@ -1,6 +1,5 @@
-"""`kernelbench compare A.json B.json`: time ratios B / A.  A change needs a rank test on the stored samples
-(Mann-Whitney U, p < alpha) and a ratio beyond both runs' spread (IQR / median) and `min_change`; files from
-different hardware are refused, or with `cross_machine` compared with labelled verdicts that never regress."""
+"""`kernelbench compare A.json B.json`: time ratios B / A; a change needs a rank test on the stored samples (p <
+alpha) and a ratio beyond both runs' spread and `min_change`.  Other hardware: refused, or labelled verdicts."""
 from __future__ import annotations
 
 from collections import Counter

@@ -175,8 +175,8 @@ def environment(datas: list) -> Table:
     for d in datas:
         s, path, peaks = environment_summary(d), Path(d.get("_path") or "?"), []
         for dev, pk in (d.get("peaks") or {}).items():   # (older files' measured.bandwidth: the peak's, or a copy)
-            peaks.append(f"{dev} " + ", ".join(f"{k} {v / 1e12:.3g} TFLOP/s" for k, v in (pk.get("flops") or {}).items())
-                         + f" ({pk.get('flops_source', '')})")
+            flops = ", ".join(f"{k} {v / 1e12:.3g} TFLOP/s" for k, v in (pk.get("flops") or {}).items())
+            peaks.append(f"{dev} {flops} ({pk.get('flops_source', '')})")
             if pk.get("bandwidth"):
                 peaks.append(f"{dev} peak bandwidth {pk['bandwidth'] / 1e9:.4g} GB/s ({pk.get('bandwidth_source')})")
         run = ", ".join(d.get("suites") or []) + " (quick)" * bool(d.get("quick")) + " (interrupted)" * bool(

@@ -83,7 +83,8 @@ def sweep_plot(entries: list, series: str, dtype: str, out_dir: Path) -> Optiona
         ax.axvline(cx["crossover_size"], color="#c00000", ls=":", lw=1.5)
         ax.annotate(f"crossover\n{cx['crossover_size']:,}", (cx["crossover_size"], ax.get_ylim()[1]),
                     xytext=(5, -25), textcoords="offset points", color="#c00000", fontsize=8)
-    ax.set_title(f"sweep · {series} · {dtype} — CPU (solid) vs GPU (dashed). {cx['note'] if cx else ''}", fontsize=10)
+    ax.set_title(f"sweep · {series} · {dtype} — CPU (solid) vs GPU (dashed). {cx['note'] if cx else ''}",
+                 fontsize=10)
     return _save(fig, out_dir / f"sweep_{slug(series)}_{dtype}.png")
 
 
