@@ -67,6 +67,14 @@ def test_two_files_side_by_side(tmp_path):
     assert any((tmp_path / "two").rglob("*.png"))
 
 
+def test_every_suite_of_cases_gets_its_tables(tmp_path):
+    d = results.read(FIXTURE)     # a suite the page names nowhere (cpu-gemm), shown case by case like the ladder
+    d["entries"] = [dict(e, suite="cpu-gemm") for e in d["entries"] if e["suite"] == "shapes"]
+    page = build_report([results.write(tmp_path / "g.json", d)], tmp_path / "g").read_text()
+    assert "<h2>cpu-gemm</h2>" in page and "<h3>layers · the best rung of each layer, per case of cpu-gemm</h3>" in page
+    assert page.count("<h3>cpu-gemm · ") == len({e["key"] for e in d["entries"]})
+
+
 def test_crossover_and_layers_from_the_fixture():
     d = results.read(FIXTURE)
     cx = analysis.crossovers(d["entries"])

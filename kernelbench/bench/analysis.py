@@ -13,6 +13,7 @@ METHOD_TOLERANCE = 0.10   # solo and round-robin figures within 10 % (or their s
 DRIFT_MAX = 1.5           # a whole case moving by more than this is not the machine's speed drift
 BUSY_CORES = 0.15         # other processes using more than this many cores: the figures are suspect
 TICK_S = 0.004            # the scheduler tick of the measuring machine (HZ=250): spin stalls are multiples
+PIVOTED = ("sweep", "overhead", "collectives")   # suites shown in tables of their own, not case by case
 
 
 def layer_order(device: str) -> tuple:
@@ -38,9 +39,9 @@ def grouped(entries, key: Callable, keep: Callable = lambda e: True) -> dict:
     return out
 
 
-def case_groups(entries, suite: Optional[str] = None) -> dict:
-    """Entries grouped by (suite, case key), in first-seen order; only `suite`'s when given."""
-    return grouped(entries, lambda e: (e.get("suite"), e.get("key")), lambda e: suite in (None, e.get("suite")))
+def case_groups(entries) -> dict:
+    """Entries grouped by (suite, case key), in first-seen order."""
+    return grouped(entries, lambda e: (e.get("suite"), e.get("key")))
 
 
 def ranked(entries: list) -> list:

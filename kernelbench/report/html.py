@@ -19,6 +19,9 @@ th{background:#f6f6f6;text-align:left} .r{text-align:right} .bad{color:#b00} .di
 .best{font-weight:600;color:#060} .noisy{color:#b80} .cap{font-size:.8em;color:#666;margin-top:-.6em}
 img{max-width:100%;border:1px solid #eee;margin:.4em 0}"""
 REPO = Path(__file__).resolve().parents[2]
+INTRO = {"ladder": "One representative size per device: the best rung of each layer, then every rung (bars: time "
+                   "per call; FAILED rungs are never ranked).",
+         "shapes": "Irregular, skinny, batched and transposed problems, the same way."}
 
 
 def _table(t: model.Table, out: Path) -> str:
@@ -45,14 +48,12 @@ def _section(data: dict, d: Path, out: Path, img) -> str:
         parts.extend(img(x) if isinstance(x, Path) else _table(x, out) if isinstance(x, model.Table) else x
                      for x in items if x is not None)
     add(f"<h2>{html.escape(Path(data.get('_path', 'results')).name)}</h2>", model.environment([data]))
-    for suite, intro in (("ladder", "One representative size per device: the best rung of each layer, then every "
-                                    "rung (bars: time per call; FAILED rungs are never ranked)."),
-                         ("shapes", "Irregular, skinny, batched and transposed problems, the same way.")):
-        cases = analysis.case_groups(entries, suite)
-        if cases:
-            add(f"<h2>{suite}</h2><p>{intro}</p>", model.layers(entries, suite))
-        for es in cases.values():
-            add(model.case(es), plots.ladder_bars(es, d) if suite == "ladder" else None)
+    for suite, es in analysis.grouped(entries, lambda e: e.get("suite"), lambda e: e.get("suite") not in
+                                      analysis.PIVOTED).items():
+        add(f"<h2>{suite}</h2><p>{INTRO.get(suite, 'The best rung of each layer, then every case.')}</p>",
+            model.layers(entries, suite))
+        for case in analysis.case_groups(es).values():
+            add(model.case(case), plots.ladder_bars(case, d) if suite == "ladder" else None)
     if analysis.sweep_series(entries):
         add("<h2>sweep: CPU vs GPU</h2>")
     for s, dt in analysis.sweep_series(entries):

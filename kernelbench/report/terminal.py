@@ -74,8 +74,7 @@ def show(paths: list, console=None, width: Optional[int] = None) -> int:
         console.print(render(model.environment([data]), console.width))
         entries = data["entries"]
         analysis.apply_library_ratios(entries)
-        for es in analysis.case_groups([e for e in entries
-                                        if e.get("suite") not in ("sweep", "overhead", "collectives")]).values():
+        for es in analysis.case_groups([e for e in entries if e.get("suite") not in analysis.PIVOTED]).values():
             console.print(case_table(es, console.width))
         print_summaries(entries, console)
         if any(e.get("suite") == "collectives" for e in entries):
