@@ -126,10 +126,11 @@ def toolchain() -> dict:
     return {"nvcc": nvcc_v, "cxx": cxx[0] if cxx else None, "python": platform.python_version()}
 
 
-def git_commit() -> Optional[str]:
-    out = _run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
-    dirty = _run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"])
-    return (out + ("-dirty" if dirty else "")) if out else None
+def git() -> dict:
+    """{commit, dirty} of this checkout (None where git cannot say): a result file's "git"."""
+    commit = _run(["git", "-C", str(ROOT), "rev-parse", "HEAD"]) or None
+    dirty = bool(_run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"])) if commit else None
+    return {"commit": commit, "dirty": dirty}
 
 
 def collect() -> dict[str, Any]:
@@ -146,7 +147,7 @@ def collect() -> dict[str, Any]:
     return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "host": platform.node(), "os": platform.platform(), "cpu": cpu_info(), "gpu": gpu_info(),
             "toolchain": toolchain(), "versions": versions, "frontdoors": fds,
-            "build": build_info(), "git_commit": git_commit()}
+            "build": build_info()}
 
 
 def print_info() -> None:

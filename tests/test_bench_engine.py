@@ -142,7 +142,7 @@ def test_parse_sizes():
 def _patch_run(monkeypatch, groups):
     monkeypatch.setattr(runmod, "plan", lambda suites, sel, devices: (groups, []))
     monkeypatch.setattr(runmod, "frontdoors", lambda: FDS)
-    monkeypatch.setattr(runmod, "measure_peaks", lambda devices, quick, console: {})
+    monkeypatch.setattr(runmod, "measure_peaks", lambda devices, console: {})
     monkeypatch.setattr(runmod.results, "environment", lambda: {"test": True})
     monkeypatch.setattr(runmod, "cuda_available", lambda: False)
 

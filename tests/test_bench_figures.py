@@ -42,12 +42,21 @@ def test_reduction_counts():
 
 
 def test_throughput_and_percent_of_peak():
-    tp = cases.throughput(2 * 4096 ** 3, 3 * 4096 ** 2 * 4, 0.005)
-    assert tp["tflops"] == pytest.approx(2 * 4096 ** 3 / 0.005 / 1e12)
-    assert tp["gbps"] == pytest.approx(3 * 4096 ** 2 * 4 / 0.005 / 1e9)
-    assert cases.pct(33.5e12, 67e12) == pytest.approx(50.0)
-    assert cases.pct(1.0, None) is None and cases.pct(None, 1.0) is None
-    assert cases.throughput(1, 1, None) == {"tflops": None, "gbps": None}
+    from kernelbench.bench.run import fill_figures
+    case = Case("matmul", "cuda", "float32", (4096, 4096, 4096))
+    gpu = {"cuda": {"flops": {"float32": 67e12}, "flops_source": "x", "bandwidth": 3.35e12, "bandwidth_source": "y"}}
+    e = {"median_s": 0.005}
+    fill_figures(e, case, gpu)
+    assert e["tflops"] == pytest.approx(2 * 4096 ** 3 / 0.005 / 1e12) == pytest.approx(e["value"])
+    assert e["gbps"] == pytest.approx(3 * 4096 ** 2 * 4 / 0.005 / 1e9)
+    assert e["pct_peak"] == pytest.approx(100 * e["tflops"] / 67) and e["peak_label"] == "x"
+    gemv = {"median_s": 0.005}
+    fill_figures(gemv, Case("matmul", "cuda", "float32", (4096, 1, 4096)), gpu)   # a GEMV is bandwidth-bound
+    assert gemv["pct_peak"] == pytest.approx(100 * gemv["gbps"] / 3350) and gemv["peak_label"] == "y"
+    for t, pk in ((None, gpu), (0.005, {})):          # no time, or no peak: no figure
+        e = {"median_s": t}
+        fill_figures(e, case, pk)
+        assert e["pct_peak"] is None and (t is not None or e["tflops"] is None)
 
 
 @pytest.mark.parametrize("name,mem,entry,bw", [
@@ -81,15 +90,14 @@ def test_a_gpu_without_a_datasheet_entry_gets_no_peak(monkeypatch):
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: props)
     p = peaks.gpu_peaks()
     assert p["flops"] == {} and p["bandwidth"] is None
-    assert peaks.peak_for(p, "flops", "float32") == (None, "no % of peak: no datasheet entry for Some Future GPU")
+    assert peaks.peak_for(p, "float32") == (None, "no % of peak: no datasheet entry for Some Future GPU")
     assert peaks.bandwidth_for(p, 1 << 30)[:2] == (None, "no % of peak: no datasheet entry for Some Future GPU")
 
 
-def test_peak_for_uses_dtype_and_kind():
-    d = {"flops": {"float32": 67e12}, "bandwidth": 3.35e12, "flops_source": "x", "bandwidth_source": "y"}
-    assert peaks.peak_for(d, "flops", "float32") == (67e12, "x")
-    assert peaks.peak_for(d, "bandwidth", "float32") == (3.35e12, "y")
-    assert peaks.peak_for(None, "flops", "float32") == (None, "")
+def test_peak_for_uses_dtype():
+    d = {"flops": {"float32": 67e12, "float64": 34e12}, "bandwidth": 3.35e12, "flops_source": "x"}
+    assert peaks.peak_for(d, "float32") == (67e12, "x") and peaks.peak_for(d, "float64") == (34e12, "x")
+    assert peaks.peak_for(None, "float32") == (None, "")
 
 
 # ------------------------------------------------------------------------------------ the check

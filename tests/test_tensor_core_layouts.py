@@ -278,8 +278,8 @@ def test_percent_of_peak_names_the_tensor_core_figure():
     from kernelbench.bench.peaks import lookup_gpu, peak_for
     h200 = lookup_gpu("NVIDIA H200", 141e9)
     p = {"device": "cuda", "flops": h200.flops, "flops_source": "H200 SXM datasheet"}
-    assert peak_for(p, "flops", "bfloat16") == (989.4e12, "H200 SXM datasheet: bfloat16 tensor cores, dense, 989.4 TFLOP/s")
-    assert peak_for(p, "flops", "tf32") == (494.7e12, "H200 SXM datasheet: tf32 tensor cores, dense, 494.7 TFLOP/s")
-    assert peak_for(p, "flops", "float32") == (67e12, "H200 SXM datasheet")
+    assert peak_for(p, "bfloat16") == (989.4e12, "H200 SXM datasheet: bfloat16 tensor cores, dense, 989.4 TFLOP/s")
+    assert peak_for(p, "tf32") == (494.7e12, "H200 SXM datasheet: tf32 tensor cores, dense, 494.7 TFLOP/s")
+    assert peak_for(p, "float32") == (67e12, "H200 SXM datasheet")
     no_tc = {"device": "cuda", "flops": {"float32": 1e12}, "flops_source": "X datasheet"}
-    assert peak_for(no_tc, "flops", "float16")[1].endswith("(its fp32 SIMT figure: no tensor-core figure listed for this GPU)")
+    assert peak_for(no_tc, "float16")[1].endswith("(its fp32 SIMT figure: no tensor-core figure listed for this GPU)")

@@ -25,20 +25,6 @@ def matmul_dims(shape) -> tuple[int, int, int, int]:
     return tuple(shape) if len(shape) == 4 else (1, *shape)
 
 
-def throughput(flops: float, nbytes: float, seconds: Optional[float]) -> dict:
-    ok = seconds is not None and seconds > 0
-    return {"tflops": flops / seconds / 1e12 if ok else None, "gbps": nbytes / seconds / 1e9 if ok else None}
-
-
-def pct(value: Optional[float], peak: Optional[float]) -> Optional[float]:
-    """value / peak in percent (both in the same unit), None when either is unknown."""
-    return None if value is None or not peak else 100.0 * value / peak
-
-
-def arithmetic_intensity(flops: float, nbytes: float) -> Optional[float]:
-    return flops / nbytes if nbytes else None
-
-
 @dataclass(frozen=True)
 class Case:
     op: str                         # matmul | reduce | softmax | log_softmax | l2norm
@@ -123,8 +109,9 @@ class Case:
             dims[i] = max(1, dims[i] // factor ** 3)
         return replace(self, shape=tuple(dims), note=note)
 
-    def to_dict(self) -> dict:
-        return {**asdict(self), "shape": list(self.shape)}
+    def to_dict(self) -> dict:   # no "precision" key unless TF32: an fp32 case is stored as before TF32 rungs
+        d = {**asdict(self), "shape": list(self.shape)}
+        return d if self.precision else {k: v for k, v in d.items() if k != "precision"}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Case":

@@ -125,12 +125,10 @@ def gpu_peaks() -> Optional[dict]:
                       "cc": f"{props.major}.{props.minor}", "datasheet_entry": spec.name if spec else None}}
 
 
-def peak_for(peaks: Optional[dict], kind: str, dtype: str) -> tuple[Optional[float], str]:
-    """(value, label) of the peak a measurement is compared with: kind "flops" or "bandwidth"."""
+def peak_for(peaks: Optional[dict], dtype: str) -> tuple[Optional[float], str]:
+    """(FLOP/s, label) of the compute peak a matmul's rate is compared with (bandwidth: bandwidth_for)."""
     if not peaks:
         return None, ""
-    if kind == "bandwidth":
-        return peaks.get("bandwidth"), peaks.get("bandwidth_source", "")
     v, label, gpu = (peaks.get("flops") or {}).get(dtype), peaks.get("flops_source", ""), peaks.get("device") == "cuda"
     if v is None and dtype in ("float16", "bfloat16"):
         v = (peaks.get("flops") or {}).get("float32")

@@ -14,6 +14,8 @@ from dataclasses import MISSING, field, fields, make_dataclass
 from pathlib import Path
 from typing import Optional, get_args, get_type_hints
 
+from .. import info
+
 SCHEMA_VERSION = 2
 KIND = "kernelbench-results"
 _JSON = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object", list: "array",
@@ -125,18 +127,9 @@ def over_peak_note(entries: list) -> str:
             f"from a faster level (a cache) than the figure describes" if over else "")
 
 
-def git_info() -> dict:
-    """{commit, dirty} of the checkout measured (None where git cannot say)."""
-    from ..info import ROOT, _run
-    commit = _run(["git", "-C", str(ROOT), "rev-parse", "HEAD"]) or None
-    dirty = bool(_run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"])) if commit else None
-    return {"commit": commit, "dirty": dirty}
-
-
 def environment() -> dict:
     """kernelbench.info.collect(); if it fails, the platform and the reason, so the run goes on."""
     try:
-        from .. import info
         return dict(info.collect())
     except Exception as exc:  # noqa: BLE001 - the run must not depend on it
         return {"platform": platform.platform(), "versions": {"python": platform.python_version()},
@@ -145,7 +138,7 @@ def environment() -> dict:
 
 def new_result(suites: list, argv: list, quick: bool, selection: dict) -> Results:
     return Results(created=_dt.datetime.now().astimezone().isoformat(timespec="seconds"), host=socket.gethostname(),
-                   git=git_info(), argv=list(argv), suites=list(suites), quick=quick, selection=selection)
+                   git=info.git(), argv=list(argv), suites=list(suites), quick=quick, selection=selection)
 
 
 def default_path(results_dir: str = "kb_results") -> Path:

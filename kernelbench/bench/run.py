@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from . import analysis, results
 from ..report import terminal as con
 from .backends import cuda_available, frontdoors, prepare, to_master
-from .cases import Case, Skip, arithmetic_intensity, check, make_inputs, pct, reference, throughput
+from .cases import Case, Skip, check, make_inputs, reference
 from .measure import (CudaEvents, MachineLoad, StopRule, WallClock, fixed, measure, median, quiesce,
                       release_flush_buffers, summarize, thread_info, timed, turn)
 from .peaks import bandwidth_for, cpu_peaks, gpu_peaks, peak_for
@@ -65,19 +65,21 @@ def new_entry(suite: str, impl, case: Case, library: list, preferred: tuple, ser
                  adds=impl.adds, source=impl.source, impl_note=impl.note,
                  role="reference" if impl.name in library else "rung", library_candidates=list(library),
                  library_preferred=list(preferred), note=case.note, flops=case.flops, bytes=case.nbytes,
-                 metric=case.metric, intensity=arithmetic_intensity(case.flops, case.nbytes),
+                 metric=case.metric, intensity=case.flops / case.nbytes if case.nbytes else None,
                  **({"series": series, "size": case.shape[0]} if series else {}))
 
 
 def fill_figures(e: dict, case: Case, peaks: dict) -> None:
     """Throughput and % of peak: of the FLOP rate, or of the bandwidth of the level the data lives in."""
-    tp = throughput(case.flops, case.nbytes, e["median_s"])
-    e["tflops"], e["gbps"], e["value"] = tp["tflops"], tp["gbps"], tp[case.metric]
+    t = e["median_s"]
+    e["tflops"], e["gbps"] = (case.flops / t / 1e12, case.nbytes / t / 1e9) if t else (None, None)
+    e["value"] = e[case.metric]
     if case.metric == "tflops":
-        pk, e["peak_label"] = peak_for(peaks.get(case.device), "flops", case.precision or case.dtype)
+        pk, e["peak_label"] = peak_for(peaks.get(case.device), case.precision or case.dtype)
     else:
         pk, e["peak_label"], e["peak_level"] = bandwidth_for(peaks.get(case.device), case.nbytes)
-    e["pct_peak"] = pct(None if e["value"] is None else e["value"] * (1e12 if case.metric == "tflops" else 1e9), pk)
+    unit = 1e12 if case.metric == "tflops" else 1e9     # the value's: TFLOP/s or GB/s
+    e["pct_peak"] = 100.0 * e["value"] * unit / pk if e["value"] is not None and pk else None
     honest_pct(e)
 
 
@@ -264,7 +266,7 @@ def _attempt(console: Console, what: str, fn, default=None):
         return default
 
 
-def measure_peaks(devices: list, quick: bool, console: Console) -> dict:
+def measure_peaks(devices: list, console: Console) -> dict:
     """The peaks of each device present, measured where they can be (else % of peak is "-")."""
     probes = {"cpu": cpu_peaks, "cuda": gpu_peaks}
     return {d: p for d in devices
@@ -281,7 +283,7 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
     data = results.new_result(suites, argv or sys.argv, sel.quick, asdict(sel))
     with console.status("collecting the environment and measuring peaks ..."):
         data.update(devices=devices, environment=results.environment(), frontdoors=frontdoors(),
-                    peaks=measure_peaks(devices, sel.quick, console), threads=thread_info())
+                    peaks=measure_peaks(devices, console), threads=thread_info())
     data["machine_busy_at_start"] = busy = load.stop()
     if busy is not None and busy > analysis.BUSY_CORES:
         console.print(f"[yellow]other processes keep {busy:.2f} cores busy: CPU figures measured now are suspect "
