@@ -136,8 +136,7 @@ def cmd_run(args) -> int:
     except OSError as exc:
         _fail(f"--out: {exc}")
     code, _ = run(suites, sel, out=str(out) if out else None, argv=["kernelbench"] + sys.argv[1:], console=_console(),
-                  report_dir=args.report_dir, make_report=not args.no_report,
-                  all_samples=args.samples)
+                  report_dir=args.report_dir, make_report=not args.no_report)
     return code
 
 
@@ -149,9 +148,8 @@ def cmd_show(args) -> int:
 def cmd_report(args) -> int:
     from .report.html import build_report
     out = Path(args.out) if args.out else Path(args.results[0]).with_suffix("")
-    page = build_report(args.results, out, embed=args.embed)
-    pngs = sorted(p.name for p in page.parent.rglob("*.png"))
-    print(f"{page}  ({len(pngs)} plot files{', images embedded in the page' if args.embed else ''})")
+    page = build_report(args.results, out)
+    print(f"{page}  ({len(list(page.parent.rglob('*.png')))} plot files)")
     return 0
 
 
@@ -284,8 +282,6 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="result file (.json) or folder (default: kb_results/<host>-<date>.json)")
     r.add_argument("--report-dir", help="folder of the HTML report (default: next to the result file)")
     r.add_argument("--no-report", action="store_true", help="do not write the HTML report and plots")
-    r.add_argument("--samples", action="store_true", help="also keep every call of every round-robin turn "
-                   "(the solo samples and each turn's median are always kept)")
     r.add_argument("--strict", action="store_true", help=argparse.SUPPRESS)   # deprecated: exit 3 is the default
     r.add_argument("--nproc", type=int, help="collectives: ranks to start (default: one per GPU, else 2)")
     r.add_argument("--max-bytes", help="collectives: largest buffer, e.g. 64MiB (default 256MiB; --quick 1MiB)")
@@ -302,7 +298,6 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="HTML page + PNG plots from result files")
     rp.add_argument("results", nargs="+")
     rp.add_argument("--out", help="output folder (default: the first result file's name without .json)")
-    rp.add_argument("--embed", action="store_true", help="one self-contained page (images inside it), no PNG files")
     rp.set_defaults(fn=cmd_report)
 
     c = sub.add_parser("compare", help="per-entry time ratios of two result files; regressions flagged")

@@ -24,14 +24,14 @@ start=$(date +%s)
 # 1. the machine: which CPU (its folder: results/cpu-epyc-2core on the AMD EPYC VM, results/cpu-xeon-2core
 #    on the Intel Xeon VM, ...), and is anything else running?
 model=$($PY - <<'EOF'
-from kernelbench.bench.peaks import cpu_facts
-print(cpu_facts()["model"])
+from kernelbench.info import cpu_info
+print(cpu_info()["model"])
 EOF
 )
 default_dir=$($PY - <<'EOF'
 import re
-from kernelbench.bench.peaks import cpu_facts
-f = cpu_facts()
+from kernelbench.info import cpu_info
+f = cpu_info()
 m = f["model"].lower()
 kind = "epyc" if "epyc" in m else "xeon" if "xeon" in m else (re.sub(r"[^a-z0-9]+", "-", m).strip("-")[:20] or "cpu")
 print(f"results/cpu-{kind}-{f['cores']}core")
@@ -86,15 +86,20 @@ for s in suites:
     d = read(f"{out}/{s}.json")
     es = d["entries"]
     busy = [e for e in es if (e.get("machine_busy") or 0) > analysis.BUSY_CORES]
-    bad = analysis.disagreements(es)
+    bad = [e for e in es if (e.get("methods") or {}).get("verdict") == "disagree"]
     ok = sum(1 for e in es if analysis.ok(e))
     print(f"remeasure: {s}: {len(es)} entries, {ok} timed; {len(busy)} measured while the machine was busy; "
           f"{len(bad)} with solo and round-robin figures that disagree beyond the noise")
     for e in bad:
         print(f"    {e['impl']:<24} {e['label']}: {e['methods']['explanation']}")
-    for small, big in analysis.non_monotone(es):
-        print(f"    not monotone: {small['impl']} {small['size']:,} took {small['median_s']:.3g} s, "
-              f"{big['size']:,} took {big['median_s']:.3g} s")
+    sweep = analysis.grouped(es, lambda e: (e.get("series"), e["impl"], e["dtype"]),
+                             lambda e: e.get("suite") == "sweep" and analysis.ok(e))
+    for line in sweep.values():      # a larger size 1.3x faster than a smaller one: an artefact, not the kernel
+        line.sort(key=lambda e: e["size"])
+        for small, big in zip(line, line[1:]):
+            if big["median_s"] * 1.3 < small["median_s"]:
+                print(f"    not monotone: {small['impl']} {small['size']:,} took {small['median_s']:.3g} s, "
+                      f"{big['size']:,} took {big['median_s']:.3g} s")
 EOF
 echo "remeasure: done in $(( $(date +%s) - start )) s.  Review, then:"
 echo "  git add $OUT_DIR README.md docs && git commit -m 'CPU results re-measured'"

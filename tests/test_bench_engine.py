@@ -183,7 +183,7 @@ def test_cpu_rungs_are_timed_again_round_robin():
     from dataclasses import replace
     budget = replace(FAST, interleave_s=0.05, min_rounds=4, max_rounds=6, turn_warmup_s=0.004,
                      turn_measure_s=0.004, quiesce_max_s=0.01)
-    r = Runner(peaks={}, fds=FDS, all_samples=True)
+    r = Runner(peaks={}, fds=FDS)
     out = r.run_group(group([SLOW, WRONG, LIB], budget=budget))
     by = {e["impl"]: e for e in out}
     for name in ("slow_ours", "lib_numpy"):
@@ -191,7 +191,7 @@ def test_cpu_rungs_are_timed_again_round_robin():
         rr = e["timing"]["round_robin"]
         rounds = rr["rounds"]
         assert 4 <= rounds <= 6 and e["n"] == rounds and len(rr["turn_medians"]) == rounds
-        assert len(rr["samples"]) == rounds and rr["calls_kept"] >= rounds and rr["warmup_calls"] >= rounds
+        assert "samples" not in rr and rr["calls_kept"] >= rounds and rr["warmup_calls"] >= rounds
         assert e["solo"]["n"] >= FAST.rule.min_reps and e["median_s"] == rr["median"] and e["figure"] == "round-robin"
         m = e["methods"]   # the verdict follows from the recorded figures (whatever the machine's noise)
         assert m["solo_s"] == e["solo"]["median_s"] and m["round_robin_s"] == e["median_s"]
@@ -231,12 +231,3 @@ def test_probe_is_the_median_of_several_calls():
                                                     budget=budget, too_slow="skip"))
     # 1 ms at 32^3 -> est. 64 ms x 1.5 at 128^3 (< 0.3 s); one 50 ms call alone would say 4.8 s
     assert out[0]["status"] == "ok", out[0]["reason"]
-
-
-def test_non_monotone_sweep_points_are_found():
-    def e(size, t, impl="x"):
-        return {"suite": "sweep", "series": "matmul", "impl": impl, "device": "cpu", "dtype": "float32",
-                "size": size, "status": "ok", "median_s": t}
-    es = [e(64, 1e-5), e(128, 9.9e-3), e(256, 1e-4), e(512, 1e-3), e(64, 1e-5, "y"), e(128, 0.9e-5, "y")]
-    bad = analysis.non_monotone(es)
-    assert [(a["size"], b["size"]) for a, b in bad] == [(128, 256)]     # y's 10 % dip is inside the slack

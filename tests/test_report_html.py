@@ -1,7 +1,5 @@
 """The report from a stored result file (tests/data/results_quick.json: CPU entries from a real
---quick run, CUDA entries synthetic): the HTML page and the PNG plots it links (or, embedded, the page
-alone)."""
-import base64
+--quick run, CUDA entries synthetic): the HTML page and the PNG plots it links."""
 import re
 from pathlib import Path
 
@@ -50,14 +48,6 @@ def test_report_page_and_plots(report):
     assert "<h3>overhead · per-call cost at tiny sizes</h3>" in html   # the overhead table (no chart)
     assert "<h3>layers · the best rung of each layer, per case</h3>" in html   # the layers table (no chart)
     assert "<script" not in html                           # nothing external to load
-
-
-def test_embedded_page_keeps_no_png_files(tmp_path):
-    small = small_fixture(tmp_path)
-    page = build_report([small], tmp_path / "emb", embed=True)
-    imgs = re.findall(r'src="data:image/png;base64,([^"]+)"', page.read_text())
-    assert imgs and base64.b64decode(imgs[0])[:8] == b"\x89PNG\r\n\x1a\n"
-    assert not list((tmp_path / "emb").rglob("*.png"))     # the images once: inside the page
 
 
 def test_two_files_side_by_side(tmp_path):

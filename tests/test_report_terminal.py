@@ -31,7 +31,7 @@ def test_no_number_is_cut(path, width):
     for (suite, _), es in analysis.case_groups(entries).items():
         if suite in ("sweep", "overhead"):
             continue
-        text = _render(con.case_table(es, width=width), width)
+        text = _render(con.render(model.case(es), width), width)
         assert "…" not in text
         assert max(len(ln) for ln in text.splitlines()) <= width
         for e in es:
@@ -51,7 +51,7 @@ def test_no_number_is_cut(path, width):
 
 def test_narrow_case_table_says_what_it_left_out():
     es = [e for e in read(FILES[-1])["entries"] if e["suite"] == "ladder"][:6]
-    text = _render(con.case_table(es, width=60), 60)
+    text = _render(con.render(model.case(es), 60), 60)
     assert re.search(r"columns left out to fit 60 columns: .*layer", text.replace("\n", " "))
 
 

@@ -101,17 +101,6 @@ def apply_method_agreement(entries: list, tolerance: float = METHOD_TOLERANCE) -
                             "explanation": "; ".join(why.get(verdict, []))}
 
 
-def non_monotone(entries: list, slack: float = 1.3) -> list:
-    """[(smaller, larger)] sweep points where a rung took `slack` times less time on more work (an artefact)."""
-    lines = grouped(entries, lambda e: (e.get("series"), e["impl"], e["device"], e["dtype"]),
-                    lambda e: e.get("suite") == "sweep" and ok(e))
-    out = []
-    for es in lines.values():
-        es.sort(key=lambda e: e["size"])
-        out += [(small, big) for small, big in zip(es, es[1:]) if big["median_s"] * slack < small["median_s"]]
-    return out
-
-
 def sweep_series(entries: list) -> list:
     """[(series, dtype)] of the sweep suite's passing entries, first seen first."""
     return list(dict.fromkeys((e.get("series"), e["dtype"]) for e in entries if e.get("suite") == "sweep" and ok(e)))

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from . import analysis, results
-from ..report import terminal as con
+from ..report import model, terminal as con
 from .backends import cuda_available, frontdoors, prepare, to_master
 from .cases import Case, Skip, check, make_inputs, reference
 from .measure import (CudaEvents, MachineLoad, StopRule, WallClock, fixed, measure, median, quiesce,
@@ -84,12 +84,12 @@ def fill_figures(e: dict, case: Case, peaks: dict) -> None:
 
 
 class Runner:
-    """Runs groups into `self.entries`; `step(text, advance)` shows progress; `all_samples` keeps every
-    round-robin call; `quick`: the overhead suite's short rounds."""
+    """Runs groups into `self.entries`; `step(text, advance)` shows progress; `quick`: the overhead suite's
+    short rounds."""
 
-    def __init__(self, peaks: dict, step: Callable = lambda text, advance=0: None, all_samples: bool = False,
-                 fds: Optional[dict] = None, quick: bool = False):
-        self.peaks, self.step, self.all_samples, self.fds, self.quick = peaks, step, all_samples, fds, quick
+    def __init__(self, peaks: dict, step: Callable = lambda text, advance=0: None, fds: Optional[dict] = None,
+                 quick: bool = False):
+        self.peaks, self.step, self.fds, self.quick = peaks, step, fds, quick
         self.entries: list = []
         self.history: dict = {}   # (impl, device, series) -> (flops, seconds of a call): the sweep's estimates
 
@@ -231,8 +231,6 @@ class Runner:
                   "quiesce_median_s": median([q["waited_s"] for _, q in ts]),
                   "quiesce_unsettled": sum(1 for _, q in ts if q["settled"] is False),
                   "turn_medians": _compact(per_turn), "machine_busy": busy, **st.to_dict()}
-            if self.all_samples:
-                rr["samples"] = [_compact(t.seconds) for t, _ in ts]
             e["timing"] = {**e["timing"], "round_robin": rr}
             if busy is not None:
                 e["machine_busy"] = max(busy, e.get("machine_busy") or 0.0)
@@ -274,8 +272,8 @@ def measure_peaks(devices: list, console: Console) -> dict:
 
 
 def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[list] = None,
-        console: Optional[Console] = None, report_dir: Optional[str] = None, make_report: bool = True,
-        all_samples: bool = False) -> tuple[int, Optional[Path]]:
+        console: Optional[Console] = None, report_dir: Optional[str] = None,
+        make_report: bool = True) -> tuple[int, Optional[Path]]:
     """Returns (exit code: 3 when a rung FAILED or raised, 130 interrupted; result path)."""
     console = console or Console()
     load = MachineLoad().start()        # also the run's clock
@@ -300,7 +298,7 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
                         TimeElapsedColumn(), console=console, transient=True)
     task = progress.add_task("starting", total=total)
     runner = Runner(data["peaks"], lambda text, advance=0: progress.update(task, description=text, advance=advance),
-                    all_samples, data["frontdoors"], sel.quick)
+                    data["frontdoors"], sel.quick)
     interrupted = False
     from ..rungs.frameworks import measurement_state
     with progress, measurement_state():   # TF32 off, Dynamo limits up -- and all restored after the run
@@ -308,7 +306,7 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
             for g in groups + overhead:   # a table per case (the sweep's and the overhead's come at the end)
                 cases = analysis.grouped(runner.run_group(g), lambda e: e["key"]).values()
                 for es in cases if g.suite not in ("sweep", "overhead") else ():
-                    progress.console.print(con.case_table(es, width=progress.console.width))
+                    progress.console.print(con.render(model.case(es), progress.console.width))
         except KeyboardInterrupt:
             interrupted = True
     release_flush_buffers()
@@ -322,11 +320,6 @@ def run(suites: list, sel: Selection, out: Optional[str] = None, argv: Optional[
         console.print(f"[red]deriving figures failed: {type(exc).__name__}: {exc}[/]")
     path = results.write(out or results.default_path(), data)
     _attempt(console, "summary tables failed", lambda: con.print_summaries(entries, console))
-    nm = analysis.non_monotone(entries)   # (a busy machine and disagreeing methods: noted under each case table)
-    if nm:
-        console.print(f"[yellow]{len(nm)} sweep point(s) where a larger size took much less time than a smaller one "
-                      "(an artefact, not the kernel): " + ", ".join(f"{a['impl']} {a['size']:,}" for a, _ in nm[:6])
-                      + "[/]")
     n = Counter(e["status"] for e in entries)
     console.print(("[yellow]interrupted: the results gathered so far are written.[/] " if interrupted else "")
                   + f"{len(entries)} measurements: {n['ok']} ok, {n['failed']} FAILED, {n['error']} errors, "

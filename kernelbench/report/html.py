@@ -1,8 +1,7 @@
-"""`kernelbench report RESULTS... --out DIR`: an HTML page with its PNG plots beside it (`embed`: inside it,
-no PNG files), from one or more result files; rung names link to their source files."""
+"""`kernelbench report RESULTS... --out DIR`: an HTML page with its PNG plots beside it, from one or more result
+files; rung names link to their source files."""
 from __future__ import annotations
 
-import base64
 import html
 import os
 from pathlib import Path
@@ -66,19 +65,15 @@ def _section(data: dict, d: Path, out: Path, img) -> str:
     return "\n".join(parts)
 
 
-def build_report(paths: list, out_dir, embed: bool = False) -> Path:
-    """Write out_dir/index.html and the PNGs it links (`embed`: one self-contained page); returns its path."""
+def build_report(paths: list, out_dir) -> Path:
+    """Write out_dir/index.html and the PNGs it links; returns its path."""
     from ..explain.roofline import section as bound_section   # the rungs at their speed-of-light bound (modelled)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir.resolve()
 
-    def img(path: Path) -> str:   # linked beside the page, or (embed) inside it and the file removed
-        src = html.escape(os.path.relpath(path, out))
-        if embed:
-            src = "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
-            path.unlink()
-        return f'<img alt="{html.escape(path.name)}" src="{src}">'
+    def img(path: Path) -> str:   # a PNG beside the page
+        return f'<img alt="{html.escape(path.name)}" src="{html.escape(os.path.relpath(path, out))}">'
     datas = [read(p) for p in paths]
     body = [_section(data, out_dir / plots.slug(Path(data["_path"]).stem) if len(datas) > 1 else out_dir, out, img)
             for data in datas] + [bound_section(out_dir, datas, img=img)[0]]

@@ -2,7 +2,6 @@
 its PNG's path (None: no data)."""
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 from typing import Optional
@@ -73,11 +72,6 @@ def sweep_plot(entries: list, series: str, dtype: str, out_dir: Path) -> Optiona
                 marker="o" if dev == "cpu" else "s", label=f"{impl} ({dev}, {layer})", color=cmap(n % cmap.N))
     roofline_axes(ax, "elements" if series == "sum" else "N (N x N x N)", METRIC_UNIT[rows[0].get("metric") or "gbps"],
                   "best")
-    sizes = sorted({e["size"] for e in rows})
-    if len(sizes) <= 12:
-        ax.set_xticks(sizes, [f"1e{round(math.log10(s))}" if s >= 1000 and math.log10(s).is_integer() else f"{s:,}"
-                              for s in sizes], fontsize=8, minor=False)
-        ax.minorticks_off()
     cx = next((c for c in analysis.crossovers(entries) if c["series"] == series and c["dtype"] == dtype), None)
     if cx and cx["crossover_size"]:
         ax.axvline(cx["crossover_size"], color="#c00000", ls=":", lw=1.5)

@@ -54,10 +54,6 @@ def render(t: model.Table, width: Optional[int] = None):
     return out[0] if len(out) == 1 else Group(*out)
 
 
-def case_table(entries: list, width: Optional[int] = None):
-    return render(model.case(entries), width)
-
-
 def print_summaries(entries: list, console) -> None:
     """The tables after the per-case ones: the sweep pivots, the layers view, the overhead table."""
     for t in [model.sweep(entries, *k) for k in analysis.sweep_series(entries)] + [model.layers(entries),
@@ -75,14 +71,9 @@ def show(paths: list, console=None, width: Optional[int] = None) -> int:
         entries = data["entries"]
         analysis.apply_library_ratios(entries)
         for es in analysis.case_groups([e for e in entries if e.get("suite") not in analysis.PIVOTED]).values():
-            console.print(case_table(es, console.width))
+            console.print(render(model.case(es), console.width))
         print_summaries(entries, console)
         if any(e.get("suite") == "collectives" for e in entries):
             from ..collectives.table import tables as collectives_tables
             console.print(*collectives_tables(entries))
-        bad = [e for e in entries if model.disagree(e)]
-        if bad:
-            console.print(f"[yellow]{len(bad)} entr{'y' if len(bad) == 1 else 'ies'} whose solo and round-robin "
-                          f"figures disagree beyond the noise: "
-                          + ", ".join(f"{e['impl']} on {e['label']}" for e in bad[:8]) + "[/]", soft_wrap=True)
     return 0
