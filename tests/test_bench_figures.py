@@ -163,7 +163,11 @@ def test_argmax_and_max_are_exact():
     good = _check(c, lambda i: _as(i, np.argmax(_np(i[0]), axis=1)))
     assert good.ok and good.max_abs_err == 0
     bad = _check(c, lambda i: _as(i, np.argmin(_np(i[0]), axis=1)))
-    assert not bad.ok
+    assert not bad.ok and bad.err_ratio == math.inf and "extremum" in bad.reason
+    for dim, kept in ((1, (16, 1)), (None, (1, 1))):    # keepdim: the doors keep every reduced dim as 1
+        k = Case("reduce", "cpu", "float32", (16, 33), variant="argmax", dim=dim, keepdim=True)
+        assert _check(k, lambda i: _as(i, np.argmax(_np(i[0]), axis=dim).reshape(kept))).ok
+        assert not _check(k, lambda i: _as(i, np.zeros(kept, np.int64))).ok
     out_of_range = _check(c, lambda i: _as(i, np.full(16, 40)))
     assert not out_of_range.ok and "range" in out_of_range.reason
     m = Case("reduce", "cpu", "float32", (16, 33), variant="max", dim=0)
