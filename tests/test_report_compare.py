@@ -116,3 +116,10 @@ def test_cross_machine_is_refused_or_labelled(tmp_path):
     assert compare.main(str(pa), str(pb), console=con, cross_machine=True, fail_on_regression=True) == 0
     text = log.read_text()
     assert "regression (cross-machine)" in text and "differ in commit" in text
+
+
+def test_only_positive_numbers_count_as_samples():
+    """A hand-edited or hostile file: booleans, strings, zero and negative times are not samples."""
+    from kernelbench.report.compare import samples
+    assert samples({"timing": {"samples": [True, 2e-3, 0, -1.0, "1e-3", None, 3]}}) == [2e-3, 3.0]
+    assert samples({"timing": {"round_robin": {"turn_medians": [False, 1e-3]}, "samples": [5.0]}}) == [1e-3]

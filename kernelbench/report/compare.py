@@ -25,7 +25,7 @@ def samples(e) -> list:
     """The samples an entry's reported figure comes from (round-robin turn medians, else solo)."""
     t = e.get("timing") or {}     # a typed field: a dict when present
     xs = (t.get("round_robin") or {}).get("turn_medians") or t.get("samples") or []
-    return [x for x in xs if isinstance(x, (int, float)) and x > 0]
+    return [float(x) for x in xs if isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0]
 
 
 def differences(a: dict, b: dict) -> list:

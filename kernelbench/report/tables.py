@@ -22,10 +22,11 @@ KINDS = {"ladder": CASE, "layers": CASE, "shapes": CASE, "sweep": (r"-(?P<series
 def parse_name(name: str) -> dict:
     """{kind, op, device, dtype, series} of a table name (ValueError: not one)."""
     kind = name.split("-")[0]
-    m = re.fullmatch(kind + KINDS[kind][0], name) if kind in KINDS else None
+    if kind not in KINDS:
+        raise ValueError(f"table {name!r}: unknown kind {kind!r}")
+    m = re.fullmatch(kind + KINDS[kind][0], name)
     if m is None:
-        raise ValueError(f"table {name!r}: " + (f"expected {kind}{KINDS[kind][1]}" if kind in KINDS else
-                                                f"unknown kind {kind!r}"))
+        raise ValueError(f"table {name!r}: expected {kind}{KINDS[kind][1]}")
     return {"kind": kind, "op": None, "device": None, "dtype": None, "series": None, **m.groupdict()}
 
 
