@@ -23,6 +23,11 @@ INTRO = {"ladder": "One representative size per device: the best rung of each la
          "shapes": "Irregular, skinny, batched and transposed problems, the same way."}
 
 
+def _img(path: Path, out: Path) -> str:
+    """A PNG beside the page (`out`: the page's folder)."""
+    return f'<img alt="{html.escape(path.name)}" src="{html.escape(os.path.relpath(path, out))}">'
+
+
 def _table(t: model.Table, out: Path) -> str:
     """`t` as an HTML table under its title, its footnotes below; emphasis as CSS classes."""
     def td(c, right):
@@ -37,14 +42,14 @@ def _table(t: model.Table, out: Path) -> str:
             + f"<div class=cap>{notes}</div>" * bool(notes))
 
 
-def _section(data: dict, d: Path, out: Path, img) -> str:
-    """One result file: its environment, then per suite its tables and plots (PNGs under `d`; `img` makes an
-    <img> tag of one; links relative to `out`)."""
+def _section(data: dict, d: Path, out: Path) -> str:
+    """One result file: its environment, then per suite its tables and plots (PNGs under `d`; links relative
+    to `out`, the page's folder)."""
     entries, parts = data.get("entries") or [], []
     analysis.apply_library_ratios(entries)     # one library rung per table (older files: per case)
 
     def add(*items):   # HTML, a table, or a plot's PNG path (None: nothing)
-        parts.extend(img(x) if isinstance(x, Path) else _table(x, out) if isinstance(x, model.Table) else x
+        parts.extend(_img(x, out) if isinstance(x, Path) else _table(x, out) if isinstance(x, model.Table) else x
                      for x in items if x is not None)
     add(f"<h2>{html.escape(Path(data.get('_path', 'results')).name)}</h2>", model.environment([data]))
     for suite, es in analysis.grouped(entries, lambda e: e.get("suite"), lambda e: e.get("suite") not in
@@ -59,7 +64,7 @@ def _section(data: dict, d: Path, out: Path, img) -> str:
         add(plots.sweep_plot(entries, s, dt, d), model.sweep(entries, s, dt))
     if any(e.get("suite") == "collectives" for e in entries):   # busbw vs size, one line per rung
         from ..collectives.plot import section as collectives_section
-        add(collectives_section(entries, d, img))
+        add(collectives_section(entries, d, lambda png: _img(png, out)))
     if model.overhead(entries):
         add("<h2>overhead</h2>", model.overhead(entries))
     return "\n".join(parts)
@@ -71,12 +76,9 @@ def build_report(paths: list, out_dir) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir.resolve()
-
-    def img(path: Path) -> str:   # a PNG beside the page
-        return f'<img alt="{html.escape(path.name)}" src="{html.escape(os.path.relpath(path, out))}">'
     datas = [read(p) for p in paths]
-    body = [_section(data, out_dir / plots.slug(Path(data["_path"]).stem) if len(datas) > 1 else out_dir, out, img)
-            for data in datas] + [bound_section(out_dir, datas, img=img)[0]]
+    body = [_section(data, out_dir / plots.slug(Path(data["_path"]).stem) if len(datas) > 1 else out_dir, out)
+            for data in datas] + [bound_section(out_dir, datas, img=lambda png: _img(png, out))[0]]
     (out_dir / "index.html").write_text(
         f"<!doctype html><html><head><meta charset=utf-8><title>kernelbench report</title><style>{CSS}</style>"
         f"</head><body><h1>kernelbench report</h1><p>Median of repeated timings (IQR = interquartile range; ~ marks "
